@@ -1,0 +1,285 @@
+"""Containers: `docker ps`, `docker inspect` and the lifecycle actions."""
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from containers_app.engine.client import Engine, api
+from containers_app.engine.convert import from_rfc3339, from_unix, labels_of, pretty_json, short_id
+from containers_app.engine.errors import EngineError, NotFound, translated
+
+STATES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+ACTIONS = ("start", "stop", "restart", "pause", "unpause", "kill", "remove", "force_remove")
+# Bulk actions run side by side, as `docker stop a b c` does, but never flood the engine.
+BULK_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class ContainerSummary:
+    """One row of `docker ps`, from a single list call."""
+
+    id: str
+    name: str
+    names: tuple[str, ...]
+    image: str
+    image_id: str
+    command: str
+    created: datetime | None
+    state: str
+    status: str
+    ports: tuple[str, ...]
+    labels: dict[str, str] = field(hash=False)
+    networks: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+
+@dataclass(frozen=True)
+class Mount:
+    type: str
+    name: str
+    source: str
+    destination: str
+    mode: str
+    read_write: bool
+
+
+@dataclass(frozen=True)
+class NetworkAttachment:
+    name: str
+    network_id: str
+    ip_address: str
+    gateway: str
+    mac_address: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ContainerDetail:
+    """What `docker inspect` says of one container, shaped for its page."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    created: datetime | None
+    state: str
+    running: bool
+    paused: bool
+    exit_code: int
+    error: str
+    health: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    entrypoint: tuple[str, ...]
+    command: tuple[str, ...]
+    working_dir: str
+    user: str
+    tty: bool
+    env: tuple[tuple[str, str], ...]
+    labels: dict[str, str] = field(hash=False)
+    mounts: tuple[Mount, ...] = ()
+    networks: tuple[NetworkAttachment, ...] = ()
+    ports: tuple[str, ...] = ()
+    restart_policy: str = "no"
+    raw_json: str = ""
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+
+def _primary_name(names: Sequence[str]) -> str:
+    """The container's own name: legacy links add names like /other/alias."""
+    stripped = [n.lstrip("/") for n in names]
+    own = [n for n in stripped if "/" not in n]
+    return (own or stripped or [""])[0]
+
+
+def format_port(ip: str | None, public: int | str | None, private: int | str, proto: str) -> str:
+    """A port the way `docker ps` prints it: 127.0.0.1:8080->80/tcp, or 80/tcp unpublished."""
+    if not public:
+        return f"{private}/{proto}"
+    host = f"[{ip}]" if ip and ":" in ip else (ip or "0.0.0.0")
+    return f"{host}:{public}->{private}/{proto}"
+
+
+def _list_ports(ports: list[dict] | None) -> tuple[str, ...]:
+    seen = dict.fromkeys(
+        format_port(p.get("IP"), p.get("PublicPort"), p.get("PrivatePort"), p.get("Type", "tcp"))
+        for p in sorted(
+            ports or [],
+            key=lambda p: (p.get("PrivatePort", 0), p.get("Type", ""), p.get("IP", "")),
+        )
+    )
+    return tuple(seen)
+
+
+def _summary(row: dict) -> ContainerSummary:
+    names = row.get("Names") or []
+    networks = (row.get("NetworkSettings") or {}).get("Networks") or {}
+    return ContainerSummary(
+        id=row["Id"],
+        name=_primary_name(names),
+        names=tuple(n.lstrip("/") for n in names),
+        image=row.get("Image", ""),
+        image_id=row.get("ImageID", ""),
+        command=row.get("Command", ""),
+        created=from_unix(row.get("Created")),
+        state=row.get("State", ""),
+        status=row.get("Status", ""),
+        ports=_list_ports(row.get("Ports")),
+        labels=labels_of(row.get("Labels")),
+        networks=tuple(sorted(networks)),
+        volumes=tuple(m["Name"] for m in row.get("Mounts") or [] if m.get("Type") == "volume"),
+    )
+
+
+def container_list(
+    *,
+    engine: Engine,
+    all: bool = False,
+    name: str = "",
+    state: str = "",
+    label: str = "",
+    ids: Sequence[str] = (),
+) -> list[ContainerSummary]:
+    """`docker ps [-a] [--filter …]` in one Engine API call, newest first."""
+    filters: dict[str, list[str]] = {}
+    if name:
+        filters["name"] = [name]
+    if state:
+        filters["status"] = [state]
+    if label:
+        filters["label"] = [label]
+    if ids:
+        filters["id"] = list(ids)
+    with translated(engine.base_url):
+        rows = api(engine).containers(all=all or bool(state) or bool(ids), filters=filters)
+    return [_summary(row) for row in rows]
+
+
+def container_summary(*, engine: Engine, container_id: str) -> ContainerSummary:
+    """One container's `docker ps -a` row, for redrawing it after an action."""
+    rows = container_list(engine=engine, ids=[container_id])
+    exact = [r for r in rows if r.id == container_id] or rows
+    if not exact:
+        raise NotFound(f"No such container: {container_id}", engine=engine.base_url)
+    return exact[0]
+
+
+def _split_env(env: Sequence[str] | None) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, _, v in (item.partition("=") for item in env or []))
+
+
+def _inspect_ports(ports: dict | None) -> tuple[str, ...]:
+    out = []
+    for key, bindings in sorted((ports or {}).items()):
+        private, _, proto = key.partition("/")
+        if not bindings:
+            out.append(format_port(None, None, private, proto))
+        for b in bindings or []:
+            out.append(format_port(b.get("HostIp"), b.get("HostPort"), private, proto))
+    return tuple(dict.fromkeys(out))
+
+
+def _restart_policy(policy: dict | None) -> str:
+    name = (policy or {}).get("Name") or "no"
+    retries = (policy or {}).get("MaximumRetryCount") or 0
+    return f"{name}:{retries}" if name == "on-failure" and retries else name
+
+
+def container_inspect(*, engine: Engine, container_id: str) -> ContainerDetail:
+    """`docker inspect <container>`."""
+    with translated(engine.base_url):
+        data = api(engine).inspect_container(container_id)
+    state = data.get("State") or {}
+    config = data.get("Config") or {}
+    host = data.get("HostConfig") or {}
+    networks = ((data.get("NetworkSettings") or {}).get("Networks")) or {}
+    return ContainerDetail(
+        id=data["Id"],
+        name=data.get("Name", "").lstrip("/"),
+        image=config.get("Image", ""),
+        image_id=data.get("Image", ""),
+        created=from_rfc3339(data.get("Created")),
+        state=state.get("Status", ""),
+        running=bool(state.get("Running")),
+        paused=bool(state.get("Paused")),
+        exit_code=int(state.get("ExitCode") or 0),
+        error=state.get("Error") or "",
+        health=((state.get("Health") or {}).get("Status")) or "",
+        started_at=from_rfc3339(state.get("StartedAt")),
+        finished_at=from_rfc3339(state.get("FinishedAt")),
+        entrypoint=tuple(config.get("Entrypoint") or ()),
+        command=tuple(config.get("Cmd") or ()),
+        working_dir=config.get("WorkingDir") or "",
+        user=config.get("User") or "",
+        tty=bool(config.get("Tty")),
+        env=_split_env(config.get("Env")),
+        labels=labels_of(config.get("Labels")),
+        mounts=tuple(
+            Mount(
+                type=m.get("Type", ""),
+                name=m.get("Name", ""),
+                source=m.get("Source", ""),
+                destination=m.get("Destination", ""),
+                mode=m.get("Mode", ""),
+                read_write=bool(m.get("RW")),
+            )
+            for m in data.get("Mounts") or []
+        ),
+        networks=tuple(
+            NetworkAttachment(
+                name=name,
+                network_id=n.get("NetworkID", ""),
+                ip_address=n.get("IPAddress", ""),
+                gateway=n.get("Gateway", ""),
+                mac_address=n.get("MacAddress", ""),
+                aliases=tuple(n.get("Aliases") or ()),
+            )
+            for name, n in sorted(networks.items())
+        ),
+        ports=_inspect_ports((data.get("NetworkSettings") or {}).get("Ports")),
+        restart_policy=_restart_policy(host.get("RestartPolicy")),
+        raw_json=pretty_json(data),
+    )
+
+
+def container_act(*, engine: Engine, container_id: str, action: str) -> None:
+    """Runs one of ACTIONS on a container."""
+    client = api(engine)
+    calls = {
+        "start": lambda: client.start(container_id),
+        "stop": lambda: client.stop(container_id),
+        "restart": lambda: client.restart(container_id),
+        "pause": lambda: client.pause(container_id),
+        "unpause": lambda: client.unpause(container_id),
+        "kill": lambda: client.kill(container_id),
+        "remove": lambda: client.remove_container(container_id),
+        "force_remove": lambda: client.remove_container(container_id, force=True),
+    }
+    if action not in calls:
+        raise ValueError(f"unknown container action {action!r}")
+    with translated(engine.base_url):
+        calls[action]()
+
+
+def container_act_many(
+    *, engine: Engine, container_ids: Sequence[str], action: str
+) -> dict[str, EngineError | None]:
+    """The same action on several containers at once; each id maps to its error, or None."""
+
+    def one(container_id: str) -> EngineError | None:
+        try:
+            container_act(engine=engine, container_id=container_id, action=action)
+        except EngineError as error:
+            return error
+        return None
+
+    with ThreadPoolExecutor(max_workers=BULK_WORKERS) as pool:
+        return dict(zip(container_ids, pool.map(one, container_ids), strict=True))

@@ -1,0 +1,83 @@
+"""Engine errors, translated once from the SDK's so nothing above engine/ sees docker's types."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import docker.errors
+import requests.exceptions
+
+
+class EngineError(Exception):
+    """Something the engine refused or could not do; `reason` is fit to show a person."""
+
+    def __init__(self, reason: str, *, engine: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.engine = engine
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot be reached, or did not answer in time."""
+
+
+class NotFound(EngineError):
+    """No such container, image, network or volume."""
+
+
+class Conflict(EngineError):
+    """The object's state forbids the action: running, in use, has endpoints."""
+
+
+class InvalidRequest(EngineError):
+    """The engine rejected the arguments: a bad name, option or value."""
+
+
+def _reason(error: docker.errors.APIError) -> str:
+    text = error.explanation or str(error)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return str(text).strip()
+
+
+def translate(error: Exception, *, engine: str) -> EngineError:
+    """The EngineError that stands for an SDK or transport error."""
+    if isinstance(error, docker.errors.NotFound):
+        return NotFound(_reason(error), engine=engine)
+    if isinstance(error, docker.errors.APIError):
+        status = error.status_code or 500
+        if status in (409, 403):
+            # The engine answers 403 for a network that still has endpoints.
+            return Conflict(_reason(error), engine=engine)
+        if 400 <= status < 500:
+            return InvalidRequest(_reason(error), engine=engine)
+        return EngineError(_reason(error), engine=engine)
+    if isinstance(error, requests.exceptions.Timeout):
+        return EngineUnavailable("the engine did not answer in time", engine=engine)
+    if isinstance(error, (requests.exceptions.ConnectionError, ConnectionError)):
+        return EngineUnavailable(_connection_reason(error), engine=engine)
+    if isinstance(error, docker.errors.DockerException):
+        return EngineUnavailable(str(error), engine=engine)
+    raise error
+
+
+def _connection_reason(error: Exception) -> str:
+    text = str(error)
+    for known in ("No such file or directory", "Connection refused", "Permission denied"):
+        if known in text:
+            return known.lower()
+    return text
+
+
+@contextmanager
+def translated(engine: str) -> Iterator[None]:
+    """Runs engine calls, raising EngineError subclasses in place of the SDK's errors."""
+    try:
+        yield
+    except EngineError:
+        raise
+    except (
+        docker.errors.DockerException,
+        requests.exceptions.RequestException,
+        ConnectionError,
+    ) as error:
+        raise translate(error, engine=engine) from error

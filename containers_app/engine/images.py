@@ -1,0 +1,157 @@
+"""Images: `docker images`, `docker image inspect`, `docker history` and `docker rmi`."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from containers_app.engine.client import Engine, api
+from containers_app.engine.convert import from_rfc3339, from_unix, labels_of, pretty_json, short_id
+from containers_app.engine.errors import translated
+
+NONE_TAG = "<none>:<none>"
+
+
+@dataclass(frozen=True)
+class ImageSummary:
+    """One image of `docker images`, with every tag it has and the containers using it."""
+
+    id: str
+    tags: tuple[str, ...]
+    digests: tuple[str, ...]
+    created: datetime | None
+    size: int
+    labels: dict[str, str] = field(hash=False)
+    containers: tuple[str, ...] = ()
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+    @property
+    def dangling(self) -> bool:
+        return not self.tags
+
+    @property
+    def reference(self) -> str:
+        """What `docker rmi` is given for this row: its only tag, or its id."""
+        return self.tags[0] if len(self.tags) == 1 else self.short_id
+
+
+@dataclass(frozen=True)
+class HistoryLayer:
+    id: str
+    created: datetime | None
+    created_by: str
+    size: int
+    comment: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImageDetail:
+    id: str
+    tags: tuple[str, ...]
+    digests: tuple[str, ...]
+    created: datetime | None
+    size: int
+    architecture: str
+    os: str
+    author: str
+    comment: str
+    entrypoint: tuple[str, ...]
+    command: tuple[str, ...]
+    working_dir: str
+    user: str
+    env: tuple[str, ...]
+    exposed_ports: tuple[str, ...]
+    labels: dict[str, str] = field(hash=False)
+    history: tuple[HistoryLayer, ...] = ()
+    containers: tuple[str, ...] = ()
+    raw_json: str = ""
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+
+def _users_by_image(engine: Engine) -> dict[str, list[str]]:
+    """Container names per image id, from one `docker ps -a` call."""
+    users: dict[str, list[str]] = {}
+    with translated(engine.base_url):
+        rows = api(engine).containers(all=True)
+    for row in rows:
+        name = (row.get("Names") or ["/?"])[0].lstrip("/")
+        users.setdefault(row.get("ImageID", ""), []).append(name)
+    return users
+
+
+def _tags(tags: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(sorted(t for t in tags or () if t != NONE_TAG))
+
+
+def image_list(*, engine: Engine, dangling: bool = False) -> list[ImageSummary]:
+    """`docker images` (one list call, plus one `docker ps -a` for "in use by"), newest first."""
+    filters = {"dangling": ["true"]} if dangling else {}
+    with translated(engine.base_url):
+        rows = api(engine).images(filters=filters)
+    users = _users_by_image(engine)
+    images = [
+        ImageSummary(
+            id=row["Id"],
+            tags=_tags(row.get("RepoTags")),
+            digests=tuple(d for d in row.get("RepoDigests") or () if not d.startswith("<none>")),
+            created=from_unix(row.get("Created")),
+            size=int(row.get("Size") or 0),
+            labels=labels_of(row.get("Labels")),
+            containers=tuple(sorted(users.get(row["Id"], ()))),
+        )
+        for row in rows
+    ]
+    return sorted(images, key=lambda i: i.created.timestamp() if i.created else 0, reverse=True)
+
+
+def image_inspect(*, engine: Engine, image_id: str) -> ImageDetail:
+    """`docker image inspect` and `docker history` of one image."""
+    with translated(engine.base_url):
+        data = api(engine).inspect_image(image_id)
+        history = api(engine).history(data["Id"])
+    config = data.get("Config") or {}
+    users = _users_by_image(engine)
+    return ImageDetail(
+        id=data["Id"],
+        tags=_tags(data.get("RepoTags")),
+        digests=tuple(data.get("RepoDigests") or ()),
+        created=from_rfc3339(data.get("Created")),
+        size=int(data.get("Size") or 0),
+        architecture=data.get("Architecture", ""),
+        os=data.get("Os", ""),
+        author=data.get("Author", ""),
+        comment=data.get("Comment", ""),
+        entrypoint=tuple(config.get("Entrypoint") or ()),
+        command=tuple(config.get("Cmd") or ()),
+        working_dir=config.get("WorkingDir") or "",
+        user=config.get("User") or "",
+        env=tuple(config.get("Env") or ()),
+        exposed_ports=tuple(sorted(config.get("ExposedPorts") or {})),
+        labels=labels_of(config.get("Labels")),
+        history=tuple(
+            HistoryLayer(
+                id=layer.get("Id", ""),
+                created=from_unix(layer.get("Created")),
+                created_by=layer.get("CreatedBy", ""),
+                size=int(layer.get("Size") or 0),
+                comment=layer.get("Comment", ""),
+                tags=_tags(layer.get("Tags")),
+            )
+            for layer in history
+        ),
+        containers=tuple(sorted(users.get(data["Id"], ()))),
+        raw_json=pretty_json(data),
+    )
+
+
+def image_remove(*, engine: Engine, reference: str, force: bool = False) -> list[str]:
+    """`docker rmi [-f] <reference>`: what the engine untagged and deleted, in its words."""
+    with translated(engine.base_url):
+        result = api(engine).remove_image(reference, force=force)
+    return [f"{k}: {v}" for item in result or () for k, v in item.items()]

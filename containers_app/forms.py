@@ -1,0 +1,203 @@
+"""Validated user input, turned into the typed arguments engine functions take."""
+
+import ipaddress
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from containers_app.engine.containers import ACTIONS, STATES
+
+# A full or short container id, or a name as the engine allows it.
+CONTAINER_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+LABEL_FILTER = re.compile(r"^[^=\s]+(=.*)?$")
+
+CONTAINER_SORTS = {
+    "name": lambda c: c.name,
+    "image": lambda c: c.image,
+    "created": lambda c: c.created.timestamp() if c.created else 0,
+    "state": lambda c: c.state,
+    "status": lambda c: c.status,
+}
+
+
+class ContainerFilterForm(forms.Form):
+    """The filters and sort of `docker ps`."""
+
+    all = forms.BooleanField(required=False)
+    name = forms.CharField(required=False, max_length=128, strip=True)
+    state = forms.ChoiceField(
+        required=False, choices=[("", "any state")] + [(s, s) for s in STATES]
+    )
+    label = forms.CharField(required=False, max_length=256, strip=True)
+    sort = forms.ChoiceField(required=False, choices=[(s, s) for s in CONTAINER_SORTS])
+    desc = forms.BooleanField(required=False)
+
+    def clean_label(self) -> str:
+        label = self.cleaned_data["label"]
+        if label and not LABEL_FILTER.match(label):
+            raise ValidationError("Write a label as key or key=value.")
+        return label
+
+    def filters(self) -> dict:
+        """Keyword arguments for engine.containers.container_list and cli.container_list."""
+        data = self.cleaned_data
+        return {
+            "all": data["all"],
+            "name": data["name"],
+            "state": data["state"],
+            "label": data["label"],
+        }
+
+    def sort_key(self):
+        return CONTAINER_SORTS.get(self.cleaned_data.get("sort") or "")
+
+
+class ContainerBulkForm(forms.Form):
+    """One action on the selected rows of the containers list."""
+
+    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
+    ids = forms.CharField()
+
+    def __init__(self, data=None, **kwargs) -> None:
+        if data is not None and hasattr(data, "getlist"):
+            data = {"action": data.get("action", ""), "ids": " ".join(data.getlist("ids"))}
+        super().__init__(data, **kwargs)
+
+    def clean_ids(self) -> list[str]:
+        ids = list(dict.fromkeys(self.cleaned_data["ids"].split()))
+        bad = [i for i in ids if not CONTAINER_REF.match(i)]
+        if bad:
+            raise ValidationError(f"Not a container id or name: {bad[0][:64]}")
+        if len(ids) > 1000:
+            raise ValidationError("Select at most 1,000 containers at once.")
+        return ids
+
+
+# Network and volume names as the engine accepts them.
+OBJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NETWORK_DRIVERS = ("bridge", "ipvlan", "macvlan", "overlay")
+
+
+def parse_pairs(text: str, *, what: str) -> dict[str, str]:
+    """`key=value` pairs, one a line, as --label and --opt take them; a bare key has ""."""
+    pairs: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip()
+        if not key or any(c.isspace() for c in key):
+            raise ValidationError(f"Line {number}: write each {what} as key=value.")
+        pairs[key] = value.strip()
+    return pairs
+
+
+class NetworkCreateForm(forms.Form):
+    """`docker network create`."""
+
+    name = forms.CharField(max_length=128)
+    driver = forms.ChoiceField(choices=[(d, d) for d in NETWORK_DRIVERS], initial="bridge")
+    subnet = forms.CharField(required=False, max_length=64, help_text="CIDR, e.g. 172.30.0.0/24")
+    gateway = forms.CharField(required=False, max_length=64)
+    internal = forms.BooleanField(required=False)
+    attachable = forms.BooleanField(required=False)
+    labels = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=8192
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not OBJECT_NAME.match(name):
+            raise ValidationError(
+                "A network name starts with a letter or digit and holds only letters, digits, _ . -"
+            )
+        return name
+
+    def clean_subnet(self) -> str:
+        subnet = self.cleaned_data["subnet"].strip()
+        if subnet:
+            try:
+                return str(ipaddress.ip_network(subnet, strict=True))
+            except ValueError as error:
+                raise ValidationError(f"Not a subnet in CIDR form: {error}") from error
+        return subnet
+
+    def clean_gateway(self) -> str:
+        gateway = self.cleaned_data["gateway"].strip()
+        if gateway:
+            try:
+                return str(ipaddress.ip_address(gateway))
+            except ValueError as error:
+                raise ValidationError(f"Not an IP address: {error}") from error
+        return gateway
+
+    def clean_labels(self) -> dict[str, str]:
+        return parse_pairs(self.cleaned_data["labels"], what="label")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        subnet, gateway = data.get("subnet"), data.get("gateway")
+        if gateway and not subnet:
+            self.add_error("gateway", "A gateway needs a subnet.")
+        elif (
+            gateway and subnet and ipaddress.ip_address(gateway) not in ipaddress.ip_network(subnet)
+        ):
+            self.add_error("gateway", f"{gateway} is not in {subnet}.")
+        return data
+
+
+class VolumeCreateForm(forms.Form):
+    """`docker volume create`."""
+
+    name = forms.CharField(required=False, max_length=255, help_text="Empty: the engine picks one")
+    driver = forms.CharField(initial="local", max_length=128)
+    labels = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=8192
+    )
+    options = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=8192
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if name and (len(name) < 2 or not OBJECT_NAME.match(name)):
+            raise ValidationError(
+                "A volume name has at least two characters, starts with a letter or digit and "
+                "holds only letters, digits, _ . -"
+            )
+        return name
+
+    def clean_driver(self) -> str:
+        driver = self.cleaned_data["driver"].strip()
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$", driver):
+            raise ValidationError("Not a volume driver name.")
+        return driver
+
+    def clean_labels(self) -> dict[str, str]:
+        return parse_pairs(self.cleaned_data["labels"], what="label")
+
+    def clean_options(self) -> dict[str, str]:
+        return parse_pairs(self.cleaned_data["options"], what="option")
+
+
+class ImageListForm(forms.Form):
+    dangling = forms.BooleanField(required=False)
+
+
+class ForceForm(forms.Form):
+    """The `-f` of `docker volume rm`."""
+
+    force = forms.BooleanField(required=False)
+
+
+class ImageRemoveForm(ForceForm):
+    """`docker rmi [-f]`; with a tag, only that tag is removed (untagged)."""
+
+    tag = forms.RegexField(
+        required=False,
+        max_length=255,
+        regex=r"^[A-Za-z0-9][A-Za-z0-9_.:/@-]*$",
+        error_messages={"invalid": "Not an image tag."},
+    )

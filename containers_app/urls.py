@@ -1,0 +1,38 @@
+"""The dashboard's pages. URLs without an engine prefix are about the default engine."""
+
+from django.urls import include, path, re_path
+
+from containers_app.views import containers, images, networks, system, volumes
+from containers_app.views.common import REF, by_method
+
+IMAGE_ID = r"(?P<ref>(sha256:)?[0-9a-f]{12,64})"
+
+container_urls = [
+    path("", containers.container_list, name="list"),
+    path("bulk/", containers.container_bulk, name="bulk"),
+    re_path(rf"^{REF}/$", containers.container_detail, name="detail"),
+    re_path(rf"^{REF}/(?P<action>[a-z_-]+)/$", containers.container_action, name="action"),
+]
+image_urls = [
+    path("", images.image_list, name="list"),
+    re_path(rf"^{IMAGE_ID}/$", images.image_detail, name="detail"),
+    re_path(rf"^{IMAGE_ID}/remove/$", images.image_remove, name="remove"),
+]
+network_urls = [
+    path("", by_method(get=networks.network_list, post=networks.network_create), name="list"),
+    re_path(rf"^{REF}/$", networks.network_detail, name="detail"),
+    re_path(rf"^{REF}/remove/$", networks.network_remove, name="remove"),
+]
+volume_urls = [
+    path("", by_method(get=volumes.volume_list, post=volumes.volume_create), name="list"),
+    re_path(rf"^{REF}/$", volumes.volume_detail, name="detail"),
+    re_path(rf"^{REF}/remove/$", volumes.volume_remove, name="remove"),
+]
+
+urlpatterns = [
+    path("containers/", include((container_urls, "containers"))),
+    path("images/", include((image_urls, "images"))),
+    path("networks/", include((network_urls, "networks"))),
+    path("volumes/", include((volume_urls, "volumes"))),
+    path("system/", include(([path("", system.system_info, name="info")], "system"))),
+]

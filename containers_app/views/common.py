@@ -1,0 +1,105 @@
+"""What every resource's views share: access decorators, htmx partials and action replies."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from containers_app import access
+from containers_app.engine import Engine, default_engine
+
+# A name or id as the engine accepts it in a URL; anything else is a 404 before any call.
+REF = r"(?P<ref>[A-Za-z0-9][A-Za-z0-9_.-]{0,254})"
+
+
+def engine_for(request: HttpRequest) -> Engine:
+    """The engine a request is about; URLs without an engine prefix mean the default one."""
+    return default_engine()
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def can_change(view: Callable) -> Callable:
+    """Signed in, and allowed to change things: otherwise 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not access.allowed(request.user, access.CHANGE):
+            raise PermissionDenied("Your account may look but not change anything.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def render_list(
+    request: HttpRequest, page: str, rows: str, context: dict, status: int = 200
+) -> HttpResponse:
+    """The whole page, or only its rows when htmx asks (a filter, a sort)."""
+    rows_only = is_htmx(request) and request.headers.get("HX-Target") == "rows"
+    context = dict(context, rows_only=rows_only)
+    response = render(request, rows if rows_only else page, context, status=status)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """Where a plain form goes after an action: its `next`, if it is on this site."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def action_done(
+    request: HttpRequest,
+    *,
+    message: str,
+    fallback: str,
+    level: int = messages.SUCCESS,
+    partial: str = "_flash.html",
+    context: dict | None = None,
+) -> HttpResponse:
+    """The reply to a POST. htmx gets `partial` (the redrawn row; by default nothing, so a
+    removed row disappears) with the message swapped in out of band; a plain form, a redirect."""
+    if not is_htmx(request):
+        messages.add_message(request, level, message)
+        return redirect(safe_next(request, fallback))
+    context = dict(context or {}, flash=message, flash_level=messages.DEFAULT_TAGS[level])
+    return render(request, partial, context)
+
+
+def sort_queries(request: HttpRequest, columns) -> dict[str, str]:
+    """Query strings for sortable column headers: a second click reverses the order."""
+    current, desc = request.GET.get("sort", ""), request.GET.get("desc", "")
+    queries = {}
+    for column in columns:
+        params = request.GET.copy()
+        params["sort"] = column
+        params.pop("desc", None)
+        if column == current and not desc:
+            params["desc"] = "1"
+        queries[column] = params.urlencode()
+    return queries
+
+
+def by_method(*, get: Callable, post: Callable) -> Callable:
+    """One URL for a list (GET) and for creating in it (POST), so no name is shadowed by a
+    `create/` path."""
+
+    def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST":
+            return post(request, *args, **kwargs)
+        return get(request, *args, **kwargs)
+
+    return view

@@ -1,0 +1,135 @@
+"""Container pages: `docker ps`, `docker inspect` and the lifecycle buttons."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from containers_app import audit, cli
+from containers_app.engine import EngineError
+from containers_app.engine import containers as engine_containers
+from containers_app.forms import CONTAINER_SORTS, ContainerBulkForm, ContainerFilterForm
+from containers_app.views.common import (
+    action_done,
+    can_change,
+    engine_for,
+    render_list,
+    sort_queries,
+)
+from containers_app.views.errors import bad_request
+
+PAST_TENSE = {
+    "start": "Started",
+    "stop": "Stopped",
+    "restart": "Restarted",
+    "pause": "Paused",
+    "unpause": "Unpaused",
+    "kill": "Killed",
+    "remove": "Removed",
+    "force_remove": "Force-removed",
+}
+REMOVALS = ("remove", "force_remove")
+
+
+@login_required
+@require_GET
+def container_list(request: HttpRequest) -> HttpResponse:
+    form = ContainerFilterForm(request.GET)
+    if not form.is_valid():
+        context = {"form": form, "containers": [], "command": cli.docker("ps")}
+        return render_list(request, "containers/list.html", "containers/_rows.html", context, 400)
+    containers = engine_containers.container_list(engine=engine_for(request), **form.filters())
+    if key := form.sort_key():
+        containers.sort(key=key, reverse=form.cleaned_data["desc"])
+    context = {
+        "form": form,
+        "containers": containers,
+        "command": cli.container_list(**form.filters()),
+        "actions": [(a, cli.CONTAINER_ACTION_WORDS[a]) for a in engine_containers.ACTIONS],
+        "sort_query": sort_queries(request, CONTAINER_SORTS),
+    }
+    return render_list(request, "containers/list.html", "containers/_rows.html", context)
+
+
+@login_required
+@require_GET
+def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
+    container = engine_containers.container_inspect(engine=engine_for(request), container_id=ref)
+    actions = [
+        (action, cli.container_action(action, [container.name]))
+        for action in engine_containers.ACTIONS
+    ]
+    context = {
+        "c": container,
+        "actions": actions,
+        "inspect_command": cli.inspect("container", container.name),
+    }
+    return render(request, "containers/detail.html", context)
+
+
+@can_change
+@require_POST
+def container_action(request: HttpRequest, ref: str, action: str) -> HttpResponse:
+    action = action.replace("-", "_")
+    if action not in engine_containers.ACTIONS:
+        raise Http404("No such container action.")
+    engine = engine_for(request)
+    command = cli.container_action(action, [ref])
+    try:
+        engine_containers.container_act(engine=engine, container_id=ref, action=action)
+    except EngineError as error:
+        audit.record(
+            request, engine=engine, action=action, target=ref, command=command, error=error
+        )
+        raise
+    audit.record(request, engine=engine, action=action, target=ref, command=command)
+    message = f"{PAST_TENSE[action]} {ref}: {command}"
+    if action in REMOVALS:
+        return action_done(request, message=message, fallback=reverse("containers:list"))
+    row = engine_containers.container_summary(engine=engine, container_id=ref)
+    return action_done(
+        request,
+        message=message,
+        fallback=reverse("containers:detail", args=[ref]),
+        partial="containers/_row.html",
+        context={"c": row},
+    )
+
+
+@can_change
+@require_POST
+def container_bulk(request: HttpRequest) -> HttpResponse:
+    form = ContainerBulkForm(request.POST)
+    list_url = reverse("containers:list")
+    if not form.is_valid():
+        return bad_request(request, form)
+    engine = engine_for(request)
+    action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
+    command = cli.container_action(action, ids)
+    results = engine_containers.container_act_many(engine=engine, container_ids=ids, action=action)
+    failed = {ref: error for ref, error in results.items() if error}
+    for ref, error in results.items():
+        audit.record(
+            request,
+            engine=engine,
+            action=action,
+            target=ref,
+            command=cli.container_action(action, [ref]),
+            error=error,
+        )
+    done = [ref for ref in ids if ref not in failed]
+    message = f"{PAST_TENSE[action]} {len(done)} of {len(ids)}: {command}"
+    if failed:
+        message += ". Failed: " + "; ".join(f"{ref}: {e.reason}" for ref, e in failed.items())
+    changed = [] if action in REMOVALS else done
+    rows = engine_containers.container_list(engine=engine, ids=changed) if changed else []
+    return action_done(
+        request,
+        message=message,
+        level=messages.WARNING if failed else messages.SUCCESS,
+        fallback=list_url,
+        partial="containers/_bulk_result.html",
+        context={"rows": rows, "removed": done if action in REMOVALS else []},
+    )

@@ -1,0 +1,72 @@
+"""The one place engine errors become HTTP responses."""
+
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from containers_app.engine import Conflict, EngineError, EngineUnavailable, InvalidRequest, NotFound
+from containers_app.views.common import is_htmx
+
+STATUS = [(EngineUnavailable, 503), (NotFound, 404), (Conflict, 409), (InvalidRequest, 400)]
+TITLES = {
+    503: "The Docker Engine is unavailable",
+    404: "Not found",
+    409: "Conflict",
+    400: "The engine refused the request",
+    502: "The engine failed",
+}
+WAY_OUT = {
+    503: "Berth will reconnect by itself once the engine is back; reload this page then.",
+    409: "Stop it first, remove what uses it, or use the force option where there is one.",
+}
+
+
+def status_of(error: EngineError) -> int:
+    return next((status for kind, status in STATUS if isinstance(error, kind)), 502)
+
+
+def error_response(request: HttpRequest, error: EngineError) -> HttpResponse:
+    status = status_of(error)
+    context = {
+        "status": status,
+        "title": TITLES[status],
+        "reason": error.reason,
+        "way_out": WAY_OUT.get(status, ""),
+        "engine_address": error.engine,
+    }
+    if is_htmx(request):
+        # Only the message changes; what the request targeted stays as it was.
+        context.update(flash=f"{TITLES[status]}: {error.reason}", flash_level="error")
+        response = render(request, "_flash.html", context, status=status)
+        response["HX-Reswap"] = "none"
+        return response
+    return render(request, "error.html", context, status=status)
+
+
+def bad_request(request: HttpRequest, form: Form) -> HttpResponse:
+    """A 400 naming what was wrong with a submitted form; nothing was done."""
+    errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+    context = {
+        "status": 400,
+        "title": "Nothing was done",
+        "reason": errors,
+        "flash": f"Nothing was done: {errors}",
+        "flash_level": "error",
+    }
+    template = "_flash.html" if is_htmx(request) else "error.html"
+    response = render(request, template, context, status=400)
+    response["HX-Reswap"] = "none"
+    return response
+
+
+class EngineErrorMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, EngineError):
+            return error_response(request, exception)
+        return None

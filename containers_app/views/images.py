@@ -1,0 +1,71 @@
+"""Image pages: `docker images`, `docker image inspect` with `docker history`, and `docker rmi`."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from containers_app import audit, cli
+from containers_app.engine import EngineError
+from containers_app.engine import images as engine_images
+from containers_app.forms import ImageListForm, ImageRemoveForm
+from containers_app.views.common import action_done, can_change, engine_for, render_list
+from containers_app.views.errors import bad_request
+
+
+@login_required
+@require_GET
+def image_list(request: HttpRequest) -> HttpResponse:
+    form = ImageListForm(request.GET)
+    dangling = form.is_valid() and form.cleaned_data["dangling"]
+    images = engine_images.image_list(engine=engine_for(request), dangling=dangling)
+    context = {
+        "images": images,
+        "dangling": dangling,
+        "command": cli.image_list(dangling=dangling),
+        "total_size": sum(i.size for i in images),
+    }
+    return render_list(request, "images/list.html", "images/_rows.html", context)
+
+
+@login_required
+@require_GET
+def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
+    image = engine_images.image_inspect(engine=engine_for(request), image_id=ref)
+    context = {
+        "image": image,
+        "inspect_command": cli.inspect("image", image.short_id),
+        "history_command": cli.image_history(image.short_id),
+        "remove_command": cli.image_remove([image.short_id]),
+        "force_remove_command": cli.image_remove([image.short_id], force=True),
+        "untag_commands": [(tag, cli.image_remove([tag])) for tag in image.tags],
+    }
+    return render(request, "images/detail.html", context)
+
+
+@can_change
+@require_POST
+def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
+    """`docker rmi [-f] <id>`; with `tag` posted, `docker rmi <tag>` untags just that one."""
+    form = ImageRemoveForm(request.POST)
+    if not form.is_valid():
+        return bad_request(request, form)
+    force, tag = form.cleaned_data["force"], form.cleaned_data["tag"]
+    engine = engine_for(request)
+    reference = tag or ref
+    command = cli.image_remove([reference], force=force)
+    try:
+        effects = engine_images.image_remove(engine=engine, reference=reference, force=force)
+    except EngineError as error:
+        audit.record(
+            request, engine=engine, action="rmi", target=reference, command=command, error=error
+        )
+        raise
+    audit.record(request, engine=engine, action="rmi", target=reference, command=command)
+    summary = ", ".join(effects[:4]) + (f" and {len(effects) - 4} more" if len(effects) > 4 else "")
+    untagged_only = all(e.startswith("Untagged") for e in effects)
+    fallback = (
+        reverse("images:detail", args=[ref]) if tag and untagged_only else reverse("images:list")
+    )
+    return action_done(request, message=f"{command}: {summary}", fallback=fallback)

@@ -1,0 +1,3 @@
+"""Websocket routes. Consumers live in containers_app/consumers/."""
+
+websocket_urlpatterns: list = []
