@@ -1,0 +1,62 @@
+# Berth: `make run` serves the dashboard, `make test` runs the whole suite on a private engine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The private engine of the tests (scripts/test-engine); never the user's own.
+export BERTH_ENGINE_DIR ?= /tmp/berth-engine
+TEST_DOCKER_HOST := unix://$(BERTH_ENGINE_DIR)/docker.sock
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench system-deps test-system-deps clean
+
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py collectstatic --noinput -v0
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) dashboard.asgi:application
+
+test: test-system-deps $(VENV)/.installed-dev
+	scripts/test-engine start
+	BERTH_TEST_DOCKER_HOST=$${BERTH_TEST_DOCKER_HOST:-$(TEST_DOCKER_HOST)} \
+	  $(VENV)/bin/pytest tests/unit tests/engine tests/browser; \
+	  status=$$?; scripts/test-engine stop; exit $$status
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: test-system-deps $(VENV)/.installed-dev
+	scripts/test-engine start
+	DOCKER_HOST=$(TEST_DOCKER_HOST) $(PY) bench/list_containers.py; \
+	  status=$$?; scripts/test-engine stop; exit $$status
+
+# Python's venv module is a separate package on Debian.
+system-deps:
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q python3 python3-venv; }
+
+test-system-deps: system-deps
+	@missing=""; \
+	command -v dockerd >/dev/null || missing="$$missing docker.io"; \
+	command -v busybox >/dev/null || missing="$$missing busybox-static"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+$(VENV)/.installed: requirements.txt | system-deps
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

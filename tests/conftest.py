@@ -1,0 +1,188 @@
+"""Shared fixtures: the private test engine, signed-in clients and objects cleaned up after."""
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from containers_app.engine import Engine
+
+PREFIX = "berthtest-"
+TEST_IMAGE = os.environ.get("BERTH_TEST_IMAGE", "berth-test/busybox:latest")
+ENGINE_DIR = Path(os.environ.get("BERTH_ENGINE_DIR", "/tmp/berth-engine"))
+
+
+def test_docker_host() -> str:
+    """The engine tests use: BERTH_TEST_DOCKER_HOST, or the private one `make test` starts.
+    Never DOCKER_HOST, which may be the user's own engine."""
+    return os.environ.get("BERTH_TEST_DOCKER_HOST") or f"unix://{ENGINE_DIR / 'docker.sock'}"
+
+
+def unique(kind: str = "") -> str:
+    return f"{PREFIX}{kind}{'-' if kind else ''}{secrets.token_hex(4)}"
+
+
+def wait_on_condition(condition: Callable[[], bool], *, timeout: float = 15, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(autouse=True)
+def _test_engine(settings) -> None:
+    settings.DOCKER_HOST = test_docker_host()
+    settings.DOCKER_TIMEOUT = 30
+
+
+@pytest.fixture(scope="session")
+def docker_api() -> Iterator[docker.APIClient]:
+    """A raw client of the test engine, for arranging and checking what tests need."""
+    api = docker.APIClient(base_url=test_docker_host(), version="auto", timeout=60)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return Engine(name="local", base_url=test_docker_host(), timeout=30)
+
+
+class Made:
+    """Makes test objects with prefixed random names and force-removes them afterwards."""
+
+    def __init__(self, api: docker.APIClient) -> None:
+        self.api = api
+        self.containers: list[str] = []
+        self.networks: list[str] = []
+        self.volumes: list[str] = []
+        self.images: list[str] = []
+
+    def container(
+        self,
+        *,
+        command: str | list[str] = "sleep 600",
+        state: str = "running",
+        name: str | None = None,
+        image: str = TEST_IMAGE,
+        **host_config,
+    ) -> dict:
+        """A container in `state`: created, running, paused or exited. Returns its inspect."""
+        name = name or unique("c")
+        labels = host_config.pop("labels", None)
+        volumes = host_config.get("binds")
+        ports = host_config.get("port_bindings")
+        created = self.api.create_container(
+            image,
+            command=command,
+            name=name,
+            labels=labels,
+            volumes=[b.split(":")[1] for b in volumes] if volumes else None,
+            ports=list(ports) if ports else None,
+            host_config=self.api.create_host_config(**host_config),
+            networking_config=None,
+        )
+        container_id = created["Id"]
+        self.containers.append(container_id)
+        if state in ("running", "paused", "exited"):
+            self.api.start(container_id)
+        if state == "paused":
+            self.api.pause(container_id)
+        if state == "exited":
+            self.api.stop(container_id, timeout=0)
+        return self.api.inspect_container(container_id)
+
+    def network(self, name: str | None = None, **options) -> dict:
+        name = name or unique("n")
+        created = self.api.create_network(name, **options)
+        self.networks.append(created["Id"])
+        return self.api.inspect_network(created["Id"])
+
+    def volume(self, name: str | None = None, **options) -> dict:
+        volume = self.api.create_volume(name=name or unique("v"), **options)
+        self.volumes.append(volume["Name"])
+        return volume
+
+    def image(self, *tags: str, dockerfile_line: str = "") -> str:
+        """A new image on top of the test image (distinct id), tagged with each of `tags`."""
+        import io
+
+        marker = secrets.token_hex(4)
+        dockerfile = f"FROM {TEST_IMAGE}\nLABEL berth.test={marker}\n{dockerfile_line}\n"
+        tag = tags[0] if tags else None
+        output = list(
+            self.api.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, decode=True)
+        )
+        errors = [line for line in output if "error" in line]
+        assert not errors, errors
+        image_id = next(
+            line["aux"]["ID"] for line in output if "aux" in line and "ID" in line["aux"]
+        )
+        for extra in tags[1:]:
+            repository, _, tag_name = extra.rpartition(":")
+            self.api.tag(image_id, repository, tag_name)
+        self.images.append(image_id)
+        return image_id
+
+    def cleanup(self) -> None:
+        for container_id in self.containers:
+            _quietly(lambda c=container_id: self.api.remove_container(c, force=True, v=True))
+        for network_id in self.networks:
+            _quietly(lambda n=network_id: self.api.remove_network(n))
+        for volume in self.volumes:
+            _quietly(lambda v=volume: self.api.remove_volume(v, force=True))
+        for image_id in self.images:
+            _quietly(lambda i=image_id: self.api.remove_image(i, force=True))
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    with contextlib.suppress(docker.errors.NotFound):
+        call()
+
+
+@pytest.fixture
+def make(docker_api) -> Iterator[Made]:
+    made = Made(docker_api)
+    yield made
+    made.cleanup()
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_user(
+        username="admin-" + secrets.token_hex(3), password="x", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def viewer_user(db):
+    return get_user_model().objects.create_user(username="viewer-" + secrets.token_hex(3))
+
+
+@pytest.fixture
+def admin_client(admin_user) -> Client:
+    c = Client()
+    c.force_login(admin_user)
+    return c
+
+
+@pytest.fixture
+def viewer_client(viewer_user) -> Client:
+    c = Client()
+    c.force_login(viewer_user)
+    return c
+
+
+@pytest.fixture
+def htmx() -> dict:
+    """Headers htmx sends, for requests that want partials."""
+    return {"HTTP_HX_REQUEST": "true"}
