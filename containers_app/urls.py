@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from containers_app.views import containers, images, networks, system, volumes
+from containers_app.views import containers, images, logs, networks, system, volumes
 from containers_app.views.common import REF, by_method
 
 IMAGE_ID = r"(?P<ref>(sha256:)?[0-9a-f]{12,64})"
@@ -11,6 +11,8 @@ container_urls = [
     path("", containers.container_list, name="list"),
     path("bulk/", containers.container_bulk, name="bulk"),
     re_path(rf"^{REF}/$", containers.container_detail, name="detail"),
+    re_path(rf"^{REF}/logs/$", logs.container_logs, name="logs"),
+    re_path(rf"^{REF}/logs/download/$", logs.download_logs, name="logs-download"),
     re_path(rf"^{REF}/(?P<action>[a-z_-]+)/$", containers.container_action, name="action"),
 ]
 image_urls = [
@@ -34,5 +36,6 @@ urlpatterns = [
     path("images/", include((image_urls, "images"))),
     path("networks/", include((network_urls, "networks"))),
     path("volumes/", include((volume_urls, "volumes"))),
+    path("logs/", logs.merged_logs, name="merged-logs"),
     path("system/", include(([path("", system.system_info, name="info")], "system"))),
 ]

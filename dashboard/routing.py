@@ -1,3 +1,11 @@
 """Websocket routes. Consumers live in containers_app/consumers/."""
 
-websocket_urlpatterns: list = []
+from django.urls import path, re_path
+
+from containers_app.consumers.logs import LogsConsumer
+from containers_app.views.common import REF
+
+websocket_urlpatterns = [
+    re_path(rf"^ws/containers/{REF}/logs/$", LogsConsumer.as_asgi()),
+    path("ws/logs/", LogsConsumer.as_asgi()),
+]

@@ -1,0 +1,1 @@
+"""Websocket consumers: authenticate, check access, subscribe to a stream, forward."""

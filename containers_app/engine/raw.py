@@ -1,0 +1,113 @@
+"""Streaming Engine API requests on a plain socket, read in large blocks.
+
+The SDK reads a TTY log stream one byte per chunk and decodes HTTP chunking in Python per
+frame. Asking in HTTP/1.0 makes the engine send the body as it is, unchunked, and close the
+connection at its end, so a reader can take 256 KiB at a time and split frames itself.
+"""
+
+import contextlib
+import json
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+from containers_app.engine.client import Engine, api
+from containers_app.engine.errors import (
+    Conflict,
+    EngineError,
+    EngineUnavailable,
+    InvalidRequest,
+    NotFound,
+    translated,
+)
+
+READ_SIZE = 256 * 1024
+
+
+@dataclass
+class RawStream:
+    """An open response body: `first` holds the bytes read past the headers."""
+
+    sock: socket.socket
+    first: bytes
+
+    def read(self) -> bytes:
+        """The next block of the body; b"" at its end."""
+        if self.first:
+            data, self.first = self.first, b""
+            return data
+        return self.sock.recv(READ_SIZE)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+
+def _connect(engine: Engine, timeout: float) -> socket.socket:
+    url = urlsplit(engine.base_url)
+    if url.scheme in ("unix", "http+unix"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        target: object = url.path
+    elif url.scheme in ("tcp", "http"):
+        sock = socket.socket(socket.AF_INET6 if ":" in (url.hostname or "") else socket.AF_INET)
+        target = (url.hostname, url.port or 2375)
+    else:
+        raise EngineUnavailable(
+            f"streams are not supported over {url.scheme}:// yet", engine=engine.base_url
+        )
+    sock.settimeout(timeout)
+    try:
+        sock.connect(target)
+    except OSError as error:
+        sock.close()
+        raise EngineUnavailable(error.strerror or str(error), engine=engine.base_url) from error
+    return sock
+
+
+def _status_error(status: int, body: bytes, engine: str) -> EngineError:
+    try:
+        reason = json.loads(body.decode("utf-8", "replace")).get("message", "")
+    except ValueError:
+        reason = body.decode("utf-8", "replace").strip()
+    reason = reason or f"the engine answered {status}"
+    kinds = {404: NotFound, 409: Conflict, 403: Conflict, 400: InvalidRequest}
+    return kinds.get(status, EngineError)(reason, engine=engine)
+
+
+def open_stream(
+    engine: Engine, path: str, params: dict[str, object], *, timeout: float | None = None
+) -> RawStream:
+    """GETs `path` (e.g. /containers/<id>/logs) and returns its body as a RawStream.
+
+    `timeout` bounds connecting and the answer's headers; reads after that block until data
+    comes (a followed stream may stay quiet for hours).
+    """
+    with translated(engine.base_url):
+        version = api(engine).api_version
+    query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+    request = f"GET /v{version}{path}?{query} HTTP/1.0\r\nHost: docker\r\n\r\n".encode()
+    sock = _connect(engine, timeout or engine.timeout)
+    try:
+        sock.sendall(request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = sock.recv(READ_SIZE)
+            if not data:
+                raise EngineUnavailable("the engine closed the connection", engine=engine.base_url)
+            head += data
+        header, _, first = head.partition(b"\r\n\r\n")
+        status = int(header.split(b" ", 2)[1])
+        if status != 200:
+            body = first
+            while data := sock.recv(READ_SIZE):
+                body += data
+            raise _status_error(status, body, engine.base_url)
+    except OSError as error:
+        sock.close()
+        raise EngineUnavailable(str(error), engine=engine.base_url) from error
+    except BaseException:
+        sock.close()
+        raise
+    sock.settimeout(None)
+    return RawStream(sock=sock, first=first)

@@ -1,0 +1,73 @@
+"""Splitting the engine's log bytes into lines: pure functions, no I/O.
+
+A non-TTY stream is multiplexed: each frame is an 8-byte header (stream, 0, 0, 0, size as
+big-endian u32) and its payload. A TTY stream is raw bytes. Lines are cut on b"\n" and decoded
+only when whole, so a multi-byte character split between reads is never broken.
+"""
+
+from dataclasses import dataclass, field
+
+STDOUT, STDERR = 1, 2
+# A line longer than this is cut, so one endless line cannot grow memory.
+MAX_LINE = 64 * 1024
+
+
+@dataclass
+class LineSplitter:
+    """Feeds on blocks of a log stream, returns (stream, line) pairs of whole lines."""
+
+    tty: bool
+    _frame: bytearray = field(default_factory=bytearray)
+    _partial: dict[int, bytes] = field(default_factory=dict)
+
+    def feed(self, data: bytes) -> list[tuple[int, str]]:
+        if self.tty:
+            return self._lines(STDOUT, data)
+        buf = self._frame
+        buf += data
+        out: list[tuple[int, str]] = []
+        pos, end = 0, len(buf)
+        while end - pos >= 8:
+            size = int.from_bytes(buf[pos + 4 : pos + 8], "big")
+            if end - pos - 8 < size:
+                break
+            stream = buf[pos] if buf[pos] in (STDOUT, STDERR) else STDOUT
+            out += self._lines(stream, bytes(buf[pos + 8 : pos + 8 + size]))
+            pos += 8 + size
+        del buf[:pos]
+        return out
+
+    def _lines(self, stream: int, data: bytes) -> list[tuple[int, str]]:
+        partial = self._partial.pop(stream, b"")
+        if partial:
+            data = partial + data
+        parts = data.split(b"\n")
+        rest = parts.pop()
+        if len(rest) > MAX_LINE:
+            parts.append(rest)
+            rest = b""
+        if rest:
+            self._partial[stream] = rest
+        return [(stream, p.decode("utf-8", "replace").removesuffix("\r")) for p in parts]
+
+    def flush(self) -> list[tuple[int, str]]:
+        """What is left at the stream's end: lines without a final newline."""
+        out = [(s, p.decode("utf-8", "replace")) for s, p in sorted(self._partial.items())]
+        self._partial.clear()
+        return out
+
+
+def timestamp_key(timestamp: str) -> str:
+    """An RFC 3339 timestamp the engine wrote, made to sort as text: the engine trims trailing
+    zeros of the nanoseconds, so they are padded back to nine digits."""
+    head, dot, rest = timestamp.partition(".")
+    if not dot:
+        return head.removesuffix("Z") + ".000000000Z"
+    digits = rest.removesuffix("Z")
+    return f"{head}.{digits:0<9}Z"
+
+
+def split_timestamp(line: str) -> tuple[str, str]:
+    """(timestamp, text) of a line the engine prefixed with its RFC 3339 timestamp."""
+    stamp, _, text = line.partition(" ")
+    return stamp, text
