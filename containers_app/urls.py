@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from containers_app.views import containers, images, logs, networks, system, volumes
+from containers_app.views import containers, execs, images, logs, networks, system, volumes
 from containers_app.views.common import REF, by_method
 
 IMAGE_ID = r"(?P<ref>(sha256:)?[0-9a-f]{12,64})"
@@ -13,6 +13,7 @@ container_urls = [
     re_path(rf"^{REF}/$", containers.container_detail, name="detail"),
     re_path(rf"^{REF}/logs/$", logs.container_logs, name="logs"),
     re_path(rf"^{REF}/logs/download/$", logs.download_logs, name="logs-download"),
+    re_path(rf"^{REF}/exec/$", execs.container_exec, name="exec"),
     re_path(rf"^{REF}/(?P<action>[a-z_-]+)/$", containers.container_action, name="action"),
 ]
 image_urls = [

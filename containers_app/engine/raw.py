@@ -75,18 +75,11 @@ def _status_error(status: int, body: bytes, engine: str) -> EngineError:
     return kinds.get(status, EngineError)(reason, engine=engine)
 
 
-def open_stream(
-    engine: Engine, path: str, params: dict[str, object], *, timeout: float | None = None
+def _request(
+    engine: Engine, request: bytes, timeout: float | None, ok: tuple[int, ...]
 ) -> RawStream:
-    """GETs `path` (e.g. /containers/<id>/logs) and returns its body as a RawStream.
-
-    `timeout` bounds connecting and the answer's headers; reads after that block until data
-    comes (a followed stream may stay quiet for hours).
-    """
-    with translated(engine.base_url):
-        version = api(engine).api_version
-    query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
-    request = f"GET /v{version}{path}?{query} HTTP/1.0\r\nHost: docker\r\n\r\n".encode()
+    """Sends `request` and reads the answer's headers; raises the engine's error if the
+    status is not one of `ok`."""
     sock = _connect(engine, timeout or engine.timeout)
     try:
         sock.sendall(request)
@@ -98,7 +91,7 @@ def open_stream(
             head += data
         header, _, first = head.partition(b"\r\n\r\n")
         status = int(header.split(b" ", 2)[1])
-        if status != 200:
+        if status not in ok:
             body = first
             while data := sock.recv(READ_SIZE):
                 body += data
@@ -111,3 +104,33 @@ def open_stream(
         raise
     sock.settimeout(None)
     return RawStream(sock=sock, first=first)
+
+
+def _version(engine: Engine) -> str:
+    with translated(engine.base_url):
+        return api(engine).api_version
+
+
+def open_stream(
+    engine: Engine, path: str, params: dict[str, object], *, timeout: float | None = None
+) -> RawStream:
+    """GETs `path` (e.g. /containers/<id>/logs) and returns its body as a RawStream.
+
+    `timeout` bounds connecting and the answer's headers; reads after that block until data
+    comes (a followed stream may stay quiet for hours).
+    """
+    query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+    request = f"GET /v{_version(engine)}{path}?{query} HTTP/1.0\r\nHost: docker\r\n\r\n"
+    return _request(engine, request.encode(), timeout, ok=(200,))
+
+
+def open_hijacked(engine: Engine, path: str, body: dict) -> RawStream:
+    """POSTs `body` to `path` asking for the connection (exec start, attach): the socket
+    then carries the process's input one way and its output the other."""
+    payload = json.dumps(body).encode()
+    request = (
+        f"POST /v{_version(engine)}{path} HTTP/1.1\r\nHost: docker\r\n"
+        "Content-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+    return _request(engine, request, None, ok=(101, 200))

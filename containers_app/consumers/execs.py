@@ -1,0 +1,91 @@
+"""`docker exec -it` over a websocket: binary frames carry the terminal's bytes both ways;
+text frames carry {"resize": [cols, rows]} and {"ack": bytes} in, {"exit": code} out."""
+
+import asyncio
+import contextlib
+import json
+import shlex
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from containers_app import access, tickets
+from containers_app.engine import EngineError, default_engine
+from containers_app.engine import containers as engine_containers
+from containers_app.streams.execs import ExecSession
+from containers_app.streams.executor import engine_call
+
+CLOSE_REFUSED = 4403
+CLOSE_BAD_REQUEST = 4400
+
+
+class ExecConsumer(AsyncWebsocketConsumer):
+    session: ExecSession | None = None
+
+    async def connect(self) -> None:
+        self.output: asyncio.Task | None = None
+        user = self.scope["user"]
+        query = {k: v[-1] for k, v in parse_qs(self.scope["query_string"].decode()).items()}
+        ref = self.scope["url_route"]["kwargs"]["ref"]
+        if not access.allowed(user, access.CHANGE):
+            await self.close(code=CLOSE_REFUSED)
+            return
+        engine = default_engine()
+        try:
+            container = await engine_call(
+                engine_containers.container_inspect, engine=engine, container_id=ref
+            )
+        except EngineError:
+            await self.close(code=CLOSE_BAD_REQUEST)
+            return
+        if not tickets.valid(query.get("ticket", ""), user_id=user.pk, container_id=container.id):
+            await self.close(code=CLOSE_REFUSED)
+            return
+        await self.accept()
+        try:
+            command = shlex.split(query.get("cmd", "sh"))[:256] or ["sh"]
+            self.session = await ExecSession.start(
+                engine,
+                container.id,
+                command,
+                user=query.get("user", "")[:256],
+                workdir=query.get("workdir", "")[:4096],
+            )
+        except (ValueError, EngineError) as error:
+            await self.send(json.dumps({"error": getattr(error, "reason", str(error))}))
+            await self.close(code=CLOSE_BAD_REQUEST)
+            return
+        self.output = asyncio.create_task(self._forward_output())
+        await self._resize(query.get("cols"), query.get("rows"))
+
+    async def _forward_output(self) -> None:
+        assert self.session is not None
+        await self.session.pump_output(lambda data: self.send(bytes_data=data))
+        code = await self.session.exit_code()
+        await self.send(json.dumps({"exit": code}))
+        await self.close()
+
+    async def _resize(self, cols, rows) -> None:
+        with contextlib.suppress(TypeError, ValueError, EngineError):
+            cols, rows = int(cols), int(rows)
+            if self.session and 0 < cols <= 1000 and 0 < rows <= 1000:
+                await self.session.resize(rows=rows, cols=cols)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.session is None:
+            return
+        if bytes_data is not None:
+            await self.session.write(bytes_data)
+            return
+        with contextlib.suppress(ValueError, TypeError, AttributeError, KeyError):
+            message = json.loads(text_data or "{}")
+            if "resize" in message:
+                await self._resize(*message["resize"][:2])
+            if "ack" in message:
+                self.session.ack(int(message["ack"]))
+
+    async def disconnect(self, code: int) -> None:
+        if self.session:
+            self.session.close()
+        if self.output:
+            self.output.cancel()
