@@ -2,7 +2,16 @@
 
 from django.urls import include, path, re_path
 
-from containers_app.views import containers, execs, images, logs, networks, system, volumes
+from containers_app.views import (
+    containers,
+    execs,
+    images,
+    logs,
+    networks,
+    stats,
+    system,
+    volumes,
+)
 from containers_app.views.common import REF, by_method
 
 IMAGE_ID = r"(?P<ref>(sha256:)?[0-9a-f]{12,64})"
@@ -38,5 +47,6 @@ urlpatterns = [
     path("networks/", include((network_urls, "networks"))),
     path("volumes/", include((volume_urls, "volumes"))),
     path("logs/", logs.merged_logs, name="merged-logs"),
+    path("stats/", stats.stats_page, name="stats"),
     path("system/", include(([path("", system.system_info, name="info")], "system"))),
 ]

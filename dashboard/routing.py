@@ -3,11 +3,15 @@
 from django.urls import path, re_path
 
 from containers_app.consumers.execs import ExecConsumer
+from containers_app.consumers.live import LiveConsumer
 from containers_app.consumers.logs import LogsConsumer
+from containers_app.consumers.stats import StatsConsumer
 from containers_app.views.common import REF
 
 websocket_urlpatterns = [
     re_path(rf"^ws/containers/{REF}/logs/$", LogsConsumer.as_asgi()),
     path("ws/logs/", LogsConsumer.as_asgi()),
     re_path(rf"^ws/containers/{REF}/exec/$", ExecConsumer.as_asgi()),
+    path("ws/live/", LiveConsumer.as_asgi()),
+    path("ws/stats/", StatsConsumer.as_asgi()),
 ]

@@ -1,0 +1,224 @@
+"""Pages kept current by the engine's events: one events subscription per engine, and each
+change rendered once per distinct page view, however many people watch it.
+
+A page's websocket registers a Watcher with the page it shows (a list, a container, the
+system page) and whether its user may change things, since that decides the buttons drawn.
+"""
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.template.loader import render_to_string
+
+from containers_app.engine import Engine, EngineError
+from containers_app.engine import containers as engine_containers
+from containers_app.engine import images as engine_images
+from containers_app.engine import networks as engine_networks
+from containers_app.engine import system as engine_system
+from containers_app.engine import volumes as engine_volumes
+from containers_app.streams.events import events_upstream
+from containers_app.streams.executor import engine_call
+from containers_app.streams.fanout import Viewer
+from containers_app.views.containers import container_rows
+
+log = logging.getLogger(__name__)
+
+# Container actions that change what a row shows; exec_*, attach, resize and the like do not.
+CONTAINER_ACTIONS = {
+    "create", "start", "restart", "stop", "die", "kill", "pause", "unpause", "destroy",
+    "rename", "update", "oom",
+}  # fmt: skip
+BATCH_SECONDS = 0.02
+LIST_BATCH_SECONDS = 0.25
+# Which lists an event type makes stale (containers come row by row, apart).
+STALE_LISTS = {
+    "container": ("images", "volumes", "networks", "system"),
+    "image": ("images", "system"),
+    "network": ("networks",),
+    "volume": ("volumes", "system"),
+}
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What a watcher shows: `page` is containers, images, networks, volumes, system or
+    container (with `object_id`); `variant` is a list's filter (images: dangling)."""
+
+    page: str
+    can_change: bool
+    variant: str = ""
+    object_id: str = ""
+
+
+@dataclass(eq=False)
+class Watcher:
+    view: PageView
+    viewer: Viewer = field(default_factory=Viewer)
+
+
+def _render_rows(view: PageView, engine: Engine) -> str:
+    """The rows partial of a list page, as its page view would render it."""
+    if view.page == "images":
+        dangling = view.variant == "dangling"
+        context = {"images": engine_images.image_list(engine=engine, dangling=dangling)}
+        context["dangling"] = dangling
+    elif view.page == "networks":
+        context = {"networks": engine_networks.network_list(engine=engine)}
+    elif view.page == "volumes":
+        context = {"volumes": engine_volumes.volume_list(engine=engine)}
+    elif view.page == "system":
+        context = {"system": engine_system.system_info(engine=engine)}
+        context["info"] = context["system"].info
+        return render_to_string("system/_live.html", context)
+    else:
+        raise ValueError(view.page)
+    context["can_change"] = view.can_change
+    return render_to_string(f"{view.page}/_rows.html", context)
+
+
+def _render_container_rows(engine: Engine, ids: list[str], can_change: set[bool]) -> list[dict]:
+    """One list call for every changed container; each row rendered once per permission."""
+    rows = {c.id: c for c in engine_containers.container_list(engine=engine, all=True, ids=ids)}
+    updates = []
+    for container_id in ids:
+        row = rows.get(container_id)
+        if row is None:
+            updates.append({"kind": "container", "id": container_id, "removed": True})
+            continue
+        update = {
+            "kind": "container",
+            "id": row.id,
+            "name": row.name,
+            "state": row.state,
+            "labels": row.labels,
+            "html": {},
+        }
+        shown = container_rows([row])[0]
+        for allowed in can_change:
+            update["html"][allowed] = render_to_string(
+                "containers/_row.html", {"c": shown, "can_change": allowed}
+            )
+        updates.append(update)
+    return updates
+
+
+class LivePages:
+    """Watchers of one engine's pages, fed from its events."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.watchers: dict[PageView, set[Watcher]] = defaultdict(set)
+        self.upstream = None
+        self._changed_containers: set[str] = set()
+        self._stale: set[str] = set()
+        self._flush_containers: asyncio.TimerHandle | None = None
+        self._flush_lists: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # The events upstream delivers here (on the event loop).
+    def offer(self, events: list[dict]) -> None:
+        loop = asyncio.get_running_loop()
+        for event in events:
+            kind, action = event["type"], event["action"].partition(":")[0]
+            if kind == "container" and action in CONTAINER_ACTIONS:
+                self._changed_containers.add(event["id"])
+                self._notify_container_page(event["id"])
+            if kind in STALE_LISTS and (kind != "container" or action in CONTAINER_ACTIONS):
+                self._stale.update(STALE_LISTS[kind])
+        self._feed(events)
+        if self._changed_containers and not self._flush_containers:
+            self._flush_containers = loop.call_later(BATCH_SECONDS, self._spawn, self._containers)
+        if self._stale and not self._flush_lists:
+            self._flush_lists = loop.call_later(LIST_BATCH_SECONDS, self._spawn, self._lists)
+
+    def notice(self, **message) -> None:
+        """The events stream reconnected or was lost: every page resynchronises."""
+        for watchers in self.watchers.values():
+            for watcher in watchers:
+                watcher.viewer.notice(**message)
+
+    def _spawn(self, work) -> None:
+        task = asyncio.create_task(work())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _feed(self, events: list[dict]) -> None:
+        feed = [
+            {"kind": "event", **{k: e[k] for k in ("type", "action", "id", "name", "time")}}
+            for e in events
+        ]
+        for view, watchers in self.watchers.items():
+            if view.page == "system":
+                for watcher in watchers:
+                    watcher.viewer.offer(feed)
+
+    def _notify_container_page(self, container_id: str) -> None:
+        for view, watchers in self.watchers.items():
+            if view.page == "container" and view.object_id == container_id:
+                for watcher in watchers:
+                    watcher.viewer.offer([{"kind": "refresh"}])
+
+    async def _containers(self) -> None:
+        self._flush_containers = None
+        ids, self._changed_containers = sorted(self._changed_containers), set()
+        views = [v for v in self.watchers if v.page == "containers" and self.watchers[v]]
+        if not views:
+            return
+        try:
+            updates = await engine_call(
+                _render_container_rows, self.engine, ids, {v.can_change for v in views}
+            )
+        except EngineError as error:
+            log.warning("could not redraw containers after events: %s", error.reason)
+            return
+        for view in views:
+            shaped = [
+                {**u, "html": u["html"][view.can_change]} if "html" in u else u for u in updates
+            ]
+            for watcher in self.watchers[view]:
+                watcher.viewer.offer(shaped)
+
+    async def _lists(self) -> None:
+        self._flush_lists = None
+        stale, self._stale = self._stale, set()
+        views = [v for v in self.watchers if v.page in stale and self.watchers[v]]
+        for view in views:
+            try:
+                html = await engine_call(_render_rows, view, self.engine)
+            except EngineError as error:
+                log.warning("could not redraw %s after events: %s", view.page, error.reason)
+                continue
+            for watcher in self.watchers.get(view, ()):
+                watcher.viewer.offer([{"kind": "rows", "html": html}])
+
+    def add(self, watcher: Watcher) -> None:
+        self.watchers[watcher.view].add(watcher)
+        if self.upstream is None:
+            self.upstream = events_upstream(self.engine)
+            self.upstream.subscribe(self)  # type: ignore[arg-type]
+
+    def remove(self, watcher: Watcher) -> None:
+        watchers = self.watchers.get(watcher.view)
+        if watchers is not None:
+            watchers.discard(watcher)
+            if not watchers:
+                del self.watchers[watcher.view]
+        if not self.watchers and self.upstream is not None:
+            self.upstream.unsubscribe(self)  # type: ignore[arg-type]
+            self.upstream = None
+
+    def recent_events(self) -> list[dict]:
+        return list(self.upstream.recent) if self.upstream else []
+
+
+_pages: dict[str, LivePages] = {}
+
+
+def live_pages(engine: Engine) -> LivePages:
+    """The process's LivePages of an engine (used on the event loop only)."""
+    pages = _pages.get(engine.name)
+    if pages is None or pages.engine != engine:
+        pages = _pages[engine.name] = LivePages(engine)
+    return pages
