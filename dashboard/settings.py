@@ -35,11 +35,16 @@ SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = env_int("BERTH_HSTS_SECONDS", 31536000) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = env_bool("BERTH_HSTS_PRELOAD", False)
+# Preloading binds the whole domain to HTTPS in browsers for a long time, so it is the
+# operator's decision (BERTH_HSTS_PRELOAD) and `check --deploy` need not warn while it is off.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if env_bool("BERTH_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("BERTH_SESSION_SECONDS", 8 * 3600)
 X_FRAME_OPTIONS = "DENY"
+# A bulk action posts one field per selected row; the form itself caps a selection.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 

@@ -42,6 +42,8 @@ def wait_on_condition(condition: Callable[[], bool], *, timeout: float = 15, ste
 def _test_engine(settings) -> None:
     settings.DOCKER_HOST = test_docker_host()
     settings.DOCKER_TIMEOUT = 30
+    # Test users' passwords need no real hashing; a real hash took seconds on a busy machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session")

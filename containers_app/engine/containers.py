@@ -166,7 +166,13 @@ def container_list(
 def container_summary(*, engine: Engine, container_id: str) -> ContainerSummary:
     """One container's `docker ps -a` row, for redrawing it after an action."""
     rows = container_list(engine=engine, ids=[container_id])
-    exact = [r for r in rows if r.id == container_id] or rows
+    exact = [r for r in rows if r.id == container_id]
+    if not exact:
+        # A name or a short id, as URLs may carry: the id filter matches neither exactly
+        # (it matches a pattern anywhere in ids), so the engine says which one it means.
+        with translated(engine.base_url):
+            full_id = api(engine).inspect_container(container_id)["Id"]
+        exact = [r for r in container_list(engine=engine, ids=[full_id]) if r.id == full_id]
     if not exact:
         raise NotFound(f"No such container: {container_id}", engine=engine.base_url)
     return exact[0]

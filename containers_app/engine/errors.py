@@ -55,7 +55,26 @@ def translate(error: Exception, *, engine: str) -> EngineError:
         return EngineUnavailable("the engine did not answer in time", engine=engine)
     if isinstance(error, (requests.exceptions.ConnectionError, ConnectionError)):
         return EngineUnavailable(_connection_reason(error), engine=engine)
+    if isinstance(error, requests.exceptions.RequestException):
+        # ChunkedEncodingError and the like: the engine went away in the middle of its answer.
+        return EngineUnavailable(f"the engine's answer could not be read: {error}", engine=engine)
+    if isinstance(
+        error,
+        (
+            docker.errors.InvalidArgument,
+            docker.errors.InvalidRepository,
+            docker.errors.NullResource,
+        ),
+    ):
+        # The SDK refuses these arguments itself, before asking the engine.
+        return InvalidRequest(str(error), engine=engine)
     if isinstance(error, docker.errors.DockerException):
+        # Building a client asks the engine its API version and wraps a transport error in a
+        # plain DockerException; say what went wrong as a later call would.
+        cause = error.__cause__
+        transport = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+        if isinstance(cause, (*transport, ConnectionError)):
+            return translate(cause, engine=engine)
         return EngineUnavailable(str(error), engine=engine)
     raise error
 

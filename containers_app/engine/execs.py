@@ -1,6 +1,6 @@
 """`docker exec`: make an exec, attach to it, resize its terminal, read its exit code."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from containers_app.engine.client import Engine, api
@@ -23,8 +23,11 @@ def exec_create(
     user: str = "",
     workdir: str = "",
     tty: bool = True,
+    environment: Mapping[str, str] | None = None,
 ) -> str:
     """`docker exec -it`'s first half: the exec, not yet started. Returns its id."""
+    env = {"TERM": "xterm-256color"} if tty else {}
+    env.update(environment or {})
     with translated(engine.base_url):
         created = api(engine).exec_create(
             container_id,
@@ -33,7 +36,7 @@ def exec_create(
             tty=tty,
             user=user,
             workdir=workdir or None,
-            environment={"TERM": "xterm-256color"} if tty else None,
+            environment=env or None,
         )
     return created["Id"]
 
@@ -64,3 +67,21 @@ def exec_output(*, engine: Engine, container_id: str, command: Sequence[str]) ->
         output = client.exec_start(exec_id)
         code = client.exec_inspect(exec_id).get("ExitCode")
     return (code if code is not None else -1), output.decode("utf-8", "replace")
+
+
+# Signals every process whose environment holds the line "$1" (NAME=value).
+_HANGUP_SCRIPT = (
+    'for p in /proc/[0-9]*; do tr "\\0" "\\n" < "$p/environ" 2>/dev/null'
+    ' | grep -qxF "$1" && kill -HUP "${p#/proc/}" 2>/dev/null; done; true'
+)
+
+
+def exec_hangup(*, engine: Engine, container_id: str, marker: str, user: str = "") -> None:
+    """Sends SIGHUP, as a terminal's hang-up does, to the processes whose environment holds
+    `marker` (NAME=value, given to exec_create): the engine leaves a TTY exec running when
+    its connection closes. Runs as `user`, who may signal their own processes."""
+    with translated(engine.base_url):
+        client = api(engine)
+        command = ["sh", "-c", _HANGUP_SCRIPT, "sh", marker]
+        exec_id = client.exec_create(container_id, command, user=user)["Id"]
+        client.exec_start(exec_id)

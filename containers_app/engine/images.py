@@ -150,6 +150,14 @@ def image_inspect(*, engine: Engine, image_id: str) -> ImageDetail:
     )
 
 
+def image_has_tag(*, engine: Engine, image_id: str, tag: str) -> bool:
+    """Whether `tag` names the image `image_id` (full or short), so an untag cannot reach
+    another image."""
+    with translated(engine.base_url):
+        data = api(engine).inspect_image(tag)
+    return data["Id"].removeprefix("sha256:").startswith(image_id.removeprefix("sha256:"))
+
+
 def image_remove(*, engine: Engine, reference: str, force: bool = False) -> list[str]:
     """`docker rmi [-f] <reference>`: what the engine untagged and deleted, in its words."""
     with translated(engine.base_url):

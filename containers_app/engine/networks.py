@@ -88,9 +88,11 @@ def network_list(*, engine: Engine) -> list[Network]:
         rows = api(engine).networks()
         containers = api(engine).containers(all=True)
     counts: dict[str, int] = {}
+    # A container never started has no NetworkID yet, only the network's name as its key.
+    ids_by_name = {row.get("Name", ""): row["Id"] for row in rows}
     for row in containers:
-        for attached in ((row.get("NetworkSettings") or {}).get("Networks") or {}).values():
-            network_id = attached.get("NetworkID", "")
+        for name, attached in ((row.get("NetworkSettings") or {}).get("Networks") or {}).items():
+            network_id = attached.get("NetworkID") or ids_by_name.get(name, "")
             counts[network_id] = counts.get(network_id, 0) + 1
     return sorted((_network(row, counts=counts) for row in rows), key=lambda n: n.name)
 

@@ -4,6 +4,7 @@ too much of it is unread, so a flood cannot grow the server's memory."""
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import Awaitable, Callable
 
 from containers_app.engine import Engine, EngineError
@@ -12,13 +13,27 @@ from containers_app.engine.raw import READ_SIZE, RawStream
 from containers_app.streams.executor import engine_call
 
 UNACKED_BYTES = 1024 * 1024
+# Set in an exec's environment, so its processes can be found to hang them up.
+MARKER_VARIABLE = "BERTH_EXEC"
 
 
 class ExecSession:
-    def __init__(self, engine: Engine, exec_id: str, stream: RawStream) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        exec_id: str,
+        stream: RawStream,
+        *,
+        container_id: str = "",
+        user: str = "",
+        marker: str = "",
+    ) -> None:
         self.engine = engine
         self.exec_id = exec_id
         self.stream = stream
+        self.container_id = container_id
+        self.user = user
+        self.marker = marker
         self.sock = stream.sock
         self.sock.setblocking(False)
         self.unacked = 0
@@ -28,6 +43,7 @@ class ExecSession:
     async def start(
         cls, engine: Engine, container_id: str, command: list[str], *, user: str, workdir: str
     ) -> "ExecSession":
+        token = secrets.token_hex(8)
         exec_id = await engine_call(
             engine_execs.exec_create,
             engine=engine,
@@ -35,9 +51,11 @@ class ExecSession:
             command=command,
             user=user,
             workdir=workdir,
+            environment={MARKER_VARIABLE: token},
         )
         stream = await engine_call(engine_execs.exec_attach, engine=engine, exec_id=exec_id)
-        return cls(engine, exec_id, stream)
+        marker = f"{MARKER_VARIABLE}={token}"
+        return cls(engine, exec_id, stream, container_id=container_id, user=user, marker=marker)
 
     async def pump_output(self, send: Callable[[bytes], Awaitable[None]]) -> None:
         """Forwards the process's output until it ends."""
@@ -87,6 +105,22 @@ class ExecSession:
         return None
 
     def close(self) -> None:
-        """Closing the socket hangs up the terminal, which ends the process."""
         with contextlib.suppress(OSError):
             self.stream.close()
+
+    async def hang_up(self) -> None:
+        """Ends the process if it still runs after close(): the engine keeps a TTY exec
+        running when its connection closes, so its processes get the SIGHUP a terminal's
+        hang-up would send them."""
+        with contextlib.suppress(EngineError):
+            state = await engine_call(
+                engine_execs.exec_state, engine=self.engine, exec_id=self.exec_id
+            )
+            if state.running and self.marker:
+                await engine_call(
+                    engine_execs.exec_hangup,
+                    engine=self.engine,
+                    container_id=self.container_id,
+                    marker=self.marker,
+                    user=self.user,
+                )

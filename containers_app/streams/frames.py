@@ -8,7 +8,8 @@ only when whole, so a multi-byte character split between reads is never broken.
 from dataclasses import dataclass, field
 
 STDOUT, STDERR = 1, 2
-# A line longer than this is cut, so one endless line cannot grow memory.
+# A line longer than this is passed on in pieces (of up to one read), so one endless line
+# cannot grow memory.
 MAX_LINE = 64 * 1024
 
 

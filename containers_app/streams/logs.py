@@ -41,6 +41,11 @@ def engine_since(timestamp: str) -> str:
     return f"{seconds}.{fraction}"
 
 
+def looks_like_timestamp(text: str) -> bool:
+    """Whether a line starts with the engine's RFC 3339 stamp, as 2026-11-27T21:02:09.1Z."""
+    return len(text) >= 20 and text[4] == "-" and text[10] == "T" and text[:4].isdigit()
+
+
 @dataclass
 class Cursor:
     """Where a reader is in a log. After a reconnect or a switch from history to live, lines
@@ -49,6 +54,7 @@ class Cursor:
 
     boundary: str = ""
     last: str = ""
+    last_stamp: str = ""
 
     def resume(self) -> None:
         self.boundary = self.last
@@ -57,6 +63,10 @@ class Cursor:
         out: list[LogLine] = []
         for stream, line in pairs:
             stamp, text = split_timestamp(line)
+            if not looks_like_timestamp(stamp):
+                # The rest of a line cut for its length: it has the timestamp of its start.
+                stamp, text = self.last_stamp, line
+            self.last_stamp = stamp
             key = timestamp_key(stamp)
             if self.boundary:
                 if key <= self.boundary:
@@ -147,6 +157,9 @@ class LogUpstream(Upstream):
         except EngineError as error:
             self._wait_for_engine(error, 0)
             return False
+        if state.state == "removing":  # `docker rm -f`: killed, and gone in a moment
+            self.tell(state="ended", notice="The container was removed.")
+            return True
         if state.running:
             return False
         self.tell(
@@ -309,6 +322,8 @@ async def serve(
     if not live:
         viewer.notice(state="ended", notice="End of the log.")
         return
+    # Before what the upstreams said meanwhile (say, that the container stopped), which is newer.
+    viewer.notice(state="live", notice="Following.")
     for index, ((upstream, holder), last) in enumerate(zip(subscriptions, lasts, strict=True)):
         target = Tagger(viewer, index) if merged else viewer
         cursor = Cursor(boundary=last)
@@ -321,7 +336,6 @@ async def serve(
         subscriptions[index] = (upstream, target)
         for message in holder.notices:
             target.notice(**message)
-    viewer.notice(state="live", notice="Following.")
 
 
 def _after(cursor: Cursor, line: LogLine) -> bool:

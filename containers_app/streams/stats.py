@@ -31,9 +31,14 @@ def reduce_sample(sample: dict, container_id: str) -> dict | None:
     )
     memory = sample.get("memory_stats") or {}
     details = memory.get("stats") or {}
-    # As the CLI: page cache does not count as use (cgroup v1 and v2 name it differently).
-    cache = details.get("total_inactive_file", details.get("inactive_file", 0))
-    usage = max((memory.get("usage") or 0) - (cache or 0), 0)
+    # As the CLI: page cache does not count as use (cgroup v1 and v2 name it differently),
+    # unless the figure is not below the usage.
+    usage = memory.get("usage") or 0
+    v1_cache, v2_cache = details.get("total_inactive_file"), details.get("inactive_file") or 0
+    if v1_cache is not None and v1_cache < usage:
+        usage -= v1_cache
+    elif v2_cache < usage:
+        usage -= v2_cache
     limit = memory.get("limit") or 0
     rx = tx = 0
     for network in (sample.get("networks") or {}).values():

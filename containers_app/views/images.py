@@ -53,6 +53,9 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
         return bad_request(request, form)
     force, tag = form.cleaned_data["force"], form.cleaned_data["tag"]
     engine = engine_for(request)
+    if tag and not engine_images.image_has_tag(engine=engine, image_id=ref, tag=tag):
+        form.add_error("tag", f"{tag} is not a tag of image {ref}.")
+        return bad_request(request, form)
     reference = tag or ref
     command = cli.image_remove([reference], force=force)
     try:

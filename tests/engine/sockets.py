@@ -1,0 +1,90 @@
+"""Helpers for the websocket tests: communicators on Berth's routes, reading until something
+arrives, and putting the process's shared upstreams back between tests."""
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from containers_app import live
+from containers_app.streams import events, stats
+from dashboard.routing import websocket_urlpatterns
+
+router = URLRouter(websocket_urlpatterns)
+
+
+async def connected(path: str, user, *, timeout: float = 15) -> WebsocketCommunicator:
+    """A communicator on `path` as `user`, already accepted (or the test fails)."""
+    communicator = WebsocketCommunicator(router, path)
+    communicator.scope["user"] = user
+    accepted, code = await communicator.connect(timeout=timeout)
+    assert accepted, f"{path} was refused with {code}"
+    return communicator
+
+
+async def refused(path: str, user, *, timeout: float = 15) -> int | None:
+    """The close code `path` answers `user` with; fails the test if it accepts."""
+    communicator = WebsocketCommunicator(router, path)
+    communicator.scope["user"] = user
+    accepted, code = await communicator.connect(timeout=timeout)
+    if accepted:
+        await communicator.disconnect()
+    assert not accepted, f"{path} was accepted"
+    return code
+
+
+async def eventually(condition: Callable[[], bool], *, timeout: float = 15, step: float = 0.05):
+    """wait_on_condition for async tests: polls without blocking the event loop."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(step)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+class Frames:
+    """Reads a frame-and-ack stream (live pages, stats): each item of each {"lines": [...]}
+    frame, and each notice, acknowledging frames as the browser does."""
+
+    def __init__(self, communicator: WebsocketCommunicator, *, ack: bool = True) -> None:
+        self.communicator = communicator
+        self.ack = ack
+        self.items: list[dict] = []
+        self.notices: list[dict] = []
+
+    async def until(self, wanted: Callable[[dict], bool], *, timeout: float = 20) -> dict:
+        """The first item or notice from now on for which `wanted` is true."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"nothing wanted arrived within {timeout} s")
+            message = await self.communicator.receive_output(timeout=remaining)
+            assert message["type"] == "websocket.send", message
+            data = json.loads(message["text"])
+            if "lines" in data:
+                if self.ack:
+                    await self.communicator.send_to(text_data=json.dumps({"ack": 1}))
+                self.items.extend(data["lines"])
+                found = [item for item in data["lines"] if wanted(item)]
+            else:
+                self.notices.append(data)
+                found = [data] if wanted(data) else []
+            if found:
+                return found[0]
+
+
+def stop_shared_upstreams() -> None:
+    """Stops every events and stats upstream and forgets the live pages.
+
+    Each async test runs its own event loop, and an upstream belongs to the loop of the test
+    that started it; left running, the next test would join an upstream whose loop is gone.
+    """
+    for registry in (events.registry, stats.registry):
+        for upstream in list(registry._upstreams.values()):
+            upstream.stop()
+    live._pages.clear()

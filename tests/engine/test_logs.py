@@ -1,0 +1,837 @@
+"""`docker logs` in the browser against the private engine: the websocket, the pages and the
+download. Every test here reads a real container's log; nothing of Docker is mocked."""
+
+import asyncio
+import contextlib
+import fcntl
+import itertools
+import json
+import os
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import docker
+import pytest
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from containers_app.streams import logs as log_streams
+from containers_app.streams.fanout import INITIAL_CREDIT, VIEWER_BYTES
+from containers_app.streams.frames import STDERR, STDOUT, timestamp_key
+from dashboard.routing import websocket_urlpatterns
+from tests import conftest
+from tests.conftest import TEST_IMAGE, unique, wait_on_condition
+
+ROOT = Path(__file__).resolve().parents[2]
+VIEWER = SimpleNamespace(is_authenticated=True, is_active=True, is_staff=False, pk=1)
+TEXT = "é 日本 🚀"
+# A sequence number every few milliseconds, for checking nothing is lost or doubled.
+COUNTER = ["sh", "-c", "i=0; while true; do echo $i; i=$((i+1)); usleep 3000; done"]
+
+
+def until_touched(then: str, before: str = "") -> list[str]:
+    """A command that prints `before`, waits for /tmp/go (made by `touch`), then runs `then`."""
+    return ["sh", "-c", f"{before} while [ ! -f /tmp/go ]; do usleep 20000; done; {then}"]
+
+
+# Consumers close stale database connections around each message.
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+class LogSocket:
+    """A browser's log websocket: collects lines and notices, and acknowledges each frame it
+    receives (unless told not to) as logs.js does once it has drawn it."""
+
+    def __init__(self, path: str, *, user=VIEWER, ack: bool = True, application=None, headers=None):
+        self.communicator = WebsocketCommunicator(
+            application or URLRouter(websocket_urlpatterns), path, headers=headers
+        )
+        if user is not None:
+            self.communicator.scope["user"] = user
+        self.ack = ack
+        self.containers: list | None = None
+        self.frames: list[dict] = []
+        self.lines: list[list] = []
+        self.notices: list[dict] = []
+        self.close_code: int | None = None
+
+    async def connect(self) -> tuple[bool, object]:
+        return await self.communicator.connect(timeout=10)
+
+    async def receive(self, timeout: float) -> dict | None:
+        output = await self.communicator.receive_output(timeout)
+        if output["type"] == "websocket.close":
+            self.close_code = output.get("code", 1000)
+            return None
+        message = json.loads(output["text"])
+        if "lines" in message:
+            self.frames.append(message)
+            self.lines += message["lines"]
+            if self.ack:
+                await self.communicator.send_json_to({"ack": 1})
+        elif "containers" in message:
+            self.containers = message["containers"]
+        else:
+            self.notices.append(message)
+        return message
+
+    async def until(self, condition, timeout: float = 30) -> None:
+        """Receives until `condition()` holds; fails (saying what came) if it does not."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.close_code is not None:
+                raise AssertionError(f"not met in {timeout} s: {self.summary()}")
+            try:
+                await self.receive(remaining)
+            except TimeoutError:
+                raise AssertionError(f"not met in {timeout} s: {self.summary()}") from None
+
+    async def until_state(self, state: str, timeout: float = 30) -> dict:
+        await self.until(lambda: any(n.get("state") == state for n in self.notices), timeout)
+        return next(n for n in self.notices if n.get("state") == state)
+
+    async def quiet(self, seconds: float) -> bool:
+        """True if nothing comes for `seconds`."""
+        return await self.communicator.receive_nothing(timeout=seconds, interval=0.05)
+
+    async def settle(self, seconds: float = 0.5) -> None:
+        """Receives whatever comes until nothing has for `seconds`."""
+        while self.close_code is None and not await self.quiet(seconds):
+            await self.receive(5)
+
+    @property
+    def texts(self) -> list[str]:
+        return [line[2] for line in self.lines]
+
+    def numbers(self) -> list[int]:
+        return [int(text) for text in self.texts if text.isdigit()]
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.lines)} lines (last {self.texts[-3:]}), notices {self.notices}, "
+            f"closed {self.close_code}"
+        )
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.communicator.disconnect(timeout=5)
+
+
+@pytest.fixture
+async def sockets():
+    """Opens LogSockets (connected, past the containers message) and closes them after."""
+    opened: list[LogSocket] = []
+
+    async def open_socket(path: str, **options) -> LogSocket:
+        socket = LogSocket(path, **options)
+        opened.append(socket)
+        connected, _ = await socket.connect()
+        assert connected
+        await socket.until(lambda: socket.containers is not None or socket.close_code, 15)
+        return socket
+
+    yield open_socket
+    for socket in opened:
+        await socket.close()
+
+
+def logs_path(container_id: str, **query) -> str:
+    params = "&".join(f"{key}={value}" for key, value in query.items())
+    return f"/ws/containers/{container_id}/logs/" + (f"?{params}" if params else "")
+
+
+def consecutive(numbers: list[int]) -> bool:
+    return bool(numbers) and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+
+def gaps(numbers: list[int]) -> list[tuple[int, int]]:
+    """Where a sequence skips or repeats: (number, the one after it)."""
+    return [(a, b) for a, b in itertools.pairwise(numbers) if b != a + 1]
+
+
+async def touch_go(docker_api, container_id: str) -> None:
+    """Lets a container made with until_touched() go on."""
+
+    def run() -> None:
+        exec_id = docker_api.exec_create(container_id, ["touch", "/tmp/go"])["Id"]
+        docker_api.exec_start(exec_id)
+
+    await asyncio.to_thread(run)
+
+
+def log_lines(docker_api, container_id: str, **options) -> list[str]:
+    return docker_api.logs(container_id, **options).decode().splitlines()
+
+
+def wait_for_log(docker_api, container_id: str, count: int) -> None:
+    wait_on_condition(lambda: len(log_lines(docker_api, container_id)) >= count)
+
+
+def tty_container(make, command) -> dict:
+    """A running container with a terminal (Made.container only makes ones without)."""
+    created = make.api.create_container(TEST_IMAGE, command=command, name=unique("c"), tty=True)
+    make.containers.append(created["Id"])
+    make.api.start(created["Id"])
+    return make.api.inspect_container(created["Id"])
+
+
+def rfc3339(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def unix(stamp: str) -> float:
+    return datetime.fromisoformat(timestamp_key(stamp)[:26] + "+00:00").timestamp()
+
+
+# --- following ----------------------------------------------------------------------------
+
+
+async def test_it_follows_lines_printed_after_the_viewer_connected(make, docker_api, sockets):
+    c = make.container(
+        command=until_touched("echo after-1; echo after-2; sleep 600", "echo before;")
+    )
+    wait_for_log(docker_api, c["Id"], 1)
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    assert socket.containers == [[c["Id"], c["Name"].lstrip("/")]]
+    await socket.until_state("live")
+    assert socket.texts == ["before"]
+
+    await touch_go(docker_api, c["Id"])
+    await socket.until(lambda: socket.texts == ["before", "after-1", "after-2"])
+    assert all(line[0] == STDOUT for line in socket.lines)
+    assert await socket.quiet(0.3)
+
+
+async def test_tail_gives_exactly_the_last_lines_then_follows(make, docker_api, sockets):
+    c = make.container(command=until_touched("echo 101; sleep 600", "seq 1 100;"))
+    wait_for_log(docker_api, c["Id"], 100)
+    socket = await sockets(logs_path(c["Id"], tail=7, follow=1))
+    await socket.until_state("live")
+    assert socket.texts == [str(n) for n in range(94, 101)]
+
+    await touch_go(docker_api, c["Id"])
+    await socket.until(lambda: socket.texts[-1:] == ["101"])
+    assert socket.texts == [str(n) for n in range(94, 102)]
+
+
+async def test_tail_without_follow_gives_the_last_lines_and_ends(make, docker_api, sockets):
+    c = make.container(command="sh -c 'seq 1 50; sleep 600'")
+    wait_for_log(docker_api, c["Id"], 50)
+    socket = await sockets(logs_path(c["Id"], tail=3))
+    ended = await socket.until_state("ended")
+    assert socket.texts == ["48", "49", "50"]
+    assert ended["notice"] == "End of the log."
+    assert "error" not in ended
+
+
+async def test_tail_all_gives_the_whole_log_and_tail_0_none_of_it(make, docker_api, sockets):
+    c = make.container(command="sh -c 'seq 1 1200; sleep 600'")
+    wait_for_log(docker_api, c["Id"], 1200)
+    whole = await sockets(logs_path(c["Id"], tail="all"))
+    await whole.until_state("ended")
+    assert whole.texts == [str(n) for n in range(1, 1201)]
+    none = await sockets(logs_path(c["Id"], tail=0))
+    await none.until_state("ended")
+    assert none.lines == []
+
+
+async def test_since_and_until_take_rfc_3339_times(make, docker_api, sockets):
+    c = make.container(command="sh -c 'echo early; sleep 1; echo late; sleep 600'")
+    wait_for_log(docker_api, c["Id"], 2)
+    stamps = [line.split(" ")[0] for line in log_lines(docker_api, c["Id"], timestamps=True)]
+    between = rfc3339((unix(stamps[0]) + unix(stamps[1])) / 2)
+
+    later = await sockets(logs_path(c["Id"], tail="all", since=between))
+    await later.until_state("ended")
+    assert later.texts == ["late"]
+
+    earlier = await sockets(logs_path(c["Id"], tail="all", until=between))
+    await earlier.until_state("ended")
+    assert earlier.texts == ["early"]
+    # The timestamps the viewer gets are the engine's own.
+    assert earlier.lines[0][1] == stamps[0]
+
+
+async def test_since_and_until_take_durations_ago(make, docker_api, sockets):
+    c = make.container(command="sh -c 'echo one; echo two; sleep 600'")
+    wait_for_log(docker_api, c["Id"], 2)
+    recent = await sockets(logs_path(c["Id"], tail="all", since="10m"))
+    await recent.until_state("ended")
+    assert recent.texts == ["one", "two"]
+
+    old = await sockets(logs_path(c["Id"], tail="all", until="10m"))
+    await old.until_state("ended")
+    assert old.lines == []
+
+    hour = await sockets(logs_path(c["Id"], tail="all", since="1.5h"))
+    await hour.until_state("ended")
+    assert hour.texts == ["one", "two"]
+
+
+async def test_since_takes_unix_seconds(make, docker_api, sockets):
+    c = make.container(command="sh -c 'echo early; sleep 1; echo late; sleep 600'")
+    wait_for_log(docker_api, c["Id"], 2)
+    stamps = [line.split(" ")[0] for line in log_lines(docker_api, c["Id"], timestamps=True)]
+    between = (unix(stamps[0]) + unix(stamps[1])) / 2
+    socket = await sockets(logs_path(c["Id"], tail="all", since=f"{between:.3f}"))
+    await socket.until_state("ended")
+    assert socket.texts == ["late"]
+
+
+async def test_until_means_no_following_even_when_follow_is_asked(make, docker_api, sockets):
+    c = make.container(command=COUNTER)
+    wait_for_log(docker_api, c["Id"], 20)
+    cutoff = time.time()
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1, until=rfc3339(cutoff)))
+    ended = await socket.until_state("ended")
+    assert ended["notice"] == "End of the log."
+    assert socket.numbers() == list(range(len(socket.numbers())))
+    assert all(unix(line[1]) <= cutoff + 0.001 for line in socket.lines)
+    # Nothing follows the end, though the container goes on printing.
+    assert await socket.quiet(0.5)
+    assert not any(n.get("state") == "live" for n in socket.notices)
+
+
+@pytest.mark.parametrize("tty", [False, True], ids=["plain", "tty"])
+async def test_multi_byte_text_arrives_intact(make, docker_api, sockets, tty):
+    command = ["sh", "-c", f"printf '%s\\n' '{TEXT}' 'second {TEXT}'; sleep 600"]
+    c = tty_container(make, command) if tty else make.container(command=command)
+    wait_for_log(docker_api, c["Id"], 2)
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await socket.until_state("live")
+    # A terminal ends lines with \r\n; the viewer gets the text alone.
+    assert socket.texts == [TEXT, f"second {TEXT}"]
+
+
+async def test_stdout_and_stderr_are_told_apart(make, docker_api, sockets):
+    c = make.container(command="sh -c 'echo to-out; echo to-err >&2; echo out-again; sleep 600'")
+    wait_for_log(docker_api, c["Id"], 3)
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await socket.until_state("live")
+    streams = {line[2]: line[0] for line in socket.lines}
+    assert streams == {"to-out": STDOUT, "to-err": STDERR, "out-again": STDOUT}
+
+
+async def test_a_terminal_container_has_only_one_stream(make, docker_api, sockets):
+    c = tty_container(make, ["sh", "-c", "echo to-out; echo to-err >&2; sleep 600"])
+    wait_for_log(docker_api, c["Id"], 2)
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await socket.until_state("live")
+    assert sorted(socket.texts) == ["to-err", "to-out"]
+    assert {line[0] for line in socket.lines} == {STDOUT}
+
+
+async def test_a_terminal_containers_live_lines_are_followed(make, docker_api, sockets):
+    c = tty_container(make, until_touched(f"echo 'live {TEXT}'; sleep 600", "echo before;"))
+    wait_for_log(docker_api, c["Id"], 1)
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await socket.until_state("live")
+    await touch_go(docker_api, c["Id"])
+    await socket.until(lambda: socket.texts == ["before", f"live {TEXT}"])
+
+
+# --- endings ------------------------------------------------------------------------------
+
+
+async def test_a_container_removed_while_followed_ends_the_stream_saying_so(
+    make, docker_api, sockets
+):
+    c = make.container(command="sh -c 'echo hello; sleep 600'")
+    wait_for_log(docker_api, c["Id"], 1)
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await socket.until_state("live")
+    await asyncio.to_thread(docker_api.remove_container, c["Id"], force=True)
+    ended = await socket.until_state("ended")
+    assert "removed" in ended["notice"]
+    assert socket.texts == ["hello"]
+
+
+async def test_a_container_that_exits_ends_the_stream_with_its_exit_code(make, docker_api, sockets):
+    c = make.container(command=until_touched("echo bye; exit 3", "echo hello;"))
+    wait_for_log(docker_api, c["Id"], 1)
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await socket.until_state("live")
+    await touch_go(docker_api, c["Id"])
+    ended = await socket.until_state("ended")
+    assert ended["exit_code"] == 3
+    assert "exit code 3" in ended["notice"]
+    assert socket.texts == ["hello", "bye"]
+    assert socket.notices[-1] is ended
+
+
+async def test_following_a_container_that_already_exited_ends_with_its_exit_code(
+    make, docker_api, sockets
+):
+    c = make.container(command="sh -c 'echo one; echo two; exit 5'")
+    wait_on_condition(lambda: not docker_api.inspect_container(c["Id"])["State"]["Running"])
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await socket.until_state("ended")
+    await socket.settle()
+    assert socket.texts == ["one", "two"]
+    # What the page is left saying is that it ended, not that it is following.
+    assert socket.notices[-1]["state"] == "ended"
+    assert socket.notices[-1]["exit_code"] == 5
+
+
+# --- merged view --------------------------------------------------------------------------
+
+
+async def test_a_merged_view_tags_lines_with_their_container_in_time_order(
+    make, docker_api, sockets
+):
+    def printer(name: str, pause: str) -> list[str]:
+        history = f"sleep {pause}; for i in 0 1 2 3; do echo {name}$i; sleep 0.1; done;"
+        return until_touched(f"echo {name}-live; sleep 600", history)
+
+    a = make.container(command=printer("a", "0"))
+    b = make.container(command=printer("b", "0.05"))
+    wait_for_log(docker_api, a["Id"], 4)
+    wait_for_log(docker_api, b["Id"], 4)
+    socket = await sockets(f"/ws/logs/?c={a['Id']}&c={b['Id']}&tail=all&follow=1")
+    assert socket.containers == [[a["Id"], a["Name"].lstrip("/")], [b["Id"], b["Name"].lstrip("/")]]
+    await socket.until_state("live")
+    assert len(socket.lines) == 8
+    assert all(len(line) == 4 for line in socket.lines)
+    keys = [timestamp_key(line[1]) for line in socket.lines]
+    assert keys == sorted(keys)
+    assert all(line[2].startswith("ab"[line[3]]) for line in socket.lines)
+    assert sorted(socket.texts) == [f"{n}{i}" for n in "ab" for i in range(4)]
+
+    await touch_go(docker_api, b["Id"])
+    await socket.until(lambda: "b-live" in socket.texts)
+    await touch_go(docker_api, a["Id"])
+    await socket.until(lambda: "a-live" in socket.texts)
+    live = {line[2]: line[3] for line in socket.lines[8:]}
+    assert live == {"b-live": 1, "a-live": 0}
+
+
+async def test_a_merged_view_tags_a_containers_ending_with_its_index(make, docker_api, sockets):
+    a = make.container(command="sh -c 'echo a; sleep 600'")
+    b = make.container(command=until_touched("exit 4", "echo b;"))
+    wait_for_log(docker_api, b["Id"], 1)
+    socket = await sockets(f"/ws/logs/?c={a['Id']}&c={b['Id']}&tail=all&follow=1")
+    await socket.until_state("live")
+    await touch_go(docker_api, b["Id"])
+    ended = await socket.until_state("ended")
+    assert ended["container"] == 1
+    assert ended["exit_code"] == 4
+
+
+# --- history and live joined --------------------------------------------------------------
+
+
+async def test_history_and_live_lines_join_with_none_lost_or_doubled(make, docker_api, sockets):
+    c = make.container(command=COUNTER)
+    wait_for_log(docker_api, c["Id"], 100)
+    first = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await first.until(lambda: len(first.numbers()) > 400)
+    # A second viewer joins the running upstream midway through its own history.
+    second = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await first.until(lambda: len(first.numbers()) > 800)
+    await second.until(lambda: second.numbers()[-1:] >= first.numbers()[-1:])
+    for socket in (first, second):
+        numbers = socket.numbers()
+        assert numbers[0] == 0
+        assert not gaps(numbers), gaps(numbers)[:5]
+        assert not any("skipped" in frame for frame in socket.frames)
+        assert [n["state"] for n in socket.notices] == ["live"]
+
+
+async def test_a_viewer_that_joins_with_a_tail_continues_from_it_without_a_gap(
+    make, docker_api, sockets
+):
+    c = make.container(command=COUNTER)
+    wait_for_log(docker_api, c["Id"], 200)
+    socket = await sockets(logs_path(c["Id"], tail=50, follow=1))
+    await socket.until(lambda: len(socket.numbers()) > 300)
+    numbers = socket.numbers()
+    assert numbers[0] >= 150
+    assert consecutive(numbers)
+
+
+# --- slow viewers -------------------------------------------------------------------------
+
+
+async def test_a_viewer_that_never_acknowledges_holds_bounded_memory_and_slows_nobody(
+    make, docker_api, sockets
+):
+    # 6 MB of lines at once once both viewers are there, then a slow tick.
+    flood = (
+        "yes 0123456789012345678901234567890123456789012345678901234567890123456789"
+        "01234567890123456789012345678 | head -n 60000; echo flood-done; "
+        "i=0; while true; do echo tick-$i; i=$((i+1)); usleep 50000; done"
+    )
+    c = make.container(command=until_touched(flood))
+    stalled = await sockets(logs_path(c["Id"], tail=0, follow=1), ack=False)
+    await stalled.until_state("live")
+    upstream = log_streams.registry.get(("local", "logs", c["Id"]), lambda: pytest.fail("none"))
+    (held,) = upstream.viewers
+    reading = await sockets(logs_path(c["Id"], tail=0, follow=1))
+    await reading.until_state("live")
+    assert len(upstream.viewers) == 2
+
+    await touch_go(docker_api, c["Id"])
+    await reading.until(lambda: "tick-5" in reading.texts, timeout=60)
+    assert "flood-done" in reading.texts
+    await stalled.until(lambda: len(stalled.frames) == INITIAL_CREDIT)
+    assert await stalled.quiet(0.5)
+    assert len(stalled.frames) == INITIAL_CREDIT
+
+    # The server kept at most the viewer's budget for it and dropped (and counted) the rest.
+    assert held.credit == 0
+    assert held.bytes <= VIEWER_BYTES
+    assert held.skipped > 0
+
+    # Acknowledging again brings its lines back, with the count of what it missed.
+    await stalled.communicator.send_json_to({"ack": INITIAL_CREDIT})
+    await stalled.until(lambda: any("skipped" in frame for frame in stalled.frames))
+    missed = sum(frame.get("skipped", 0) for frame in stalled.frames)
+    assert missed > 0
+    assert len(stalled.lines) < 60_000
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+
+async def test_an_anonymous_user_is_refused(make):
+    c = make.container()
+    socket = LogSocket(logs_path(c["Id"]), user=AnonymousUser())
+    assert await socket.connect() == (False, 4403)
+
+
+async def test_an_inactive_user_is_refused(make):
+    c = make.container()
+    socket = LogSocket(
+        logs_path(c["Id"]), user=SimpleNamespace(**{**vars(VIEWER), "is_active": False})
+    )
+    assert await socket.connect() == (False, 4403)
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("tail=abc", "Tail is a number"),
+        ("tail=-1", "Tail is a number"),
+        ("since=garbage", "Write a time as"),
+        ("until=yesterday", "Write a time as"),
+    ],
+)
+async def test_a_bad_query_gets_an_error_notice_and_close_4400(make, query, reason):
+    c = make.container()
+    socket = LogSocket(logs_path(c["Id"]) + "?" + query)
+    assert (await socket.connect())[0]
+    await socket.until(lambda: socket.close_code is not None, 10)
+    assert socket.close_code == 4400
+    (notice,) = socket.notices
+    assert notice["state"] == "ended"
+    assert reason in notice["error"]
+    assert socket.lines == []
+    await socket.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ws/containers/berthtest-no-such-container/logs/",
+        "/ws/logs/",
+        "/ws/logs/?c=not%20a%20name",
+        "/ws/logs/?" + "&".join(f"c=c{n}" for n in range(51)),
+    ],
+    ids=["unknown-container", "none-named", "bad-name", "too-many"],
+)
+async def test_an_unknown_or_badly_named_container_gets_an_error_notice_and_close_4400(path):
+    socket = LogSocket(path)
+    assert (await socket.connect())[0]
+    await socket.until(lambda: socket.close_code is not None, 10)
+    assert socket.close_code == 4400
+    (notice,) = socket.notices
+    assert notice["state"] == "ended"
+    assert notice["error"]
+    await socket.close()
+
+
+async def test_an_unknown_container_among_merged_ones_is_refused(make):
+    c = make.container()
+    socket = LogSocket(f"/ws/logs/?c={c['Id']}&c=berthtest-no-such-container")
+    assert (await socket.connect())[0]
+    await socket.until(lambda: socket.close_code is not None, 10)
+    assert socket.close_code == 4400
+    assert "berthtest-no-such-container" in socket.notices[0]["error"]
+    await socket.close()
+
+
+# --- through the whole ASGI application ---------------------------------------------------
+
+
+def signed_in_cookie(client) -> bytes:
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def full_application_socket(container_id: str, *, origin: bytes, cookie: bytes | None):
+    from dashboard.asgi import application
+
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    return LogSocket(
+        logs_path(container_id, tail="all"), user=None, application=application, headers=headers
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_signed_in_browser_on_the_same_origin_gets_the_log(make, docker_api, viewer_client):
+    c = make.container(command="sh -c 'echo through-asgi; sleep 600'")
+    wait_for_log(docker_api, c["Id"], 1)
+    socket = full_application_socket(
+        c["Id"], origin=b"http://127.0.0.1:8000", cookie=signed_in_cookie(viewer_client)
+    )
+    try:
+        assert (await socket.connect())[0]
+        await socket.until_state("ended")
+        assert socket.containers == [[c["Id"], c["Name"].lstrip("/")]]
+        assert socket.texts == ["through-asgi"]
+    finally:
+        await socket.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_websocket_from_a_foreign_origin_is_refused(make, viewer_client):
+    c = make.container()
+    socket = full_application_socket(
+        c["Id"], origin=b"http://evil.example.com", cookie=signed_in_cookie(viewer_client)
+    )
+    connected, _ = await socket.connect()
+    assert not connected
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_browser_without_a_session_is_refused_through_the_application(make):
+    c = make.container()
+    socket = full_application_socket(c["Id"], origin=b"http://127.0.0.1:8000", cookie=None)
+    assert await socket.connect() == (False, 4403)
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def test_the_log_page_of_a_container_renders_with_its_socket(make, admin_client):
+    c = make.container()
+    response = admin_client.get(f"/containers/{c['Id']}/logs/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert f'data-socket="/ws/containers/{c["Id"]}/logs/"' in content
+    assert c["Name"].lstrip("/") in content
+    assert f'href="/containers/{c["Id"]}/logs/download/"' in content
+
+
+def test_the_log_page_takes_a_containers_name_too(make, viewer_client):
+    c = make.container()
+    response = viewer_client.get(f"/containers/{c['Name'].lstrip('/')}/logs/")
+    assert response.status_code == 200
+    assert f'data-socket="/ws/containers/{c["Id"]}/logs/"' in response.content.decode()
+
+
+def test_the_merged_log_page_renders_with_a_socket_naming_each_container(make, viewer_client):
+    a, b = make.container(), make.container()
+    response = viewer_client.get(f"/logs/?c={a['Id']}&c={b['Id'][:12]}")
+    assert response.status_code == 200
+    content = response.content.decode()
+    socket = content.split('data-socket="', 1)[1].split('"', 1)[0]
+    assert socket.startswith("/ws/logs/?")
+    assert sorted(socket.split("?", 1)[1].replace("&amp;", "&").split("&")) == sorted(
+        [f"c={a['Id']}", f"c={b['Id']}"]
+    )
+    assert a["Name"].lstrip("/") in content
+    assert b["Name"].lstrip("/") in content
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?c=not-an-id", "?c=abc", "?c=" + "&c=".join(f"{n:012x}" for n in range(51))]
+)
+def test_the_merged_log_page_answers_400_to_bad_ids(admin_client, query):
+    assert admin_client.get(f"/logs/{query}").status_code == 400
+
+
+def test_the_merged_log_page_answers_404_to_an_unknown_id(make, admin_client):
+    c = make.container()
+    assert admin_client.get(f"/logs/?c={c['Id']}&c={'0' * 64}").status_code == 404
+
+
+def test_log_pages_of_an_unknown_container_answer_404(admin_client):
+    assert admin_client.get("/containers/berthtest-no-such-container/logs/").status_code == 404
+    assert (
+        admin_client.get("/containers/berthtest-no-such-container/logs/download/").status_code
+        == 404
+    )
+
+
+def test_log_pages_want_a_signed_in_user(make, client, db):
+    c = make.container()
+    for page in [f"/containers/{c['Id']}/logs/", f"/containers/{c['Id']}/logs/download/"]:
+        response = client.get(page)
+        assert response.status_code == 302
+        assert "/login/" in response["Location"]
+
+
+def download(client, path: str):
+    response = client.get(path)
+    assert response.status_code == 200
+    return response, b"".join(response.streaming_content).decode()
+
+
+def test_the_download_is_the_whole_log_as_text(make, docker_api, viewer_client):
+    # Pauses, as stdout and stderr are copied apart and may be logged out of order.
+    c = make.container(
+        command=[
+            "sh",
+            "-c",
+            f"seq 1 3000; sleep 0.2; echo '{TEXT}' >&2; sleep 0.2; printf 'no end'",
+        ]
+    )
+    wait_on_condition(lambda: not docker_api.inspect_container(c["Id"])["State"]["Running"])
+    response, body = download(viewer_client, f"/containers/{c['Id']}/logs/download/")
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response["Content-Disposition"] == f'attachment; filename="{c["Name"].lstrip("/")}.log"'
+    assert body == "".join(f"{n}\n" for n in range(1, 3001)) + f"{TEXT}\nno end\n"
+    assert body.encode() == docker_api.logs(c["Id"]) + b"\n"
+
+
+def test_the_download_with_timestamps_prefixes_each_line_as_docker_logs_t(
+    make, docker_api, viewer_client
+):
+    c = make.container(command=["sh", "-c", f"seq 1 5; echo '{TEXT}'; sleep 600"])
+    wait_for_log(docker_api, c["Id"], 6)
+    _, body = download(viewer_client, f"/containers/{c['Id']}/logs/download/?timestamps=1")
+    assert body == docker_api.logs(c["Id"], timestamps=True).decode()
+    lines = body.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == ["1", "2", "3", "4", "5", TEXT]
+    assert all(line.split(" ", 1)[0].endswith("Z") for line in lines)
+
+
+def test_the_download_of_a_terminal_container_has_plain_line_ends(make, docker_api, viewer_client):
+    c = tty_container(make, ["sh", "-c", f"echo one; echo '{TEXT}'; sleep 600"])
+    wait_for_log(docker_api, c["Id"], 2)
+    _, body = download(viewer_client, f"/containers/{c['Id']}/logs/download/")
+    assert body == f"one\n{TEXT}\n"
+
+
+# --- the engine restarting mid-stream -----------------------------------------------------
+
+RESTART_DIR = Path("/tmp/berth-engine-logs")
+RESTART_ENV = {
+    "BERTH_ENGINE_DIR": str(RESTART_DIR),
+    "BERTH_ENGINE_BRIDGE": "berth2",
+    "BERTH_ENGINE_BRIDGE_CIDR": "10.217.0.1/24",
+    "BERTH_ENGINE_POOL": "10.218.0.0/16",
+    "BERTH_ENGINE_LIVE_RESTORE": "1",
+}
+RESTART_LOCK = Path("/tmp/berth-engine-logs.lock")
+
+
+class RestartingEngine:
+    """A private dockerd with live-restore, so its containers run on while it restarts."""
+
+    address = f"unix://{RESTART_DIR / 'docker.sock'}"
+
+    def __init__(self) -> None:
+        self.containers: list[str] = []
+
+    def script(self, verb: str) -> None:
+        result = subprocess.run(
+            [str(ROOT / "scripts" / "test-engine"), verb],
+            env={**os.environ, **RESTART_ENV},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, f"test-engine {verb}: {result.stderr}"
+
+    def restart(self) -> None:
+        self.script("stop")
+        self.script("start")
+
+    def api(self) -> docker.APIClient:
+        return docker.APIClient(base_url=self.address, version="auto", timeout=60)
+
+    def container(self, command) -> dict:
+        with self.api() as api:
+            created = api.create_container(TEST_IMAGE, command=command, name=unique("c"))
+            self.containers.append(created["Id"])
+            api.start(created["Id"])
+            return api.inspect_container(created["Id"])
+
+    def remove_made(self) -> None:
+        # Before the engine stops: with live-restore its containers would outlive it.
+        with self.api() as api:
+            for container_id in self.containers:
+                with contextlib.suppress(docker.errors.NotFound):
+                    api.remove_container(container_id, force=True)
+        self.containers.clear()
+
+
+@pytest.fixture(scope="module")
+def restarting_engine(request) -> RestartingEngine:
+    assert conftest.test_docker_host() != RestartingEngine.address
+    lock = RESTART_LOCK.open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    engine = RestartingEngine()
+
+    def finish() -> None:
+        try:
+            engine.script("start")
+            engine.remove_made()
+        finally:
+            try:
+                engine.script("stop")
+            finally:
+                lock.close()
+
+    request.addfinalizer(finish)
+    engine.script("start")
+    return engine
+
+
+async def test_a_followed_log_survives_an_engine_restart_with_nothing_lost_or_doubled(
+    restarting_engine, settings, sockets
+):
+    settings.DOCKER_HOST = restarting_engine.address
+    c = restarting_engine.container(
+        ["sh", "-c", "i=0; while true; do echo $i; i=$((i+1)); usleep 10000; done"]
+    )
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await socket.until(lambda: len(socket.numbers()) > 50)
+
+    restart = asyncio.create_task(asyncio.to_thread(restarting_engine.restart))
+    await socket.until_state("reconnecting", timeout=60)
+    await asyncio.wait_for(restart, 120)
+    reconnected = len(socket.notices)
+    await socket.until(
+        lambda: any(n.get("notice", "").startswith("Reconnected") for n in socket.notices),
+        timeout=60,
+    )
+    before = socket.numbers()[-1]
+    await socket.until(lambda: socket.numbers()[-1] > before + 100, timeout=60)
+
+    with restarting_engine.api() as api:
+        assert api.inspect_container(c["Id"])["State"]["Running"]
+    numbers = socket.numbers()
+    assert numbers[0] == 0
+    assert not gaps(numbers), gaps(numbers)[:5]
+    states = [n["state"] for n in socket.notices]
+    assert states[0] == "live"
+    assert "reconnecting" in states[:reconnected]
+    assert states[-1] == "live"
+    assert "ended" not in states
