@@ -40,7 +40,23 @@
   document.addEventListener("mouseover", function (event) {
     if (event.target.closest && event.target.closest("#bulk button[name=action]")) refreshBulk();
   });
-  document.addEventListener("htmx:afterSettle", refreshBulk);
+  // A redrawn list (a filter, a live refresh) keeps ticked the rows that were ticked, as a
+  // pushed row does; otherwise a tick made while the request was on its way is silently lost.
+  let ticked = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "rows") {
+      ticked = new Set(selected().map(function (box) { return box.value; }));
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (ticked) {
+      document.querySelectorAll('#rows input[name="ids"][form="bulk"]').forEach(function (box) {
+        if (ticked.has(box.value)) box.checked = true;
+      });
+      ticked = null;
+    }
+    refreshBulk();
+  });
   document.addEventListener("DOMContentLoaded", refreshBulk);
 
   // Plain (non-htmx) forms that destroy something ask first.
