@@ -32,6 +32,7 @@ CONTAINER_ACTIONS = {
 }  # fmt: skip
 BATCH_SECONDS = 0.02
 LIST_BATCH_SECONDS = 0.25
+SETTLE_SECONDS = 1.0
 # Which lists an event type makes stale (containers come row by row, apart).
 STALE_LISTS = {
     "container": ("images", "volumes", "networks", "system"),
@@ -163,6 +164,14 @@ class LivePages:
     async def _containers(self) -> None:
         self._flush_containers = None
         ids, self._changed_containers = sorted(self._changed_containers), set()
+        await self._draw_containers(ids)
+        # The engine announces some changes (pause, unpause, die) a moment before its list
+        # shows them: draw those rows once more when it does.
+        asyncio.get_running_loop().call_later(
+            SETTLE_SECONDS, self._spawn, lambda: self._draw_containers(ids)
+        )
+
+    async def _draw_containers(self, ids: list[str]) -> None:
         views = [v for v in self.watchers if v.page == "containers" and self.watchers[v]]
         if not views:
             return

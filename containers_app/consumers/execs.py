@@ -85,7 +85,8 @@ class ExecConsumer(AsyncWebsocketConsumer):
                 self.session.ack(int(message["ack"]))
 
     async def disconnect(self, code: int) -> None:
-        if self.session:
-            self.session.close()
         if self.output:
             self.output.cancel()
+        if self.session:
+            self.session.close()
+            await self.session.hang_up()

@@ -4,6 +4,7 @@ arrives, and putting the process's shared upstreams back between tests."""
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 
 from channels.routing import URLRouter
@@ -46,36 +47,51 @@ async def eventually(condition: Callable[[], bool], *, timeout: float = 15, step
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+def events_subscribed() -> bool:
+    """Whether the process's events upstream has the engine's answer, so that what happens
+    from now on reaches its watchers."""
+    upstreams = list(events.registry._upstreams.values())
+    return len(upstreams) == 1 and upstreams[0]._stream is not None
+
+
 class Frames:
     """Reads a frame-and-ack stream (live pages, stats): each item of each {"lines": [...]}
     frame, and each notice, acknowledging frames as the browser does."""
 
-    def __init__(self, communicator: WebsocketCommunicator, *, ack: bool = True) -> None:
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
         self.communicator = communicator
-        self.ack = ack
         self.items: list[dict] = []
         self.notices: list[dict] = []
+        self._unread: deque[dict] = deque()
 
-    async def until(self, wanted: Callable[[dict], bool], *, timeout: float = 20) -> dict:
-        """The first item or notice from now on for which `wanted` is true."""
+    async def until(self, wanted: Callable[[dict], bool], *, timeout: float = 30) -> dict:
+        """The first item or notice not yet looked at for which `wanted` is true."""
         deadline = time.monotonic() + timeout
         while True:
+            while self._unread:
+                item = self._unread.popleft()
+                if wanted(item):
+                    return item
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"nothing wanted arrived within {timeout} s")
-            message = await self.communicator.receive_output(timeout=remaining)
+            if remaining <= 0 or not await self._arrives(remaining):
+                raise AssertionError(
+                    f"nothing wanted arrived within {timeout} s; last items: {self.items[-5:]}"
+                )
+            message = await self.communicator.receive_output()
             assert message["type"] == "websocket.send", message
             data = json.loads(message["text"])
             if "lines" in data:
-                if self.ack:
-                    await self.communicator.send_to(text_data=json.dumps({"ack": 1}))
+                await self.communicator.send_to(text_data=json.dumps({"ack": 1}))
                 self.items.extend(data["lines"])
-                found = [item for item in data["lines"] if wanted(item)]
+                self._unread.extend(data["lines"])
             else:
                 self.notices.append(data)
-                found = [data] if wanted(data) else []
-            if found:
-                return found[0]
+                self._unread.append(data)
+
+    async def _arrives(self, timeout: float) -> bool:
+        """Whether a message comes within `timeout`, without the communicator's own timeout
+        (which would cancel the consumer)."""
+        return not await self.communicator.receive_nothing(timeout=timeout, interval=0.02)
 
 
 def stop_shared_upstreams() -> None:

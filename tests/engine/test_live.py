@@ -9,7 +9,14 @@ from django.contrib.auth.models import AnonymousUser
 from containers_app.live import live_pages
 from containers_app.streams import events, fanout
 from tests.conftest import unique
-from tests.engine.sockets import Frames, connected, eventually, refused, stop_shared_upstreams
+from tests.engine.sockets import (
+    Frames,
+    connected,
+    events_subscribed,
+    eventually,
+    refused,
+    stop_shared_upstreams,
+)
 
 # sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once.
 STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
@@ -36,12 +43,6 @@ async def watch(user, page: str, **params: str) -> Frames:
     frames = Frames(await connected(f"/ws/live/?{query}", user))
     await eventually(events_subscribed)
     return frames
-
-
-def events_subscribed() -> bool:
-    """Whether the process's events upstream has the engine's answer (is subscribed)."""
-    upstreams = list(events.registry._upstreams.values())
-    return len(upstreams) == 1 and upstreams[0]._stream is not None
 
 
 def update_of(container_id: str, state: str):
@@ -93,9 +94,22 @@ async def test_a_container_s_life_is_pushed_to_the_containers_page(
 
     await in_thread(docker_api.remove_container, container_id, force=True)
     for page in (admin, viewer):
-        removed = await page.until(lambda item: item.get("id") == container_id)
+        # Stopping sends kill, die and stop: more "exited" rows may come before this.
+        removed = await page.until(
+            lambda item: item.get("id") == container_id and "state" not in item
+        )
         assert removed == {"kind": "container", "id": container_id, "removed": True}
     await close(admin, viewer)
+
+
+async def test_a_container_that_exits_by_itself_is_pushed_as_exited(admin_user, make):
+    page = await watch(admin_user, "containers")
+
+    container = await in_thread(make.container, command=["sh", "-c", "sleep 1; exit 4"])
+
+    update = await page.until(update_of(container["Id"], "exited"))
+    assert "Exited (4)" in update["html"]
+    await close(page)
 
 
 async def test_pushed_rows_have_buttons_for_staff_and_none_for_viewers(

@@ -12,7 +12,14 @@ from containers_app.streams import fanout, stats
 from containers_app.streams.stats import reduce_sample
 from tests.conftest import unique
 from tests.engine.markup import data_ids
-from tests.engine.sockets import Frames, connected, eventually, refused, stop_shared_upstreams
+from tests.engine.sockets import (
+    Frames,
+    connected,
+    events_subscribed,
+    eventually,
+    refused,
+    stop_shared_upstreams,
+)
 
 # sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once.
 STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
@@ -188,13 +195,6 @@ def gone(container_id: str):
 
 def upstream_of(container_id: str) -> stats.StatsUpstream | None:
     return stats.registry._upstreams.get((default_engine().name, "stats", container_id))
-
-
-def events_subscribed() -> bool:
-    from containers_app.streams import events
-
-    upstreams = list(events.registry._upstreams.values())
-    return len(upstreams) == 1 and upstreams[0]._stream is not None
 
 
 async def test_one_container_s_stats_arrive_with_its_figures(admin_user, make):
