@@ -141,7 +141,7 @@ class NetworkCreateForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         subnet, gateway = data.get("subnet"), data.get("gateway")
-        if gateway and not subnet:
+        if gateway and not subnet and "subnet" not in self.errors:
             self.add_error("gateway", "A gateway needs a subnet.")
         elif (
             gateway and subnet and ipaddress.ip_address(gateway) not in ipaddress.ip_network(subnet)

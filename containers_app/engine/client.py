@@ -24,6 +24,9 @@ def default_engine() -> Engine:
 
 _clients: dict[Engine, docker.APIClient] = {}
 _lock = threading.Lock()
+# One lock per engine while its client is built (a network call): an engine that does not
+# answer holds up only its own first requests.
+_building: dict[Engine, threading.Lock] = {}
 
 
 def api(engine: Engine) -> docker.APIClient:
@@ -32,6 +35,8 @@ def api(engine: Engine) -> docker.APIClient:
     if client is not None:
         return client
     with _lock:
+        building = _building.setdefault(engine, threading.Lock())
+    with building:
         client = _clients.get(engine)
         if client is None:
             with translated(engine.base_url):
