@@ -1,10 +1,16 @@
 """Container pages: `docker ps`, `docker inspect` and the lifecycle buttons."""
 
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TypedDict
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
 from containers_app import audit, cli
@@ -33,6 +39,56 @@ PAST_TENSE = {
 REMOVALS = ("remove", "force_remove")
 
 
+class ContainerRow(TypedDict):
+    """What containers/_row.html shows of a container, as the strings it prints.
+
+    Worked out here, not with filters in the template, because lists draw that partial with
+    `include_rows` (templatetags/rows.py), which takes a dict whose values print as they are."""
+
+    id: str
+    short_id: str
+    name: str
+    image: str
+    command: str
+    created_iso: str  # what `|date:"c"` prints, in the current time zone
+    created_ago: str  # what `|timesince` prints: "3 minutes", "1 day, 2 hours"
+    state: str
+    status: str
+    ports: str  # joined as `docker ps` prints them
+
+
+def container_rows(
+    containers: Iterable[engine_containers.ContainerSummary],
+) -> list[ContainerRow]:
+    """The rows of a list, all "N minutes ago" from the same moment."""
+    now = timezone.now()
+    # Containers made together share their second of creation, so each is worked out once.
+    created: dict[datetime | None, tuple[str, str]] = {None: ("", "")}
+    rows = []
+    for c in containers:
+        if c.created not in created:
+            created[c.created] = (
+                timezone.localtime(c.created).isoformat(),
+                timesince(c.created, now),
+            )
+        created_iso, created_ago = created[c.created]
+        rows.append(
+            ContainerRow(
+                id=c.id,
+                short_id=c.short_id,
+                name=c.name,
+                image=c.image,
+                command=c.command,
+                created_iso=created_iso,
+                created_ago=created_ago,
+                state=c.state,
+                status=c.status,
+                ports=", ".join(c.ports),
+            )
+        )
+    return rows
+
+
 @login_required
 @require_GET
 def container_list(request: HttpRequest) -> HttpResponse:
@@ -42,10 +98,15 @@ def container_list(request: HttpRequest) -> HttpResponse:
         return render_list(request, "containers/list.html", "containers/_rows.html", context, 400)
     containers = engine_containers.container_list(engine=engine_for(request), **form.filters())
     if key := form.sort_key():
-        containers.sort(key=key, reverse=form.cleaned_data["desc"])
+        desc = form.cleaned_data["desc"]
+        if not desc:
+            # The engine lists newest first to the nanosecond but `Created` holds whole
+            # seconds: an ascending sort keeps ties in creation order only from the oldest.
+            containers.reverse()
+        containers.sort(key=key, reverse=desc)
     context = {
         "form": form,
-        "containers": containers,
+        "containers": container_rows(containers),
         "command": cli.container_list(**form.filters()),
         "actions": [(a, cli.CONTAINER_ACTION_WORDS[a]) for a in engine_containers.ACTIONS],
         "sort_query": sort_queries(request, CONTAINER_SORTS),
@@ -94,7 +155,7 @@ def container_action(request: HttpRequest, ref: str, action: str) -> HttpRespons
         message=message,
         fallback=reverse("containers:detail", args=[ref]),
         partial="containers/_row.html",
-        context={"c": row},
+        context={"c": container_rows([row])[0]},
     )
 
 
@@ -122,7 +183,12 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     done = [ref for ref in ids if ref not in failed]
     message = f"{PAST_TENSE[action]} {len(done)} of {len(ids)}: {command}"
     if failed:
-        message += ". Failed: " + "; ".join(f"{ref}: {e.reason}" for ref, e in failed.items())
+        # Name what failed as the list shows it: the list's form posts full ids.
+        still_there = engine_containers.container_list(engine=engine, ids=list(failed))
+        names = {c.id: c.name for c in still_there}
+        message += ". Failed: " + "; ".join(
+            f"{names.get(ref, ref)}: {e.reason}" for ref, e in failed.items()
+        )
     changed = [] if action in REMOVALS else done
     rows = engine_containers.container_list(engine=engine, ids=changed) if changed else []
     return action_done(
@@ -131,5 +197,5 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
         level=messages.WARNING if failed else messages.SUCCESS,
         fallback=list_url,
         partial="containers/_bulk_result.html",
-        context={"rows": rows, "removed": done if action in REMOVALS else []},
+        context={"rows": container_rows(rows), "removed": done if action in REMOVALS else []},
     )
