@@ -14,7 +14,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
 from containers_app import audit, cli
-from containers_app.engine import EngineError
+from containers_app.engine import EngineError, EngineUnavailable
 from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_SORTS, ContainerBulkForm, ContainerFilterForm
 from containers_app.views.common import (
@@ -180,6 +180,9 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
             command=cli.container_action(action, [ref]),
             error=error,
         )
+    unavailable = [e for e in failed.values() if isinstance(e, EngineUnavailable)]
+    if unavailable and len(failed) == len(ids):
+        raise unavailable[0]  # the engine is down: a 503, not "0 of N done"
     done = [ref for ref in ids if ref not in failed]
     message = f"{PAST_TENSE[action]} {len(done)} of {len(ids)}: {command}"
     if failed:

@@ -172,6 +172,11 @@ def test_every_page_answers_503_while_the_engine_is_down_and_200_once_it_is_back
     assert_unavailable(
         admin_client.post(f"/containers/{container['Id']}/start/"), DOWN_ADDRESS, DOWN_CAUSES
     )
+    # A bulk action says the engine is down, not "0 of 1 done".
+    bulk = admin_client.post(
+        "/containers/bulk/", {"action": "start", "ids": container["Id"]}, **htmx
+    )
+    assert_unavailable_for_htmx(bulk, DOWN_ADDRESS, DOWN_CAUSES)
 
     down_engine.start()
     # No restart of Django and no cache cleared: the same client simply reconnects.
