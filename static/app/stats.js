@@ -96,17 +96,48 @@
     const cpu = [];
     const mem = [];
     const width = function () { return Math.max(300, single.clientWidth / 2 - 40); };
-    function chart(id, label, stroke, format, values) {
+    // Memory ticks fall on binary steps (64 KiB, 128 MiB…), so their labels are round.
+    const binary = [];
+    for (let unit = 1; unit <= Math.pow(1024, 4); unit *= 1024) {
+      for (let m = 1; m < 1024; m *= 2) binary.push(m * unit);
+    }
+    // Axis labels carry as many decimals as the step between ticks needs (at most three),
+    // so no two ticks read alike and none is rounded to a value it is not at.
+    function decimals(step) {
+      let places = 0;
+      while (places < 3 && Math.abs(Math.round(step * Math.pow(10, places)) - step * Math.pow(10, places)) > 1e-9) places += 1;
+      return places;
+    }
+    function cpuLabels(u, ticks, axisIdx, space, incr) {
+      return ticks.map(function (v) { return v.toFixed(decimals(incr)) + "%"; });
+    }
+    function memLabels(u, ticks, axisIdx, space, incr) {
+      const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+      const top = Math.max.apply(null, ticks.map(Math.abs).concat([1]));
+      let i = 0;
+      while (i < units.length - 1 && top >= Math.pow(1024, i + 1)) i += 1;
+      const unit = Math.pow(1024, i);
+      return ticks.map(function (v) { return (v / unit).toFixed(decimals(incr / unit)) + units[i]; });
+    }
+    // The axis as wide as its longest label: a fixed width cut the labels' first digits off.
+    function labelSpace(u, labels, axisIdx, cycleNum) {
+      const axis = u.axes[axisIdx];
+      if (cycleNum > 1) return axis._size;
+      const longest = (labels || []).reduce(function (a, b) { return b.length > a.length ? b : a; }, "");
+      u.ctx.font = axis.font[0];
+      return Math.ceil(axis.ticks.size + axis.gap + u.ctx.measureText(longest).width / devicePixelRatio) + 4;
+    }
+    function chart(id, label, stroke, format, labels, values, incrs) {
       return new window.uPlot({
         width: width(), height: 160,
         series: [{}, { label: label, stroke: stroke, width: 2, value: function (u, v) { return v == null ? "—" : format(v); } }],
-        axes: [{}, { values: function (u, ticks) { return ticks.map(format); }, size: 70 }],
+        axes: [{}, { values: labels, size: labelSpace, incrs: incrs }],
         scales: { x: { time: true } },
         legend: { show: true },
       }, [times, values], document.getElementById(id));
     }
-    const cpuChart = chart("chart-cpu", "CPU %", "#5b9dff", function (v) { return v.toFixed(1) + "%"; }, cpu);
-    const memChart = chart("chart-mem", "Memory", "#3ccf7a", ibytes, mem);
+    const cpuChart = chart("chart-cpu", "CPU %", "#5b9dff", function (v) { return v.toFixed(1) + "%"; }, cpuLabels, cpu);
+    const memChart = chart("chart-mem", "Memory", "#3ccf7a", ibytes, memLabels, mem, binary);
     let queued = false;
     function redraw() {
       queued = false;

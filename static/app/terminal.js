@@ -45,7 +45,8 @@
     if (typeof event.data !== "string") {
       const bytes = new Uint8Array(event.data);
       term.write(bytes, function () {
-        socket.send(JSON.stringify({ ack: bytes.length }));
+        // Drawn after the process exited and the server closed: nothing left to acknowledge.
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ ack: bytes.length }));
       });
       return;
     }
