@@ -20,7 +20,7 @@ from containers_app.engine import system as engine_system
 from containers_app.engine import volumes as engine_volumes
 from containers_app.streams.events import events_upstream
 from containers_app.streams.executor import engine_call
-from containers_app.streams.fanout import Viewer
+from containers_app.streams.fanout import Batch, Viewer
 from containers_app.views.containers import container_rows
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,15 @@ class PageView:
     object_id: str = ""
 
 
+def _page_viewer() -> Viewer:
+    # Changes come batched already (BATCH_SECONDS, LIST_BATCH_SECONDS): send them at once.
+    return Viewer(batch_seconds=0)
+
+
 @dataclass(eq=False)
 class Watcher:
     view: PageView
-    viewer: Viewer = field(default_factory=Viewer)
+    viewer: Viewer = field(default_factory=_page_viewer)
 
 
 def _render_rows(view: PageView, engine: Engine) -> str:
@@ -146,10 +151,12 @@ class LivePages:
         task.add_done_callback(self._tasks.discard)
 
     def _feed(self, events: list[dict]) -> None:
-        feed = [
-            {"kind": "event", **{k: e[k] for k in ("type", "action", "id", "name", "time")}}
-            for e in events
-        ]
+        feed = Batch(
+            [
+                {"kind": "event", **{k: e[k] for k in ("type", "action", "id", "name", "time")}}
+                for e in events
+            ]
+        )
         for view, watchers in self.watchers.items():
             if view.page == "system":
                 for watcher in watchers:
@@ -183,9 +190,10 @@ class LivePages:
             log.warning("could not redraw containers after events: %s", error.reason)
             return
         for view in views:
-            shaped = [
-                {**u, "html": u["html"][view.can_change]} if "html" in u else u for u in updates
-            ]
+            # Encoded once for all of the view's watchers.
+            shaped = Batch(
+                [{**u, "html": u["html"][view.can_change]} if "html" in u else u for u in updates]
+            )
             for watcher in self.watchers[view]:
                 watcher.viewer.offer(shaped)
 
@@ -199,8 +207,9 @@ class LivePages:
             except EngineError as error:
                 log.warning("could not redraw %s after events: %s", view.page, error.reason)
                 continue
+            rows = Batch([{"kind": "rows", "html": html}])
             for watcher in self.watchers.get(view, ()):
-                watcher.viewer.offer([{"kind": "rows", "html": html}])
+                watcher.viewer.offer(rows)
 
     def add(self, watcher: Watcher) -> None:
         self.watchers[watcher.view].add(watcher)

@@ -7,9 +7,8 @@ import json
 import shlex
 from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncWebsocketConsumer
-
 from containers_app import access, tickets
+from containers_app.consumers.base import Consumer
 from containers_app.engine import EngineError, default_engine
 from containers_app.engine import containers as engine_containers
 from containers_app.streams.execs import ExecSession
@@ -19,7 +18,7 @@ CLOSE_REFUSED = 4403
 CLOSE_BAD_REQUEST = 4400
 
 
-class ExecConsumer(AsyncWebsocketConsumer):
+class ExecConsumer(Consumer):
     session: ExecSession | None = None
 
     async def connect(self) -> None:

@@ -5,9 +5,8 @@ import contextlib
 import json
 from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncWebsocketConsumer
-
 from containers_app import access
+from containers_app.consumers.base import Consumer
 from containers_app.engine import default_engine
 from containers_app.forms import CONTAINER_REF
 from containers_app.live import PageView, Watcher, live_pages
@@ -15,7 +14,7 @@ from containers_app.live import PageView, Watcher, live_pages
 PAGES = {"containers", "images", "networks", "volumes", "system", "container"}
 
 
-class LiveConsumer(AsyncWebsocketConsumer):
+class LiveConsumer(Consumer):
     watcher: Watcher | None = None
 
     async def connect(self) -> None:

@@ -5,9 +5,8 @@ import contextlib
 import json
 from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncWebsocketConsumer
-
 from containers_app import access
+from containers_app.consumers.base import Consumer
 from containers_app.engine import EngineError, default_engine
 from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_REF, LogsForm
@@ -18,7 +17,7 @@ from containers_app.streams.fanout import Viewer
 MAX_CONTAINERS = 50
 
 
-class LogsConsumer(AsyncWebsocketConsumer):
+class LogsConsumer(Consumer):
     """Client sends {"ack": n} for frames drawn; server sends {"lines": [...]} and notices."""
 
     viewer: Viewer | None = None

@@ -6,9 +6,8 @@ import contextlib
 import json
 from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncWebsocketConsumer
-
 from containers_app import access
+from containers_app.consumers.base import Consumer
 from containers_app.engine import EngineError, default_engine
 from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_REF
@@ -17,7 +16,7 @@ from containers_app.streams.fanout import Viewer
 from containers_app.streams.stats import StatsWatch
 
 
-class StatsConsumer(AsyncWebsocketConsumer):
+class StatsConsumer(Consumer):
     watch: StatsWatch | None = None
 
     async def connect(self) -> None:

@@ -47,6 +47,10 @@ def api(engine: Engine) -> docker.APIClient:
                     timeout=engine.timeout,
                     max_pool_size=32,
                 )
+                if engine.base_url.startswith(("unix:", "http+unix:")):
+                    # No proxy is ever in the way of a unix socket: skip requests' search of
+                    # the environment for one on every call.
+                    client.trust_env = False
             _clients[engine] = client
     return client
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from containers_app.engine.client import Engine, api
 from containers_app.engine.errors import translated
-from containers_app.engine.raw import RawStream, open_hijacked
+from containers_app.engine.raw import RawStream, open_hijacked, request_json
 
 
 @dataclass(frozen=True)
@@ -28,16 +28,18 @@ def exec_create(
     """`docker exec -it`'s first half: the exec, not yet started. Returns its id."""
     env = {"TERM": "xterm-256color"} if tty else {}
     env.update(environment or {})
-    with translated(engine.base_url):
-        created = api(engine).exec_create(
-            container_id,
-            list(command),
-            stdin=True,
-            tty=tty,
-            user=user,
-            workdir=workdir or None,
-            environment=env or None,
-        )
+    body = {
+        "AttachStdin": True,
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "Tty": tty,
+        "Cmd": list(command),
+        "User": user,
+        "Env": [f"{name}={value}" for name, value in env.items()] or None,
+    }
+    if workdir:
+        body["WorkingDir"] = workdir
+    created = request_json(engine, "POST", f"/containers/{container_id}/exec", body=body)
     return created["Id"]
 
 
@@ -47,13 +49,11 @@ def exec_attach(*, engine: Engine, exec_id: str, tty: bool = True) -> RawStream:
 
 
 def exec_resize(*, engine: Engine, exec_id: str, rows: int, cols: int) -> None:
-    with translated(engine.base_url):
-        api(engine).exec_resize(exec_id, height=rows, width=cols)
+    request_json(engine, "POST", f"/exec/{exec_id}/resize", params={"h": rows, "w": cols})
 
 
 def exec_state(*, engine: Engine, exec_id: str) -> ExecState:
-    with translated(engine.base_url):
-        data = api(engine).exec_inspect(exec_id)
+    data = request_json(engine, "GET", f"/exec/{exec_id}/json")
     return ExecState(
         running=bool(data.get("Running")), exit_code=data.get("ExitCode"), pid=data.get("Pid") or 0
     )

@@ -38,6 +38,7 @@ class ExecSession:
         self.sock.setblocking(False)
         self.unacked = 0
         self._acked = asyncio.Event()
+        self.ended = False  # the engine said the process ended
 
     @classmethod
     async def start(
@@ -100,6 +101,7 @@ class ExecSession:
             except EngineError:
                 return None
             if not state.running:
+                self.ended = True
                 return state.exit_code
             await asyncio.sleep(0.05)
         return None
@@ -112,6 +114,8 @@ class ExecSession:
         """Ends the process if it still runs after close(): the engine keeps a TTY exec
         running when its connection closes, so its processes get the SIGHUP a terminal's
         hang-up would send them."""
+        if self.ended:
+            return
         with contextlib.suppress(EngineError):
             state = await engine_call(
                 engine_execs.exec_state, engine=self.engine, exec_id=self.exec_id

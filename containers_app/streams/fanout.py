@@ -20,12 +20,47 @@ VIEWER_BYTES = 4 * 1024 * 1024
 INITIAL_CREDIT = 8
 LINGER_SECONDS = 5.0
 IN_FLIGHT = 8
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class Batch(list):
+    """Items handed alike to every viewer of an upstream: measured and encoded to JSON once,
+    in the reader's thread, instead of item by item by each viewer on the event loop. A viewer
+    with room for all of it queues it whole."""
+
+    __slots__ = ("encoded", "size")
+
+    def __init__(self, items: list, size: int | None = None) -> None:
+        super().__init__(items)
+        self.size = sum(map(Viewer.size, items)) if size is None else size
+        self.encoded = _encode(items)[1:-1]  # without the brackets, to join into a frame
+
+
+def batches(items: list, limit: int = FRAME_BYTES) -> list[Batch]:
+    """`items` cut into Batches of about `limit` bytes, so a batch fills about one frame."""
+    out, start, size = [], 0, 0
+    for index, item in enumerate(items):
+        size += Viewer.size(item)
+        if size >= limit:
+            out.append(Batch(items[start : index + 1], size))
+            start, size = index + 1, 0
+    if start < len(items):
+        out.append(Batch(items[start:], size))
+    return out
 
 
 class Viewer:
     """One websocket's share of one or more streams."""
 
-    def __init__(self, *, max_bytes: int = VIEWER_BYTES, credit: int = INITIAL_CREDIT) -> None:
+    def __init__(
+        self,
+        *,
+        max_bytes: int = VIEWER_BYTES,
+        credit: int = INITIAL_CREDIT,
+        batch_seconds: float = BATCH_SECONDS,
+    ) -> None:
+        """`batch_seconds`: how long a frame waits for more items; 0 where the producer
+        batches already."""
         self.items: deque[Any] = deque()
         self.bytes = 0
         self.max_bytes = max_bytes
@@ -33,16 +68,24 @@ class Viewer:
         self.credit = credit
         self.notices: deque[dict] = deque(maxlen=64)
         self.closed = False
+        self.batch_seconds = batch_seconds
         self._wakeup = asyncio.Event()
         self._room = asyncio.Event()
 
     @staticmethod
     def size(item: Any) -> int:
         """About what an item costs in memory and on the wire; a line's text is its third."""
-        return len(item[2]) + 40 if isinstance(item, tuple) and len(item) > 2 else 64
+        if isinstance(item, tuple) and len(item) > 2:
+            return len(item[2]) + 40
+        return item.size if isinstance(item, Batch) else 64
 
     def offer(self, items: list) -> None:
         """Adds live items; what does not fit is dropped and counted."""
+        if isinstance(items, Batch) and items and self.bytes + items.size <= self.max_bytes:
+            self.items.append(items)
+            self.bytes += items.size
+            self._wakeup.set()
+            return
         for index, item in enumerate(items):
             size = self.size(item)
             if self.bytes + size > self.max_bytes:
@@ -53,7 +96,17 @@ class Viewer:
         self._wakeup.set()
 
     async def put(self, items: list) -> None:
-        """Adds history items, waiting for room rather than dropping any."""
+        """Adds history items, waiting for room rather than dropping any. A Batch goes in
+        whole (once there is room for it, or the queue is empty)."""
+        if isinstance(items, Batch) and items:
+            while self.bytes + items.size > self.max_bytes and self.items and not self.closed:
+                self._room.clear()
+                await self._room.wait()
+            if not self.closed:
+                self.items.append(items)
+                self.bytes += items.size
+                self._wakeup.set()
+            return
         for item in items:
             size = self.size(item)
             while self.bytes + size > self.max_bytes and self.items and not self.closed:
@@ -70,36 +123,49 @@ class Viewer:
         self._wakeup.set()
 
     def ack(self, frames: int = 1) -> None:
+        waiting = self.credit <= 0
         self.credit = min(self.credit + max(frames, 0), INITIAL_CREDIT)
-        self._wakeup.set()
+        if waiting:  # only a pump out of credit waits for this; most acks wake no one
+            self._wakeup.set()
 
     def close(self) -> None:
         self.closed = True
         self._wakeup.set()
         self._room.set()
 
-    def _take_frame(self) -> dict:
-        items, size = [], 0
+    def _take_frame(self) -> str:
+        """The next frame's JSON text: {"lines": [...], "skipped": n}."""
+        parts: list[str] = []
+        items: list = []  # single items in a row, encoded together
+        size = 0
         while self.items and size < FRAME_BYTES:
             item = self.items.popleft()
-            items.append(item)
-            size += self.size(item)
+            if isinstance(item, Batch):
+                if items:
+                    parts.append(_encode(items)[1:-1])
+                    items = []
+                parts.append(item.encoded)
+                size += item.size
+            else:
+                items.append(item)
+                size += self.size(item)
+        if items:
+            parts.append(_encode(items)[1:-1])
         self.bytes -= size
         self._room.set()
-        frame: dict[str, Any] = {"lines": items}
-        if self.skipped:
-            frame["skipped"], self.skipped = self.skipped, 0
-        return frame
+        skipped = f',"skipped":{self.skipped}' if self.skipped else ""
+        self.skipped = 0
+        return f'{{"lines":[{",".join(parts)}]{skipped}}}'
 
     async def pump(self, send: Callable[[str], Any]) -> None:
         """Sends batched frames while there is credit, until the viewer is closed. Notices
         go out once the lines before them have."""
         while not self.closed:
             if (self.items or self.skipped) and self.credit > 0:
-                if self.bytes < FRAME_BYTES:
-                    await asyncio.sleep(BATCH_SECONDS)  # let a batch gather
+                if self.bytes < FRAME_BYTES and self.batch_seconds:
+                    await asyncio.sleep(self.batch_seconds)  # let a batch gather
                 self.credit -= 1
-                await send(json.dumps(self._take_frame(), separators=(",", ":")))
+                await send(self._take_frame())
             elif self.notices and not self.items:
                 await send(json.dumps(self.notices.popleft()))
             else:

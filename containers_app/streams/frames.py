@@ -5,12 +5,15 @@ big-endian u32) and its payload. A TTY stream is raw bytes. Lines are cut on b"\
 only when whole, so a multi-byte character split between reads is never broken.
 """
 
+import struct
 from dataclasses import dataclass, field
 
 STDOUT, STDERR = 1, 2
 # A line longer than this is passed on in pieces (of up to one read), so one endless line
 # cannot grow memory.
 MAX_LINE = 64 * 1024
+# A frame's header: its stream, three bytes of nothing, its payload's size.
+_HEADER = struct.Struct(">BxxxL")
 
 
 @dataclass
@@ -27,14 +30,25 @@ class LineSplitter:
         buf = self._frame
         buf += data
         out: list[tuple[int, str]] = []
+        # The engine sends a frame per line: payloads of one stream in a row are joined and
+        # split once, rather than frame by frame.
+        run: list[bytes] = []
+        run_stream = STDOUT
         pos, end = 0, len(buf)
         while end - pos >= 8:
-            size = int.from_bytes(buf[pos + 4 : pos + 8], "big")
+            stream, size = _HEADER.unpack_from(buf, pos)
             if end - pos - 8 < size:
                 break
-            stream = buf[pos] if buf[pos] in (STDOUT, STDERR) else STDOUT
-            out += self._lines(stream, bytes(buf[pos + 8 : pos + 8 + size]))
+            if stream != STDERR:
+                stream = STDOUT
+            if stream != run_stream and run:
+                out += self._lines(run_stream, b"".join(run))
+                run = []
+            run_stream = stream
+            run.append(buf[pos + 8 : pos + 8 + size])
             pos += 8 + size
+        if run:
+            out += self._lines(run_stream, b"".join(run))
         del buf[:pos]
         return out
 
@@ -42,14 +56,19 @@ class LineSplitter:
         partial = self._partial.pop(stream, b"")
         if partial:
             data = partial + data
-        parts = data.split(b"\n")
-        rest = parts.pop()
+        whole, newline, rest = data.rpartition(b"\n")
         if len(rest) > MAX_LINE:
-            parts.append(rest)
-            rest = b""
+            whole, newline, rest = data, b"\n", b""
         if rest:
             self._partial[stream] = rest
-        return [(stream, p.decode("utf-8", "replace").removesuffix("\r")) for p in parts]
+        if not newline:
+            return []
+        # Decoded whole: b"\n" is never part of a multi-byte character, so this cuts where
+        # splitting the bytes would.
+        text = whole.decode("utf-8", "replace")
+        if "\r" in text:
+            return [(stream, line.removesuffix("\r")) for line in text.split("\n")]
+        return [(stream, line) for line in text.split("\n")]
 
     def flush(self) -> list[tuple[int, str]]:
         """What is left at the stream's end: lines without a final newline."""
