@@ -34,6 +34,7 @@ from harness import (
     exit_on_sigterm,
     open_hijacked,
     percentile,
+    thread_schedule,
 )
 
 # The TTY in raw mode without echo: every byte typed comes back from cat, as a shell's line
@@ -312,6 +313,7 @@ def measure(args, api, socket_path: str, berth, target: str, load: Load) -> int:
     order = list(subjects)
     started = load.report()
     cpu = {"berth": cpu_seconds(berth.pid), "load": cpu_seconds(load.process.pid)}
+    ran, waited = thread_schedule(berth.pid)
     try:
         for i in range(args.warmup + args.samples):
             random.shuffle(order)  # interleaved, in either order, so noise falls on both alike
@@ -328,6 +330,7 @@ def measure(args, api, socket_path: str, berth, target: str, load: Load) -> int:
         "berth": cpu_seconds(berth.pid) - cpu["berth"],
         "load": cpu_seconds(load.process.pid) - cpu["load"],
     }
+    ran_after, waited_after = thread_schedule(berth.pid)
     if ended["broken"]:
         raise RuntimeError(f"the load's websockets broke meanwhile: {ended['broken'][:3]}")
     seconds = ended["now"] - started["now"]
@@ -346,8 +349,9 @@ def measure(args, api, socket_path: str, berth, target: str, load: Load) -> int:
     print(
         f"{args.samples} keystrokes each (after {args.warmup} warm-up), interleaved, with "
         f"{args.idle} idle Berth terminals open and {flood}; over {seconds:.0f} s Berth's "
-        f"server used {cpu['berth'] / seconds:.0%} of a core, the load's clients "
-        f"{cpu['load'] / seconds:.0%}"
+        f"server used {cpu['berth'] / seconds:.0%} of a core (its event loop ran "
+        f"{(ran_after - ran) / seconds:.0%} of the time and waited for a CPU "
+        f"{(waited_after - waited) / seconds:.0%}), the load's clients {cpu['load'] / seconds:.0%}"
     )
     p50 = {name: percentile(values, 50) * 1000 for name, values in times.items()}
     p95 = {name: percentile(values, 95) * 1000 for name, values in times.items()}

@@ -43,6 +43,7 @@ from harness import (
     engine_socket,
     exit_on_sigterm,
     percentile,
+    thread_schedule,
 )
 
 SLEEPER = ["sleep", "86400"]
@@ -506,12 +507,14 @@ class Bench:
         clients = self.others.process.pid if self.others else None
         before, cpu, began = self.proxy.counts(), cpu_seconds(self.berth.pid), time.monotonic()
         clients_cpu = cpu_seconds(clients) if clients else 0.0
+        ran, waited = thread_schedule(self.berth.pid)
         first_tick = max(self.log.seen, default=0) + 1
         events_before = self.events.noted
         cycles = [self.cycle(live) for _ in range(events)]
         time.sleep(SETTLE_SECONDS)
         after = self.proxy.counts()
         seconds = time.monotonic() - began
+        ran_after, waited_after = thread_schedule(self.berth.pid)
         last_tick = max(self.log.seen, default=0)
         return {
             "cycles": cycles,
@@ -519,6 +522,8 @@ class Bench:
             "seconds": seconds,
             "cpu": (cpu_seconds(self.berth.pid) - cpu) / seconds,
             "clients_cpu": (cpu_seconds(clients) - clients_cpu) / seconds if clients else 0.0,
+            "loop_ran": (ran_after - ran) / seconds,
+            "loop_waited": (waited_after - waited) / seconds,
             "ticks": range(first_tick, last_tick + 1),
             "all_events": self.events.noted - events_before,
         }
@@ -588,6 +593,8 @@ class Bench:
                     if phase["clients_cpu"]
                     else ""
                 )
+                + f"; its event loop ran {phase['loop_ran']:.0%} of the time and waited for "
+                f"a CPU {phase['loop_waited']:.0%}"
             )
             print(f"      {describe_requests(requests)}")
         print(

@@ -245,6 +245,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_schedule(pid: int) -> tuple[float, float]:
+    """Seconds a process's main thread (its event loop) has run on a CPU, and waited for one
+    while ready to run (Linux schedstat). The wait is the machine's load, not the process."""
+    ran, waited, _ = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+    return int(ran) / 1e9, int(waited) / 1e9
+
+
 @dataclass
 class Berth:
     """A daphne serving Berth, and the signed-in staff user's session."""

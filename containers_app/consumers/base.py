@@ -30,6 +30,8 @@ class Consumer(AsyncWebsocketConsumer):
                 await self.dispatch(await receive())
 
     async def websocket_disconnect(self, message: dict) -> None:
+        if self.uses_channel_layer:
+            await super().websocket_disconnect(message)
         await self.disconnect(message["code"])
         raise StopConsumer
 
