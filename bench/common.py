@@ -64,14 +64,17 @@ def remove_containers(api: docker.APIClient, *, run: str, made: list[str]) -> No
             found = api.containers(all=True, filters={"label": f"{RUN_LABEL}={run}"}, quiet=True)
             made = list(dict.fromkeys([*made, *(c["Id"] for c in found)]))
         if made:
-            print(f"removing {len(made)} containers", flush=True)
+            # Not even a closed stdout (`| head`) may stop the removal.
+            with contextlib.suppress(OSError):
+                print(f"removing {len(made)} containers", flush=True)
         for container_id in made:
             try:
                 api.remove_container(container_id, force=True)
             except docker.errors.NotFound:
                 pass
             except docker.errors.DockerException as error:
-                print(f"could not remove {container_id[:12]}: {error}", file=sys.stderr)
+                with contextlib.suppress(OSError):
+                    print(f"could not remove {container_id[:12]}: {error}", file=sys.stderr)
     finally:
         signal.signal(signal.SIGINT, previous)
 
