@@ -32,7 +32,7 @@ class ExecConsumer(Consumer):
         engine = default_engine()
         try:
             container = await engine_call(
-                engine_containers.container_inspect, engine=engine, container_id=ref
+                engine_containers.container_ref, engine=engine, container_id=ref
             )
         except EngineError:
             await self.close(code=CLOSE_BAD_REQUEST)

@@ -46,7 +46,7 @@ class LogsConsumer(Consumer):
         try:
             details = await asyncio.gather(
                 *(
-                    engine_call(engine_containers.container_inspect, engine=engine, container_id=r)
+                    engine_call(engine_containers.container_ref, engine=engine, container_id=r)
                     for r in refs
                 )
             )

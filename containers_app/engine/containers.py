@@ -4,10 +4,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import quote
 
 from containers_app.engine.client import Engine, api
 from containers_app.engine.convert import from_rfc3339, from_unix, labels_of, pretty_json, short_id
 from containers_app.engine.errors import EngineError, NotFound, translated
+from containers_app.engine.raw import request_json
 
 STATES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 ACTIONS = ("start", "stop", "restart", "pause", "unpause", "kill", "remove", "force_remove")
@@ -197,6 +199,27 @@ def _restart_policy(policy: dict | None) -> str:
     name = (policy or {}).get("Name") or "no"
     retries = (policy or {}).get("MaximumRetryCount") or 0
     return f"{name}:{retries}" if name == "on-failure" and retries else name
+
+
+@dataclass(frozen=True)
+class ContainerRef:
+    """What a log or terminal websocket needs of the container it names."""
+
+    id: str
+    name: str
+    tty: bool
+
+
+def container_ref(*, engine: Engine, container_id: str) -> ContainerRef:
+    """The container an id, short id or name refers to: the one inspect call, on a plain
+    socket. Every viewer that opens a log or a terminal asks it, and the SDK's inspect and
+    the full ContainerDetail cost several times the processor time."""
+    data = request_json(engine, "GET", f"/containers/{quote(container_id, safe='')}/json")
+    return ContainerRef(
+        id=data["Id"],
+        name=data.get("Name", "").lstrip("/"),
+        tty=bool((data.get("Config") or {}).get("Tty")),
+    )
 
 
 def container_inspect(*, engine: Engine, container_id: str) -> ContainerDetail:
