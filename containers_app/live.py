@@ -18,10 +18,10 @@ from containers_app.engine import images as engine_images
 from containers_app.engine import networks as engine_networks
 from containers_app.engine import system as engine_system
 from containers_app.engine import volumes as engine_volumes
+from containers_app.rows import container_rows
 from containers_app.streams.events import events_upstream
 from containers_app.streams.executor import engine_call
 from containers_app.streams.fanout import Batch, Viewer
-from containers_app.views.containers import container_rows
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ that shape by putting its escaped values where the markers were.
 A shape is what the partial may branch on: the fields named in `branch` (say `state`) and
 which fields are empty. So a row partial drawn this way may test `c.state` and whether a
 field is empty, and must print every other field as it is, without filters: work out what
-it shows beforehand (see views/containers.py ContainerRow). Each shape's first row is also
+it shows beforehand (see containers_app/rows.py ContainerRow). Each shape's first row is also
 drawn by the template engine and compared; a partial that breaks the rule is drawn row by
 row the slow way, with a warning in the log.
 """
