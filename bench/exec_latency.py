@@ -32,6 +32,7 @@ from harness import (
     engine_request,
     engine_socket,
     exit_on_sigterm,
+    log_frame,
     open_hijacked,
     percentile,
     thread_schedule,
@@ -184,9 +185,9 @@ async def _load(conn, headers: dict, exec_urls: list[str], logs_url: str | None)
             logs_url, additional_headers=headers, proxy=None, compression=None, max_size=None
         ) as ws:
             async for message in ws:
-                data = json.loads(message)
-                if "lines" in data:
-                    stats["lines"] += len(data["lines"])
+                data, lines = log_frame(message)
+                if "blocks" in data:
+                    stats["lines"] += len(lines)
                     stats["frames"] += 1
                     stats["skipped"] += data.get("skipped", 0)
                     ready.set()

@@ -42,6 +42,7 @@ from harness import (
     engine_request,
     engine_socket,
     exit_on_sigterm,
+    log_frame,
     percentile,
     thread_schedule,
 )
@@ -51,6 +52,12 @@ TICKER = ["sh", "-c", 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; d
 TICK = re.compile(rb"tick (\d+)\n")
 TARGET_P95_MS = 100.0
 SETTLE_SECONDS = 1.5  # Berth draws changed rows again a second later; let that pass
+
+
+def tick_number(line: str) -> int | None:
+    """N of a log line "<timestamp> tick N", else None."""
+    text = line[line.find(" ") + 1 :]
+    return int(text[5:]) if text.startswith("tick ") else None
 
 
 def main() -> int:
@@ -281,15 +288,15 @@ async def _viewers(conn, headers: dict, live_url: str, logs_url: str, count: int
                 joined.set()
                 async for message in ws:
                     now = time.monotonic()
-                    data = json.loads(message)
-                    if "lines" not in data:
+                    data, lines = (json.loads(message), []) if live else log_frame(message)
+                    if "lines" not in data and "blocks" not in data:
                         continue
-                    for item in data["lines"]:
-                        if live and item.get("kind") == "container":
-                            if item.get("state") == "running":
-                                seen.append((item["id"], now))
-                        elif not live and item[2].startswith("tick "):
-                            seen.append((int(item[2][5:]), now))
+                    for item in data.get("lines", ()):
+                        if item.get("kind") == "container" and item.get("state") == "running":
+                            seen.append((item["id"], now))
+                    for line in lines:
+                        if (tick := tick_number(line)) is not None:
+                            seen.append((tick, now))
                     await ws.send('{"ack":1}')
         except Exception as error:  # reported, and the bench stops
             broken.append(repr(error))
@@ -407,14 +414,15 @@ class BerthViewer(Watch):
         while True:
             message = self.ws.recv()
             now = time.monotonic()
-            data = json.loads(message)
-            if "lines" not in data:
+            data, lines = (json.loads(message), []) if self.live else log_frame(message)
+            if "lines" not in data and "blocks" not in data:
                 continue
-            for item in data["lines"]:
-                if self.live and item.get("kind") == "container":
+            for item in data.get("lines", ()):
+                if item.get("kind") == "container":
                     self.note((item["id"], item.get("state")), now)
-                elif not self.live and item[2].startswith("tick "):
-                    self.note(int(item[2][5:]), now)
+            for line in lines:
+                if (tick := tick_number(line)) is not None:
+                    self.note(tick, now)
             self.ws.send_text('{"ack":1}')
 
     def close(self) -> None:

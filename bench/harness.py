@@ -67,6 +67,14 @@ def exit_on_sigterm() -> None:
 # --- statistics ------------------------------------------------------------------------------
 
 
+def log_frame(message: str) -> tuple[dict, list[str]]:
+    """A frame of Berth's log websocket: its JSON head ({"blocks": ...} for lines, else a
+    notice), and its lines as "<timestamp> <text>" (see streams/logs.BlockFrames)."""
+    head, _, body = message.partition("\n")
+    data = json.loads(head)
+    return data, (body.split("\n") if data.get("blocks") else [])
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """The p-th percentile (0-100), interpolated between the nearest ranks."""
     ordered = sorted(values)

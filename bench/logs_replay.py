@@ -14,7 +14,6 @@ then removes the containers (also on Ctrl-C or an error). See bench/README.md.
 
 import argparse
 import asyncio
-import json
 import secrets
 import signal
 import socket
@@ -40,6 +39,7 @@ from common import (
     interrupt,
     remove_containers,
 )
+from harness import log_frame
 from websockets.asyncio.client import connect
 
 # With the 8-digit number and its space, each line is 100 bytes and its newline.
@@ -173,13 +173,12 @@ async def berth_logs(server: Server, container_id: str, expected: int) -> int:
         max_size=None,
     ) as ws:
         async for message in ws:
-            data = json.loads(message)
-            if "lines" in data:
+            data, lines = log_frame(message)
+            if "blocks" in data:
                 await ws.send('{"ack":1}')
-                lines = data["lines"]
                 # Lines are numbered: the first and last of each frame show one lost or
                 # repeated anywhere.
-                first, last = int(lines[0][2][:8]), int(lines[-1][2][:8])
+                first, last = line_number(lines[0]), line_number(lines[-1])
                 if first != number + 1 or last - first != len(lines) - 1 or "skipped" in data:
                     raise RuntimeError(f"after line {number}, a frame of lines {first}-{last}")
                 number = last
@@ -191,6 +190,11 @@ async def berth_logs(server: Server, container_id: str, expected: int) -> int:
     if count != expected:
         raise RuntimeError(f"Berth sent {count} lines of {expected}")
     return count
+
+
+def line_number(line: str) -> int:
+    """The number a line of the log writer starts with, after the engine's timestamp."""
+    return int(line[line.index(" ") + 1 :][:8])
 
 
 # --- measuring -------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import base64
 import calendar
 import contextlib
 import fcntl
-import json
 import multiprocessing
 import os
 import secrets
@@ -50,6 +49,7 @@ from common import (
     interrupt,
     remove_containers,
 )
+from harness import log_frame
 from websockets.asyncio.client import connect
 
 PAD = "".join(chr(ord("a") + i % 26) for i in range(91))
@@ -126,6 +126,10 @@ def stamp_seconds(stamp: str) -> float:
     return minute + float(stamp[17:-1])
 
 
+def line_number(line: str) -> int:
+    return int(line[line.index(" ") + 1 :][:8])
+
+
 class Record:
     """One reader's lines: the delay of each line stamped within the window, and checks."""
 
@@ -137,8 +141,9 @@ class Record:
         self.frames = 0
         self.start = self.end = float("inf")
 
-    def add(self, arrived: float, lines: list) -> None:
-        first, last = int(lines[0][2][:8]), int(lines[-1][2][:8])
+    def add(self, arrived: float, lines: list[str]) -> None:
+        """`lines` as "<timestamp> <number> <padding>"."""
+        first, last = line_number(lines[0]), line_number(lines[-1])
         if (self.number and first != self.number + 1) or last - first != len(lines) - 1:
             self.gaps += 1
         self.number = last
@@ -146,7 +151,7 @@ class Record:
             return
         self.frames += 1
         start, end = self.start, self.end
-        for when in map(stamp_seconds, [line[1] for line in lines]):
+        for when in map(stamp_seconds, [line[: line.index(" ")] for line in lines]):
             if start <= when <= end:
                 self.delays.append(arrived - when)
 
@@ -175,12 +180,12 @@ async def follow(url: str, origin: str, cookie: str, record: Record, connected) 
         connected()
         async for message in ws:
             arrived = time.time()
-            data = json.loads(message)
-            if "lines" in data:
+            data, lines = log_frame(message)
+            if "blocks" in data:
                 await ws.send('{"ack":1}')
                 record.skipped += data.get("skipped", 0)
-                if data["lines"]:
-                    record.add(arrived, data["lines"])
+                if lines:
+                    record.add(arrived, lines)
             elif data.get("error"):
                 raise RuntimeError(f"Berth refused: {data['error']}")
             elif data.get("state") == "ended":

@@ -18,7 +18,8 @@ MAX_CONTAINERS = 50
 
 
 class LogsConsumer(Consumer):
-    """Client sends {"ack": n} for frames drawn; server sends {"lines": [...]} and notices."""
+    """Client sends {"ack": n} for frames drawn; server sends frames of log blocks (see
+    logs.BlockFrames) and JSON notices."""
 
     viewer: Viewer | None = None
 
@@ -55,7 +56,7 @@ class LogsConsumer(Consumer):
             return
         sources = [logs.LogSource(id=d.id, name=d.name, tty=d.tty) for d in details]
         await self.send(json.dumps({"containers": [[s.id, s.name] for s in sources]}))
-        self.viewer = Viewer()
+        self.viewer = Viewer(frames=logs.BlockFrames)
         self.tasks.append(asyncio.create_task(self.viewer.pump(self.send_text)))
         self.tasks.append(asyncio.create_task(self._serve(engine, sources, form.cleaned_data)))
 

@@ -23,29 +23,45 @@ IN_FLIGHT = 8
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
+class JsonFrames:
+    """How items travel by default: a frame is {"lines": [item, ...], "skipped": n}.
+
+    A format encodes items into a piece once (in a reader's thread, for a Batch) and joins
+    pieces into a frame (on the loop, per viewer)."""
+
+    @staticmethod
+    def encode(items: list) -> str:
+        return _encode(items)[1:-1]  # without the brackets, to join into a frame
+
+    @staticmethod
+    def frame(pieces: list[str], skipped: int) -> str:
+        more = f',"skipped":{skipped}' if skipped else ""
+        return f'{{"lines":[{",".join(p for p in pieces if p)}]{more}}}'
+
+
 class Batch(list):
-    """Items handed alike to every viewer of an upstream: measured and encoded to JSON once,
-    in the reader's thread, instead of item by item by each viewer on the event loop. A viewer
-    with room for all of it queues it whole."""
+    """Items handed alike to every viewer of an upstream: measured and encoded once, in the
+    reader's thread, instead of item by item by each viewer on the event loop. A viewer with
+    room for all of it queues it whole."""
 
     __slots__ = ("encoded", "size")
 
-    def __init__(self, items: list, size: int | None = None) -> None:
+    def __init__(self, items: list, size: int | None = None, frames=JsonFrames) -> None:
         super().__init__(items)
         self.size = sum(map(Viewer.size, items)) if size is None else size
-        self.encoded = _encode(items)[1:-1]  # without the brackets, to join into a frame
+        self.encoded = frames.encode(items)
 
 
-def batches(items: list, limit: int = FRAME_BYTES) -> list[Batch]:
+def batches(items: list, limit: int = FRAME_BYTES, frames=JsonFrames) -> list[Batch]:
     """`items` cut into Batches of about `limit` bytes, so a batch fills about one frame."""
     out, start, size = [], 0, 0
     for index, item in enumerate(items):
         size += Viewer.size(item)
         if size >= limit:
-            out.append(Batch(items[start : index + 1], size))
+            out.append(Batch(items[start : index + 1], size, frames))
             start, size = index + 1, 0
     if start < len(items):
-        out.append(Batch(items[start:], size))
+        out.append(Batch(items[start:], size, frames))
     return out
 
 
@@ -58,9 +74,12 @@ class Viewer:
         max_bytes: int = VIEWER_BYTES,
         credit: int = INITIAL_CREDIT,
         batch_seconds: float = BATCH_SECONDS,
+        frames=JsonFrames,
     ) -> None:
         """`batch_seconds`: how long a frame waits for more items; 0 where the producer
-        batches already."""
+        batches already. `frames`: how its items are encoded (Batches offered to it must
+        have been encoded the same way)."""
+        self.frames = frames
         self.items: deque[Any] = deque()
         self.bytes = 0
         self.max_bytes = max_bytes
@@ -74,10 +93,18 @@ class Viewer:
 
     @staticmethod
     def size(item: Any) -> int:
-        """About what an item costs in memory and on the wire; a line's text is its third."""
-        if isinstance(item, tuple) and len(item) > 2:
-            return len(item[2]) + 40
+        """About what an item costs in memory and on the wire. A log block is a tuple whose
+        text is its second member (see streams/logs.py); other items are small."""
+        if isinstance(item, tuple):
+            return len(item[1]) + 40
         return item.size if isinstance(item, Batch) else 64
+
+    @staticmethod
+    def count(item: Any) -> int:
+        """How many lines an item is, for saying how many were skipped."""
+        if isinstance(item, tuple):
+            return item[1].count("\n") + 1
+        return 1
 
     def offer(self, items: list) -> None:
         """Adds live items; what does not fit is dropped and counted."""
@@ -89,7 +116,7 @@ class Viewer:
         for index, item in enumerate(items):
             size = self.size(item)
             if self.bytes + size > self.max_bytes:
-                self.skipped += len(items) - index
+                self.skipped += sum(map(self.count, items[index:]))
                 break
             self.items.append(item)
             self.bytes += size
@@ -134,28 +161,27 @@ class Viewer:
         self._room.set()
 
     def _take_frame(self) -> str:
-        """The next frame's JSON text: {"lines": [...], "skipped": n}."""
-        parts: list[str] = []
+        """The next frame's text, of at most about FRAME_BYTES of items."""
+        pieces: list = []
         items: list = []  # single items in a row, encoded together
         size = 0
         while self.items and size < FRAME_BYTES:
             item = self.items.popleft()
             if isinstance(item, Batch):
                 if items:
-                    parts.append(_encode(items)[1:-1])
+                    pieces.append(self.frames.encode(items))
                     items = []
-                parts.append(item.encoded)
+                pieces.append(item.encoded)
                 size += item.size
             else:
                 items.append(item)
                 size += self.size(item)
         if items:
-            parts.append(_encode(items)[1:-1])
+            pieces.append(self.frames.encode(items))
         self.bytes -= size
         self._room.set()
-        skipped = f',"skipped":{self.skipped}' if self.skipped else ""
-        self.skipped = 0
-        return f'{{"lines":[{",".join(parts)}]{skipped}}}'
+        skipped, self.skipped = self.skipped, 0
+        return self.frames.frame(pieces, skipped)
 
     async def pump(self, send: Callable[[str], Any]) -> None:
         """Sends batched frames while there is credit, until the viewer is closed. Notices

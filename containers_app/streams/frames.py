@@ -3,6 +3,10 @@
 A non-TTY stream is multiplexed: each frame is an 8-byte header (stream, 0, 0, 0, size as
 big-endian u32) and its payload. A TTY stream is raw bytes. Lines are cut on b"\n" and decoded
 only when whole, so a multi-byte character split between reads is never broken.
+
+Lines travel in blocks: a run of whole lines of one stream, joined by "\n" (and without the
+last one's). A block costs the same to decode, measure, encode and send as one line does, so
+a read of a thousand lines is a handful of blocks; only the browser cuts them into lines.
 """
 
 import struct
@@ -18,7 +22,7 @@ _HEADER = struct.Struct(">BxxxL")
 
 @dataclass
 class LineSplitter:
-    """Feeds on blocks of a log stream, returns (stream, line) pairs of whole lines."""
+    """Feeds on the bytes of a log stream, returns (stream, block) pairs of whole lines."""
 
     tty: bool
     _frame: bytearray = field(default_factory=bytearray)
@@ -66,12 +70,12 @@ class LineSplitter:
         # Decoded whole: b"\n" is never part of a multi-byte character, so this cuts where
         # splitting the bytes would.
         text = whole.decode("utf-8", "replace")
-        if "\r" in text:
-            return [(stream, line.removesuffix("\r")) for line in text.split("\n")]
-        return [(stream, line) for line in text.split("\n")]
+        if "\r" in text:  # a TTY's line ends
+            text = text.replace("\r\n", "\n").removesuffix("\r")
+        return [(stream, text)]
 
     def flush(self) -> list[tuple[int, str]]:
-        """What is left at the stream's end: lines without a final newline."""
+        """What is left at the stream's end: a line of each stream without a final newline."""
         out = [(s, p.decode("utf-8", "replace")) for s, p in sorted(self._partial.items())]
         self._partial.clear()
         return out

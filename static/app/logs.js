@@ -67,9 +67,11 @@
     say(resume ? "Reconnecting…" : "Connecting…");
     socket = new WebSocket(socketUrl(resume));
     socket.onmessage = function (event) {
-      const message = JSON.parse(event.data);
-      if (message.lines) {
-        pending.push(message.lines);
+      // A frame of lines is a JSON head, a newline and the lines' text; the rest is JSON.
+      const cut = event.data.indexOf("\n");
+      const message = JSON.parse(cut < 0 ? event.data : event.data.slice(0, cut));
+      if (message.blocks) {
+        pending.push(unpack(message.blocks, cut < 0 ? "" : event.data.slice(cut + 1)));
         unacked += 1;
         if (message.skipped) skipped += message.skipped;
         schedule();
@@ -88,6 +90,25 @@
       say("Connection lost; reconnecting in " + wait / 1000 + " s…", true);
       setTimeout(function () { connect(true); }, wait);
     };
+  }
+
+  // Cuts a frame's text into [stream, timestamp, text, containerIndex] lines: each block's
+  // head gives its stream, its number of lines and, in a merged view, its container.
+  function unpack(blocks, body) {
+    const texts = body.split("\n");
+    const lines = [];
+    let at = 0;
+    for (let b = 0; b < blocks.length; b++) {
+      const stream = blocks[b][0];
+      const container = blocks[b][2];
+      for (let end = at + blocks[b][1]; at < end; at++) {
+        const line = texts[at];
+        const space = line.indexOf(" ");
+        if (space < 0) lines.push([stream, line, "", container]);
+        else lines.push([stream, line.slice(0, space), line.slice(space + 1), container]);
+      }
+    }
+    return lines;
   }
 
   function schedule() {

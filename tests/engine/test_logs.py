@@ -50,6 +50,20 @@ def _fast_passwords(settings) -> None:
 # --- helpers ------------------------------------------------------------------------------
 
 
+def unpack(text: str) -> tuple[dict, list[list]]:
+    """A frame as logs.js reads it: its JSON head, and its lines as [stream, timestamp,
+    text] (and the container's index, in a merged view)."""
+    head, _, body = text.partition("\n")
+    message = json.loads(head)
+    lines: list[list] = []
+    texts = iter(body.split("\n"))
+    for stream, count, *index in message.get("blocks", ()):
+        for line in itertools.islice(texts, count):
+            stamp, _, rest = line.partition(" ")
+            lines.append([stream, stamp, rest, *index])
+    return message, lines
+
+
 class LogSocket:
     """A browser's log websocket: collects lines and notices, and acknowledges each frame it
     receives (unless told not to) as logs.js does once it has drawn it."""
@@ -75,10 +89,10 @@ class LogSocket:
         if output["type"] == "websocket.close":
             self.close_code = output.get("code", 1000)
             return None
-        message = json.loads(output["text"])
-        if "lines" in message:
+        message, lines = unpack(output["text"])
+        if "blocks" in message:
             self.frames.append(message)
-            self.lines += message["lines"]
+            self.lines += lines
             if self.ack:
                 await self.communicator.send_json_to({"ack": 1})
         elif "containers" in message:

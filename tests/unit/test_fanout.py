@@ -6,11 +6,19 @@ import json
 import pytest
 
 from containers_app.streams import fanout
-from containers_app.streams.fanout import FRAME_BYTES, INITIAL_CREDIT, Viewer
+from containers_app.streams.fanout import FRAME_BYTES, INITIAL_CREDIT, Viewer, batches
+from containers_app.streams.logs import BlockFrames
+
+STAMP = "2026-01-02T13:23:37.5Z"
 
 
-def line(number: int, width: int = 10) -> tuple[int, str, str]:
-    return (1, f"2026-01-02T13:23:37.{number:09d}Z", f"{number:0{width}d}")
+def line(number: int, width: int = 10) -> tuple[int, str]:
+    """A log block of one line, its number `width` digits wide."""
+    return (1, f"2026-01-02T13:23:37.{number:09d}Z {number:0{width}d}")
+
+
+def number(item: list) -> int:
+    return int(item[1].partition(" ")[2])
 
 
 class Socket:
@@ -111,7 +119,7 @@ async def test_a_viewer_that_keeps_acknowledging_receives_every_line_in_order(pu
     socket = pumped(viewer, ack=True)
     viewer.offer([line(n, width=1000) for n in range(2000)])
     await socket.until(lambda: len(socket.lines) == 2000)
-    assert [int(item[2]) for item in socket.lines] == list(range(2000))
+    assert [number(item) for item in socket.lines] == list(range(2000))
     assert all("skipped" not in frame for frame in socket.frames)
 
 
@@ -141,7 +149,7 @@ async def test_a_viewer_over_its_byte_budget_drops_lines_and_says_how_many(pumpe
     socket = pumped(viewer)
     await socket.until(lambda: len(socket.frames) == 1)
     assert socket.frames[0]["skipped"] == 20
-    assert [int(item[2]) for item in socket.lines] == list(range(10))
+    assert [number(item) for item in socket.lines] == list(range(10))
     assert viewer.skipped == 0
 
     # The count is reported once; the next frame carries only its own drops.
@@ -178,7 +186,7 @@ async def test_put_waits_for_room_instead_of_dropping(pumped):
     socket = pumped(viewer, ack=True)
     await asyncio.wait_for(putting, 10)
     await socket.until(lambda: len(socket.lines) == 100)
-    assert [int(item[2]) for item in socket.lines] == list(range(100))
+    assert [number(item) for item in socket.lines] == list(range(100))
     assert all("skipped" not in frame for frame in socket.frames)
 
 
@@ -269,8 +277,65 @@ async def test_an_upstream_fans_its_lines_out_to_every_viewer(pumped):
     socket = pumped(fast, ack=True)
     # `slow` has no pump at all: it neither reads nor acknowledges.
     await socket.until(lambda: any("notice" in m for m in socket.messages))
-    assert [int(item[2]) for item in socket.lines] == list(range(1000))
+    assert [number(item) for item in socket.lines] == list(range(1000))
     assert len(slow.items) == 20
     assert slow.skipped == 980
     await asyncio.to_thread(upstream._thread.join, 2)
     assert len(registry) == 0
+
+
+# --- log blocks ---------------------------------------------------------------------------
+
+
+def unpack(text: str) -> tuple[dict, list[list]]:
+    """A log frame as logs.js reads it: the JSON head, then the lines cut by its counts."""
+    head, _, body = text.partition("\n")
+    message = json.loads(head)
+    texts = iter(body.split("\n"))
+    lines = [
+        [stream, next(texts), *index]
+        for stream, count, *index in message["blocks"]
+        for _ in range(count)
+    ]
+    assert next(texts, None) is None  # no text left over
+    return message, lines
+
+
+async def test_log_blocks_travel_as_a_json_head_and_their_text_unescaped(pumped):
+    viewer = Viewer(frames=BlockFrames)
+    sent: list[str] = []
+
+    async def send(text: str) -> None:
+        sent.append(text)
+
+    task = asyncio.create_task(viewer.pump(send))
+    tricky = 'quotes " and \\ backslash, \x1b[31mcolour\x1b[0m, tab\tand 日本 🚀'
+    viewer.offer(
+        batches([(1, f"{STAMP} a\n{STAMP} {tricky}"), (2, f"{STAMP} err")], frames=BlockFrames)
+    )
+    viewer.offer([(1, f"{STAMP} merged", 3)])
+    while len(sent) < 1 or sum(len(unpack(t)[1]) for t in sent) < 4:
+        await asyncio.sleep(0.01)
+    viewer.close()
+    await asyncio.wait_for(task, 2)
+
+    lines = [line for text in sent for line in unpack(text)[1]]
+    assert lines == [
+        [1, f"{STAMP} a"],
+        [1, f"{STAMP} {tricky}"],
+        [2, f"{STAMP} err"],
+        [1, f"{STAMP} merged", 3],
+    ]
+    assert sent[0].split("\n", 1)[0].startswith('{"blocks":[[1,2],[2,1]')
+
+
+async def test_lines_skipped_in_dropped_blocks_are_counted_as_lines():
+    viewer = Viewer(max_bytes=200, frames=BlockFrames)
+    five = (1, "\n".join(f"{STAMP} {n}" for n in range(5)))
+
+    viewer.offer([(1, f"{STAMP} fits"), five, five])
+
+    assert viewer.skipped == 10
+    assert BlockFrames.frame([BlockFrames.encode(list(viewer.items))], viewer.skipped) == (
+        f'{{"blocks":[[1,1]],"skipped":10}}\n{STAMP} fits'
+    )

@@ -17,6 +17,21 @@ from containers_app.streams.frames import (
 from containers_app.streams.logs import Cursor, engine_since
 
 
+def lines_of(blocks: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Blocks cut into (stream, line) pairs, as the browser cuts them."""
+    return [(stream, line) for stream, block in blocks for line in block.split("\n")]
+
+
+class Lines(LineSplitter):
+    """The splitter, its blocks cut into lines."""
+
+    def feed(self, data: bytes) -> list[tuple[int, str]]:
+        return lines_of(super().feed(data))
+
+    def flush(self) -> list[tuple[int, str]]:
+        return lines_of(super().flush())
+
+
 def frame(stream: int, payload: bytes) -> bytes:
     """One frame of a non-TTY (multiplexed) stream as the engine sends it."""
     return struct.pack(">BxxxL", stream, len(payload)) + payload
@@ -26,7 +41,7 @@ def split_everywhere(splitter_tty: bool, data: bytes, expected: list, *, cuts: i
     """Feeds `data` cut into pieces at every possible place (every pair of places when
     cuts=2) and checks the lines come out the same each time."""
     for points in itertools.combinations(range(1, len(data)), cuts):
-        splitter = LineSplitter(tty=splitter_tty)
+        splitter = Lines(tty=splitter_tty)
         bounds = [0, *points, len(data)]
         out = []
         for start, end in itertools.pairwise(bounds):
@@ -52,7 +67,7 @@ MULTIPLEXED_LINES = [
 
 
 def test_it_splits_multiplexed_frames_into_lines_of_stdout_and_stderr():
-    assert LineSplitter(tty=False).feed(MULTIPLEXED) == MULTIPLEXED_LINES
+    assert Lines(tty=False).feed(MULTIPLEXED) == MULTIPLEXED_LINES
 
 
 def test_multiplexed_frames_cut_at_any_byte_give_the_same_lines():
@@ -65,7 +80,7 @@ def test_multiplexed_frames_cut_at_any_two_bytes_give_the_same_lines():
 
 
 def test_multiplexed_frames_fed_one_byte_at_a_time_give_the_same_lines():
-    splitter = LineSplitter(tty=False)
+    splitter = Lines(tty=False)
     out = []
     for byte in MULTIPLEXED:
         out += splitter.feed(bytes([byte]))
@@ -74,7 +89,7 @@ def test_multiplexed_frames_fed_one_byte_at_a_time_give_the_same_lines():
 
 
 def test_a_header_alone_gives_nothing_until_its_payload_comes():
-    splitter = LineSplitter(tty=False)
+    splitter = Lines(tty=False)
     data = frame(STDOUT, b"whole\n")
     assert splitter.feed(data[:8]) == []
     assert splitter.feed(data[8:11]) == []
@@ -84,41 +99,39 @@ def test_a_header_alone_gives_nothing_until_its_payload_comes():
 def test_a_character_split_between_two_frames_of_one_stream_stays_whole():
     rocket = "🚀".encode()
     data = frame(STDOUT, b"go " + rocket[:2]) + frame(STDOUT, rocket[2:] + b" now\n")
-    assert LineSplitter(tty=False).feed(data) == [(STDOUT, "go 🚀 now")]
+    assert Lines(tty=False).feed(data) == [(STDOUT, "go 🚀 now")]
     split_everywhere(False, data, [(STDOUT, "go 🚀 now")])
 
 
 def test_a_line_of_stdout_is_not_joined_with_stderr_written_in_between():
     data = frame(STDOUT, b"out part ") + frame(STDERR, b"err line\n") + frame(STDOUT, b"one\n")
-    assert LineSplitter(tty=False).feed(data) == [(STDERR, "err line"), (STDOUT, "out part one")]
+    assert Lines(tty=False).feed(data) == [(STDERR, "err line"), (STDOUT, "out part one")]
 
 
 def test_crlf_line_ends_lose_their_carriage_return():
     data = frame(STDOUT, b"windows\r\nstyle\r\n")
-    assert LineSplitter(tty=False).feed(data) == [(STDOUT, "windows"), (STDOUT, "style")]
+    assert Lines(tty=False).feed(data) == [(STDOUT, "windows"), (STDOUT, "style")]
 
 
 def test_a_last_line_without_newline_comes_out_on_flush():
-    splitter = LineSplitter(tty=False)
+    splitter = Lines(tty=False)
     assert splitter.feed(frame(STDOUT, b"done\nno newline")) == [(STDOUT, "done")]
     assert splitter.flush() == [(STDOUT, "no newline")]
     assert splitter.flush() == []
 
 
 def test_flush_gives_each_streams_unfinished_line():
-    splitter = LineSplitter(tty=False)
+    splitter = Lines(tty=False)
     assert splitter.feed(frame(STDERR, b"err") + frame(STDOUT, b"out")) == []
     assert splitter.flush() == [(STDOUT, "out"), (STDERR, "err")]
 
 
 def test_bytes_that_are_not_utf8_are_replaced_not_fatal():
-    assert LineSplitter(tty=False).feed(frame(STDOUT, b"bad \xff byte\n")) == [
-        (STDOUT, "bad \ufffd byte")
-    ]
+    assert Lines(tty=False).feed(frame(STDOUT, b"bad \xff byte\n")) == [(STDOUT, "bad \ufffd byte")]
 
 
 def test_an_over_long_line_is_cut_so_memory_stays_bounded():
-    splitter = LineSplitter(tty=False)
+    splitter = Lines(tty=False)
     out = []
     block = b"x" * 40_000
     for _ in range(10):  # 400 kB with no newline
@@ -131,6 +144,28 @@ def test_an_over_long_line_is_cut_so_memory_stays_bounded():
     assert "".join(text for _, text in out) == "x" * 400_000
 
 
+def test_a_run_of_frames_of_one_stream_comes_out_as_one_block():
+    data = b"".join(frame(STDOUT, f"line {n}\n".encode()) for n in range(500))
+    data += frame(STDERR, b"oops\n") + frame(STDOUT, b"after\n")
+
+    blocks = LineSplitter(tty=False).feed(data)
+
+    assert blocks == [
+        (STDOUT, "\n".join(f"line {n}" for n in range(500))),
+        (STDERR, "oops"),
+        (STDOUT, "after"),
+    ]
+
+
+def test_an_empty_line_is_a_block_of_one_line():
+    assert LineSplitter(tty=False).feed(frame(STDOUT, b"\n")) == [(STDOUT, "")]
+    assert lines_of(LineSplitter(tty=True).feed(b"a\r\n\r\nb\n")) == [
+        (STDOUT, "a"),
+        (STDOUT, ""),
+        (STDOUT, "b"),
+    ]
+
+
 # --- LineSplitter, TTY --------------------------------------------------------------------
 
 
@@ -139,7 +174,7 @@ TTY_LINES = [(STDOUT, "plain"), (STDOUT, "key é 日本 🚀"), (STDOUT, "\x1b[3
 
 
 def test_a_tty_stream_is_raw_bytes_all_on_stdout():
-    splitter = LineSplitter(tty=True)
+    splitter = Lines(tty=True)
     assert splitter.feed(TTY_BYTES) == TTY_LINES
     assert splitter.flush() == [(STDOUT, "last")]
 
@@ -151,7 +186,7 @@ def test_a_tty_stream_cut_at_any_byte_gives_the_same_lines():
 def test_a_tty_stream_does_not_read_its_bytes_as_frame_headers():
     # \x02 first would be stderr's header on a multiplexed stream.
     data = b"\x02\x00\x00\x00\x00\x00\x00\x03abc\n"
-    assert LineSplitter(tty=True).feed(data) == [(STDOUT, "\x02\x00\x00\x00\x00\x00\x00\x03abc")]
+    assert Lines(tty=True).feed(data) == [(STDOUT, "\x02\x00\x00\x00\x00\x00\x00\x03abc")]
 
 
 # --- timestamps ---------------------------------------------------------------------------
@@ -204,23 +239,45 @@ def stamped(second: int, nanos: int, text: str, stream: int = STDOUT) -> tuple[i
     return stream, f"{stamp} {text}"
 
 
+def taken(cursor: Cursor, blocks: list[tuple[int, str]]) -> list[tuple[int, str, str]]:
+    """What the cursor lets through, as (stream, timestamp, text) lines."""
+    return [(stream, *split_timestamp(line)) for stream, line in lines_of(cursor.take(blocks))]
+
+
+def block(*lines: tuple[int, str]) -> tuple[int, str]:
+    """Lines of one stream in one block, as the splitter gives them."""
+    return lines[0][0], "\n".join(text for _, text in lines)
+
+
 def test_a_fresh_cursor_takes_every_line_and_remembers_the_newest_time():
     cursor = Cursor()
-    lines = cursor.take([stamped(1, 5, "a"), stamped(2, 0, "b"), stamped(1, 9, "c", STDERR)])
+    lines = taken(
+        cursor, [block(stamped(1, 5, "a"), stamped(2, 0, "b")), stamped(1, 9, "c", STDERR)]
+    )
     assert [text for _, _, text in lines] == ["a", "b", "c"]
     assert lines[2] == (STDERR, "2026-01-02T13:23:01.000000009Z", "c")
     assert cursor.last == "2026-01-02T13:23:02.000000000Z"
 
 
+def test_a_cursor_passes_blocks_through_whole():
+    lines = block(stamped(1, 0, "a"), stamped(1, 1, "b"), stamped(1, 2, "c"))
+
+    assert Cursor().take([lines]) == [lines]
+
+
 def test_a_resumed_cursor_skips_lines_up_to_where_it_was_then_stops_filtering():
     cursor = Cursor()
-    cursor.take([stamped(1, 0, "a"), stamped(2, 500_000_000, "b")])
+    cursor.take([block(stamped(1, 0, "a"), stamped(2, 500_000_000, "b"))])
     cursor.resume()
     assert cursor.boundary == "2026-01-02T13:23:02.500000000Z"
     # A resumed read starts a little before: what was seen is skipped, the line at the very
-    # boundary included.
-    again = cursor.take(
-        [stamped(1, 0, "a"), stamped(2, 500_000_000, "b"), stamped(3, 0, "c"), stamped(2, 7, "d")]
+    # boundary included, also inside a block.
+    again = taken(
+        cursor,
+        [
+            block(stamped(1, 0, "a"), stamped(2, 500_000_000, "b"), stamped(3, 0, "c")),
+            stamped(2, 7, "d", STDERR),
+        ],
     )
     # Once a later line came, an earlier-stamped one (stderr is stamped apart) is kept.
     assert [text for _, _, text in again] == ["c", "d"]
@@ -232,11 +289,29 @@ def test_a_cursor_with_a_boundary_skips_across_several_takes():
     cursor = Cursor(boundary="2026-01-02T13:23:05.000000000Z")
     assert cursor.take([stamped(4, 0, "old")]) == []
     assert cursor.take([stamped(5, 0, "same")]) == []
-    assert [t for _, _, t in cursor.take([stamped(5, 1, "new")])] == ["new"]
-    assert [t for _, _, t in cursor.take([stamped(4, 0, "late stderr")])] == ["late stderr"]
+    assert [t for _, _, t in taken(cursor, [stamped(5, 1, "new")])] == ["new"]
+    assert [t for _, _, t in taken(cursor, [stamped(4, 0, "late stderr")])] == ["late stderr"]
 
 
 @pytest.mark.parametrize("text", ["", "spaces  inside ", "日本 🚀"])
 def test_a_cursor_keeps_the_text_after_the_timestamp_as_it_was(text):
-    (line,) = Cursor().take([(STDOUT, f"2026-01-02T13:23:37.5Z {text}")])
+    (line,) = taken(Cursor(), [(STDOUT, f"2026-01-02T13:23:37.5Z {text}")])
     assert line == (STDOUT, "2026-01-02T13:23:37.5Z", text)
+
+
+def test_the_rest_of_a_cut_line_gets_the_stamp_of_its_start():
+    cursor = Cursor()
+    cursor.take([stamped(1, 5, "start of a long line")])
+
+    (line,) = taken(cursor, [(STDOUT, "rest of it")])
+
+    assert line == (STDOUT, "2026-01-02T13:23:01.000000005Z", "rest of it")
+
+
+def test_a_line_that_looks_nearly_like_a_stamp_is_not_taken_for_one():
+    cursor = Cursor()
+    cursor.take([stamped(1, 0, "x")])
+
+    (line,) = taken(cursor, [(STDOUT, "2026-01-02 13:23:01Z not a stamp")])
+
+    assert line[1] == "2026-01-02T13:23:01Z"

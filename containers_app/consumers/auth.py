@@ -1,0 +1,89 @@
+"""Who a websocket belongs to: the Django session its cookie names, looked up off the loop.
+
+Channels' AuthMiddlewareStack looks the session and the user up on asgiref's one shared
+thread and opens and closes a database connection for each (1.7 ms a lookup here, against
+1.0 ms on a connection kept open): sixteen terminals opened at once waited for each other
+there. Here lookups run on a small pool of their own whose threads keep their connection.
+The lookup only reads: a session that no longer verifies is refused, not flushed or cycled,
+so a websocket never changes what the browser's cookie means.
+"""
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connections
+from django.http.cookie import parse_cookie
+from django.utils.crypto import constant_time_compare
+
+logger = logging.getLogger(__name__)
+
+AUTH_THREADS = 4
+_pool = ThreadPoolExecutor(max_workers=AUTH_THREADS, thread_name_prefix="berth-auth")
+
+
+def session_key(scope: dict) -> str:
+    """The session key in the handshake's cookies, or ""."""
+    cookies = "; ".join(
+        value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"cookie"
+    )
+    return parse_cookie(cookies).get(settings.SESSION_COOKIE_NAME, "") if cookies else ""
+
+
+def user_for_session(key: str):
+    """The active user the session `key` was signed in as, else AnonymousUser."""
+    if not key:
+        return AnonymousUser()
+    session = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    try:
+        user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
+        backend_path = session[BACKEND_SESSION_KEY]
+    except (KeyError, ValidationError):
+        return AnonymousUser()
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return AnonymousUser()
+    user = load_backend(backend_path).get_user(user_id)
+    if user is None:
+        return AnonymousUser()
+    # Signed in before a password change (or with a retired secret key): not any more.
+    stamp = session.get(HASH_SESSION_KEY) or ""
+    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    if not any(constant_time_compare(stamp, known) for known in hashes):
+        return AnonymousUser()
+    return user
+
+
+def _lookup(key: str):
+    try:
+        return user_for_session(key)
+    except DatabaseError:
+        logger.exception("session lookup failed; the websocket is treated as signed out")
+        return AnonymousUser()
+    finally:
+        # Keep this thread's connection for the next lookup unless it broke.
+        for connection in connections.all(initialized_only=True):
+            if connection.errors_occurred and not connection.is_usable():
+                connection.close()
+
+
+class SessionAuthMiddleware:
+    """Sets scope["user"] for the websocket consumers inside it."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        loop = asyncio.get_running_loop()
+        user = await loop.run_in_executor(_pool, _lookup, session_key(scope))
+        return await self.inner(dict(scope, user=user), receive, send)
