@@ -9,6 +9,7 @@ falls behind loses its own lines (and is told how many) without slowing anyone e
 import asyncio
 import contextlib
 import json
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -21,6 +22,12 @@ INITIAL_CREDIT = 8
 LINGER_SECONDS = 5.0
 IN_FLIGHT = 8
 _encode = json.JSONEncoder(separators=(",", ":")).encode
+
+# Reader threads cut logs into lines while holding the GIL; at Python's default interval the
+# event loop could wait 5 ms for it before answering a keystroke. A reader takes about 1 ms
+# for a 256 KiB read, so the loop gets its turn at least that often.
+SWITCH_SECONDS = 0.001
+sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_SECONDS))
 
 
 class JsonFrames:
