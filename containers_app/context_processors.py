@@ -1,5 +1,7 @@
 """Template context every page shares."""
 
+import time
+
 from django.http import HttpRequest
 
 from containers_app import access
@@ -12,3 +14,20 @@ def engine(request: HttpRequest) -> dict:
         "engine": default_engine(),
         "can_change": user is not None and access.allowed(user, access.CHANGE),
     }
+
+
+class RequestStartMiddleware:
+    """Notes when a request began, before its view asked the engine for anything."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        request.started_ns = time.time_ns()
+        return self.get_response(request)
+
+
+def live_since(request: HttpRequest) -> dict:
+    """Where a page's live updates start (Unix nanoseconds): when its request began, so a
+    change made while the page was put together still reaches it."""
+    return {"live_since": getattr(request, "started_ns", None) or time.time_ns()}

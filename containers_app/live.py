@@ -7,6 +7,7 @@ system page) and whether its user may change things, since that decides the butt
 
 import asyncio
 import logging
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ CONTAINER_ACTIONS = {
 BATCH_SECONDS = 0.02
 LIST_BATCH_SECONDS = 0.25
 SETTLE_SECONDS = 1.0
+# A page rendered longer ago than this reloads what it shows rather than replay events.
+CATCH_UP_NS = 60 * 1_000_000_000
 # Which lists an event type makes stale (containers come row by row, apart).
 STALE_LISTS = {
     "container": ("images", "volumes", "networks", "system"),
@@ -108,6 +111,18 @@ def _render_container_rows(engine: Engine, ids: list[str], can_change: set[bool]
             )
         updates.append(update)
     return updates
+
+
+def concerns(view: PageView, event: dict) -> bool:
+    """Whether `event` changes what `view` shows."""
+    kind, action = event["type"], event["action"].partition(":")[0]
+    if kind == "container" and action not in CONTAINER_ACTIONS:
+        return False
+    if view.page == "containers":
+        return kind == "container"
+    if view.page == "container":
+        return kind == "container" and event["id"] == view.object_id
+    return view.page in STALE_LISTS.get(kind, ())
 
 
 def _shows(update: dict) -> tuple:
@@ -240,11 +255,25 @@ class LivePages:
             for watcher in self.watchers.get(view, ()):
                 watcher.viewer.offer(rows)
 
-    def add(self, watcher: Watcher) -> None:
+    def add(self, watcher: Watcher, *, since_nano: int = 0) -> None:
+        """Adds a page's watcher. `since_nano`: when the page was rendered; if something it
+        shows changed since, or that cannot be told, the page is told to reload it."""
+        now = time.time_ns()
+        catch_up = now - CATCH_UP_NS <= since_nano <= now
         self.watchers[watcher.view].add(watcher)
         if self.upstream is None:
-            self.upstream = events_upstream(self.engine)
+            # A new upstream reads from the page's time: what it missed comes as events.
+            start = since_nano if catch_up else 0
+            self.upstream = events_upstream(self.engine, since_nano=start)
             self.upstream.subscribe(self)  # type: ignore[arg-type]
+        if since_nano and (not catch_up or self._missed(watcher.view, since_nano)):
+            watcher.viewer.offer([{"kind": "refresh"}])
+
+    def _missed(self, view: PageView, since_nano: int) -> bool:
+        upstream = self.upstream
+        if not upstream.saw_everything_since(since_nano):
+            return True
+        return any(e["time"] > since_nano and concerns(view, e) for e in upstream.recent)
 
     def remove(self, watcher: Watcher) -> None:
         watchers = self.watchers.get(watcher.view)

@@ -34,10 +34,12 @@ class LiveConsumer(Consumer):
             variant="dangling" if page == "images" and query.get("dangling") == "1" else "",
             object_id=object_id if page == "container" else "",
         )
+        since = query.get("since", "")
         await self.accept()
         self.pages = live_pages(default_engine())
         self.watcher = Watcher(view=view)
-        self.pages.add(self.watcher)
+        valid = since.isdigit() and len(since) <= 20
+        self.pages.add(self.watcher, since_nano=int(since) if valid else 0)
         if page == "system":
             recent = self.pages.recent_events()[-50:]
             self.watcher.viewer.offer([{"kind": "event", **e} for e in recent])

@@ -1,10 +1,13 @@
 """`docker events`: one subscription per engine per process, fanned out to every page.
 
 The reader resumes with `since` after a lost connection, so no event is missed, and skips the
-ones it has seen already (the engine repeats those at the resumed second).
+ones it has seen already (the engine repeats those at the resumed second). It can start from
+a moment in the past too (when a page was rendered), and says from when it has seen every
+event, so a page that joins late knows whether it missed any.
 """
 
 import json
+import time
 from collections import deque
 
 from containers_app.engine import Engine, EngineError, raw
@@ -40,13 +43,22 @@ def summary(event: dict) -> dict:
 
 
 class EventsUpstream(Upstream):
-    def __init__(self, key, registry: Registry, *, engine: Engine) -> None:
+    def __init__(self, key, registry: Registry, *, engine: Engine, since_nano: int = 0) -> None:
         super().__init__(key, registry)
         self.engine = engine
         self.recent: deque[dict] = deque(maxlen=RECENT)
         self._seen: deque[tuple] = deque(maxlen=1000)
-        self._last_nano = 0
+        # Every event from this time on (Unix nanoseconds) is read or being read: asked for
+        # from then, not just subscribed to, so the moment the engine takes to answer is too.
+        self.covered_from = self._last_nano = since_nano or time.time_ns()
         self._stream: raw.RawStream | None = None
+
+    def saw_everything_since(self, since_nano: int) -> bool:
+        """Whether every event after `since_nano` was read (or is being read) and those
+        already delivered are still in `recent`."""
+        if since_nano < self.covered_from:
+            return False
+        return len(self.recent) < RECENT or self.recent[0]["time"] <= since_nano
 
     def interrupt(self) -> None:
         if self._stream is not None:
@@ -55,12 +67,11 @@ class EventsUpstream(Upstream):
     def run(self) -> None:
         failures = 0
         while not self.stopping.is_set():
-            params = {}
-            if self._last_nano:
-                seconds, nanos = divmod(self._last_nano, 1_000_000_000)
-                params["since"] = f"{seconds}.{nanos:09d}"
+            seconds, nanos = divmod(self._last_nano, 1_000_000_000)
             try:
-                self._stream = raw.open_stream(self.engine, "/events", params)
+                self._stream = raw.open_stream(
+                    self.engine, "/events", {"since": f"{seconds}.{nanos:09d}"}
+                )
             except EngineError as error:
                 self.tell(state="reconnecting", notice=f"Engine unavailable ({error.reason})")
                 self.stopping.wait(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
@@ -104,7 +115,10 @@ class EventsUpstream(Upstream):
         super().deliver(items)
 
 
-def events_upstream(engine: Engine) -> EventsUpstream:
+def events_upstream(engine: Engine, *, since_nano: int = 0) -> EventsUpstream:
+    """The engine's events upstream; a new one starts from `since_nano` (0: from now)."""
     key = (engine.name, "events")
-    upstream = registry.get(key, lambda: EventsUpstream(key, registry, engine=engine))
+    upstream = registry.get(
+        key, lambda: EventsUpstream(key, registry, engine=engine, since_nano=since_nano)
+    )
     return upstream  # type: ignore[return-value]

@@ -13,6 +13,9 @@
   function url() {
     const params = new URLSearchParams({ page: page });
     if (anchor.dataset.id) params.set("id", anchor.dataset.id);
+    // The first time, from when the page was rendered: what changed since comes too. After a
+    // lost connection the page reloads what it shows instead.
+    if (!retries && anchor.dataset.since) params.set("since", anchor.dataset.since);
     if (anchor.dataset.dangling) params.set("dangling", "1");
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     return scheme + location.host + "/ws/live/?" + params;

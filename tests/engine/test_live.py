@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+import time
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -55,6 +56,11 @@ def rows_with(data_id: str):
 
 def rows_without(data_id: str):
     return lambda item: item.get("kind") == "rows" and f'data-id="{data_id}"' not in item["html"]
+
+
+def live_pages_recent() -> list[dict]:
+    """The events the process's events upstream delivered lately."""
+    return [e for upstream in events.registry._upstreams.values() for e in upstream.recent]
 
 
 async def in_thread(function, *args, **kwargs):
@@ -283,6 +289,64 @@ async def test_a_container_s_page_is_told_to_refresh_when_that_container_changes
     await close(page, other_page)
 
 
+# --- a page that connects a moment after it was rendered ----------------------------------
+
+
+async def test_a_change_made_before_the_first_page_connected_reaches_it(admin_user, make):
+    rendered = time.time_ns()
+    container = await in_thread(make.container, command=STOPPABLE)
+
+    page = await watch(admin_user, "containers", since=str(rendered))
+
+    # No upstream ran meanwhile: the new one reads from the page's time.
+    update = await page.until(update_of(container["Id"], "running"))
+    assert 'data-state="running"' in update["html"]
+    await close(page)
+
+
+async def test_a_page_that_missed_a_change_others_saw_is_told_to_reload(admin_user, make):
+    first = await watch(admin_user, "containers")
+    rendered = time.time_ns()
+    container = await in_thread(make.container, command=STOPPABLE)
+    await first.until(update_of(container["Id"], "running"))
+
+    late = await watch(admin_user, "containers", since=str(rendered))
+
+    assert await late.until(lambda item: True) == {"kind": "refresh"}
+    await close(first, late)
+
+
+async def test_a_page_that_missed_nothing_it_shows_is_not_told_to_reload(admin_user, make):
+    first = await watch(admin_user, "containers")
+    rendered = time.time_ns()
+    # A volume is not on the containers page.
+    volume = await in_thread(make.volume)
+    await eventually(lambda: any(e["id"] == volume["Name"] for e in live_pages_recent()))
+
+    late = await watch(admin_user, "containers", since=str(rendered))
+
+    assert await late.communicator.receive_nothing(timeout=0.5)
+    await close(first, late)
+
+
+@pytest.mark.parametrize("age_seconds", [120, -120])
+async def test_a_page_rendered_long_ago_or_in_the_future_is_told_to_reload(admin_user, age_seconds):
+    since = time.time_ns() - age_seconds * 1_000_000_000
+
+    page = await watch(admin_user, "volumes", since=str(since))
+
+    assert await page.until(lambda item: True) == {"kind": "refresh"}
+    await close(page)
+
+
+@pytest.mark.parametrize("since", ["soon", "9" * 5000, "-5", ""])
+async def test_a_page_time_that_is_not_a_time_is_ignored(admin_user, since):
+    page = await watch(admin_user, "volumes", since=since)
+
+    assert await page.communicator.receive_nothing(timeout=0.3)
+    await close(page)
+
+
 # --- who may watch -------------------------------------------------------------------------
 
 
@@ -311,10 +375,15 @@ async def test_an_unknown_page_is_a_bad_request(admin_user, query):
     ],
 )
 def test_a_list_page_says_which_live_updates_it_wants(viewer_client, url, page):
+    before = time.time_ns()
     response = viewer_client.get(url)
+    after = time.time_ns()
 
     assert response.status_code == 200
     assert f'data-live="{page}"' in response.content.decode()
+    # From when the request began, before the engine was asked what to show.
+    since = re.search(r'data-since="(\d+)"', response.content.decode())
+    assert since and before <= int(since.group(1)) <= after
     assert '<script src="/static/app/live.js" defer></script>' in response.content.decode()
 
 
