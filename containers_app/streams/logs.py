@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from containers_app.engine import Engine, EngineError, EngineUnavailable, NotFound, raw
@@ -110,18 +110,29 @@ def stamp_key(stamp: str) -> str:
     return timestamp_key(stamp)
 
 
+# Where a log reader is: the newest timestamp key seen of each stream (stdout, stderr).
+Marks = dict[int, str]
+
+
 @dataclass
 class Cursor:
-    """Where a reader is in a log. After a reconnect or a switch from history to live, lines
-    up to `boundary` were shown already and are skipped; once a later line comes, filtering
-    stops (stdout and stderr are stamped apart and may interleave slightly out of order)."""
+    """Where a reader is in a log, stream by stream: the engine stamps stdout and stderr
+    apart, so their lines interleave slightly out of order, while each stream's stamps only
+    grow. After a reconnect or a switch from history to live, a stream's lines up to its
+    `boundary` were shown already and are skipped; once a later line of that stream comes,
+    that stream is no longer filtered."""
 
-    boundary: str = ""
-    last: str = ""
-    last_stamp: str = ""
+    boundary: Marks = field(default_factory=dict)
+    last: Marks = field(default_factory=dict)
+    last_stamps: dict[int, str] = field(default_factory=dict)
 
     def resume(self) -> None:
-        self.boundary = self.last
+        self.boundary = dict(self.last)
+
+    @property
+    def since(self) -> str:
+        """Where a resumed read starts: at the stream that is furthest behind."""
+        return min(self.last.values(), default="")
 
     def take(self, blocks: list[LogBlock]) -> list[LogBlock]:
         """The blocks past the boundary, each line stamped. Runs for every block of every
@@ -132,24 +143,25 @@ class Cursor:
             if not space or "\n" in first or not is_stamp(first):
                 # The rest of a line cut for its length (frames.MAX_LINE): it carries the
                 # stamp of its start. Only a block's first line can be one.
-                text = f"{self.last_stamp or NO_STAMP} {text}"
-            if self.boundary:
-                text = self._past_boundary(text)
+                text = f"{self.last_stamps.get(stream) or NO_STAMP} {text}"
+            if stream in self.boundary:
+                text = self._past_boundary(stream, text)
                 if text is None:
                     continue
             stamp = text[text.rfind("\n") + 1 :].partition(" ")[0]
-            self.last_stamp = stamp
+            self.last_stamps[stream] = stamp
             key = stamp_key(stamp)
-            if key > self.last:
-                self.last = key
+            if key > self.last.get(stream, ""):
+                self.last[stream] = key
             out.append((stream, text))
         return out
 
-    def _past_boundary(self, text: str) -> str | None:
+    def _past_boundary(self, stream: int, text: str) -> str | None:
+        boundary = self.boundary[stream]
         lines = text.split("\n")
         for index, line in enumerate(lines):
-            if stamp_key(line.partition(" ")[0]) > self.boundary:
-                self.boundary = ""
+            if stamp_key(line.partition(" ")[0]) > boundary:
+                del self.boundary[stream]
                 return "\n".join(lines[index:])
         return None
 
@@ -174,7 +186,7 @@ class LogUpstream(Upstream):
         params = {"follow": 1, "stdout": 1, "stderr": 1, "timestamps": 1}
         if self.cursor.last:
             self.cursor.resume()
-            params.update(since=engine_since(self.cursor.last), tail="all")
+            params.update(since=engine_since(self.cursor.since), tail="all")
         else:
             params.update(tail=0)
         return params
@@ -287,9 +299,10 @@ def read_history(
     since: str | None = None,
     until: str | None = None,
     sink,
-) -> str:
+) -> Marks:
     """Reads the container's log up to now in a dedicated thread's time, handing blocks of
-    lines to `sink` (which may block for room). Returns the last timestamp key read."""
+    lines to `sink` (which may block for room). Returns the newest timestamp key read of
+    each stream."""
     params = {
         "stdout": 1,
         "stderr": 1,
@@ -334,7 +347,7 @@ def _open_whole_log(engine: Engine, container_id: str, params: dict) -> raw.RawS
     return stream
 
 
-async def history_into(viewer: Viewer, engine: Engine, container_id: str, **options) -> str:
+async def history_into(viewer: Viewer, engine: Engine, container_id: str, **options) -> Marks:
     """Runs read_history in a thread of its own, putting its blocks into `viewer`."""
     loop = asyncio.get_running_loop()
 
@@ -450,7 +463,7 @@ async def serve(
     viewer.notice(state="live", notice="Following.")
     for index, ((upstream, holder), last) in enumerate(zip(subscriptions, lasts, strict=True)):
         target = Tagger(viewer, index) if merged else viewer
-        cursor = Cursor(boundary=last)
+        cursor = Cursor(boundary=dict(last))
         held = cursor.take(holder.items)
         if held:
             target.offer(held)
@@ -483,12 +496,12 @@ class Resumed:
         self.target.notice(**message)
 
 
-async def _merged_history(viewer, engine, sources, *, tail, since, until) -> list[str]:
+async def _merged_history(viewer, engine, sources, *, tail, since, until) -> list[Marks]:
     """Each container's history, merged in time order line by line, each line a block of
     its own tagged with its container's index."""
     tail = MERGED_TAIL if tail is None else min(tail, MERGED_TAIL)
 
-    def read(index: int, source: LogSource) -> tuple[list, str]:
+    def read(index: int, source: LogSource) -> tuple[list, Marks]:
         lines: list = []
 
         def sink(blocks: list[LogBlock]) -> None:

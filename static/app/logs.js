@@ -23,8 +23,11 @@
   let unacked = 0;
   let paused = false;
   let closedByUs = false;
-  let lastKey = ""; // newest timestamp drawn, normalised to sort as text
-  let boundary = ""; // after a reconnect: lines up to here were shown already
+  // The newest timestamp drawn (normalised to sort as text) of each container's stdout and
+  // stderr, which the engine stamps apart; after a reconnect, each one's lines up to there
+  // were shown already.
+  let lastKeys = {};
+  let boundary = {};
   let retries = 0;
   let skipped = 0;
   let frameRequested = false;
@@ -45,9 +48,10 @@
     const form = new FormData(options);
     const params = new URLSearchParams();
     const until = (form.get("until") || "").trim();
-    if (resume && lastKey) {
+    const keys = Object.values(lastKeys);
+    if (resume && keys.length) {
       params.set("tail", "all");
-      params.set("since", lastKey);
+      params.set("since", keys.reduce(function (a, b) { return a < b ? a : b; }));
     } else {
       params.set("tail", (form.get("tail") || "500").trim() || "500");
       const since = (form.get("since") || "").trim();
@@ -63,7 +67,7 @@
 
   function connect(resume) {
     closedByUs = false;
-    boundary = resume ? lastKey : "";
+    boundary = resume ? Object.assign({}, lastKeys) : {};
     say(resume ? "Reconnecting…" : "Connecting…");
     socket = new WebSocket(socketUrl(resume));
     socket.onmessage = function (event) {
@@ -122,11 +126,12 @@
     const out = [];
     for (let i = 0; i < lines.length; i++) {
       const key = timestampKey(lines[i][1]);
-      if (boundary) {
-        if (key <= boundary) continue;
-        boundary = "";
+      const source = (lines[i][3] || 0) + ":" + lines[i][0];
+      if (source in boundary) {
+        if (key <= boundary[source]) continue;
+        delete boundary[source];
       }
-      if (key > lastKey) lastKey = key;
+      if (lastKeys[source] === undefined || key > lastKeys[source]) lastKeys[source] = key;
       out.push(lines[i]);
     }
     return out;
@@ -143,8 +148,9 @@
       unacked = 0;
     }
     if (!fresh.length) return;
-    kept = kept.concat(fresh);
-    if (kept.length > MAX_KEPT) {
+    for (let i = 0; i < fresh.length; i++) kept.push(fresh[i]);
+    // Trimmed a quarter at a time: copying the whole window every frame of a flood stalls.
+    if (kept.length > MAX_KEPT * 1.25) {
       const dropped = kept.length - MAX_KEPT;
       kept = kept.slice(dropped);
       pausedAt = Math.max(0, pausedAt - dropped);
@@ -281,7 +287,7 @@
     if (socket) socket.close();
     kept = [];
     pending = [];
-    lastKey = "";
+    lastKeys = {};
     skipped = 0;
     view.textContent = "";
     connect(false);

@@ -249,14 +249,19 @@ def block(*lines: tuple[int, str]) -> tuple[int, str]:
     return lines[0][0], "\n".join(text for _, text in lines)
 
 
-def test_a_fresh_cursor_takes_every_line_and_remembers_the_newest_time():
+def test_a_fresh_cursor_takes_every_line_and_remembers_each_stream_s_newest_time():
     cursor = Cursor()
     lines = taken(
         cursor, [block(stamped(1, 5, "a"), stamped(2, 0, "b")), stamped(1, 9, "c", STDERR)]
     )
     assert [text for _, _, text in lines] == ["a", "b", "c"]
     assert lines[2] == (STDERR, "2026-01-02T13:23:01.000000009Z", "c")
-    assert cursor.last == "2026-01-02T13:23:02.000000000Z"
+    assert cursor.last == {
+        STDOUT: "2026-01-02T13:23:02.000000000Z",
+        STDERR: "2026-01-02T13:23:01.000000009Z",
+    }
+    # A resumed read starts at the stream furthest behind.
+    assert cursor.since == "2026-01-02T13:23:01.000000009Z"
 
 
 def test_a_cursor_passes_blocks_through_whole():
@@ -265,32 +270,41 @@ def test_a_cursor_passes_blocks_through_whole():
     assert Cursor().take([lines]) == [lines]
 
 
-def test_a_resumed_cursor_skips_lines_up_to_where_it_was_then_stops_filtering():
+def test_a_resumed_cursor_skips_each_stream_s_lines_up_to_where_it_was():
     cursor = Cursor()
-    cursor.take([block(stamped(1, 0, "a"), stamped(2, 500_000_000, "b"))])
+    cursor.take(
+        [block(stamped(1, 0, "a"), stamped(2, 500_000_000, "b")), stamped(1, 7, "e", STDERR)]
+    )
     cursor.resume()
-    assert cursor.boundary == "2026-01-02T13:23:02.500000000Z"
+    assert cursor.boundary == {
+        STDOUT: "2026-01-02T13:23:02.500000000Z",
+        STDERR: "2026-01-02T13:23:01.000000007Z",
+    }
     # A resumed read starts a little before: what was seen is skipped, the line at the very
-    # boundary included, also inside a block.
+    # boundary included, also inside a block; stderr is stamped apart, so a later stdout line
+    # says nothing of stderr's.
     again = taken(
         cursor,
         [
             block(stamped(1, 0, "a"), stamped(2, 500_000_000, "b"), stamped(3, 0, "c")),
+            stamped(1, 7, "e", STDERR),
             stamped(2, 7, "d", STDERR),
+            stamped(2, 600_000_000, "f"),
         ],
     )
-    # Once a later line came, an earlier-stamped one (stderr is stamped apart) is kept.
-    assert [text for _, _, text in again] == ["c", "d"]
-    assert cursor.boundary == ""
-    assert cursor.last == "2026-01-02T13:23:03.000000000Z"
+    assert [text for _, _, text in again] == ["c", "d", "f"]
+    assert cursor.boundary == {}
+    assert cursor.last[STDOUT] == "2026-01-02T13:23:03.000000000Z"
 
 
-def test_a_cursor_with_a_boundary_skips_across_several_takes():
-    cursor = Cursor(boundary="2026-01-02T13:23:05.000000000Z")
+def test_once_a_stream_is_past_its_boundary_it_is_no_longer_filtered():
+    cursor = Cursor(boundary={STDOUT: "2026-01-02T13:23:05.000000000Z"})
     assert cursor.take([stamped(4, 0, "old")]) == []
     assert cursor.take([stamped(5, 0, "same")]) == []
     assert [t for _, _, t in taken(cursor, [stamped(5, 1, "new")])] == ["new"]
-    assert [t for _, _, t in taken(cursor, [stamped(4, 0, "late stderr")])] == ["late stderr"]
+    assert [t for _, _, t in taken(cursor, [stamped(4, 0, "older but new")])] == ["older but new"]
+    # A stream without a boundary was never filtered.
+    assert [t for _, _, t in taken(cursor, [stamped(1, 0, "err", STDERR)])] == ["err"]
 
 
 @pytest.mark.parametrize("text", ["", "spaces  inside ", "日本 🚀"])
@@ -301,7 +315,7 @@ def test_a_cursor_keeps_the_text_after_the_timestamp_as_it_was(text):
 
 def test_the_rest_of_a_cut_line_gets_the_stamp_of_its_start():
     cursor = Cursor()
-    cursor.take([stamped(1, 5, "start of a long line")])
+    cursor.take([stamped(1, 5, "start of a long line"), stamped(9, 0, "meanwhile", STDERR)])
 
     (line,) = taken(cursor, [(STDOUT, "rest of it")])
 
