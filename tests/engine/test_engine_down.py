@@ -1,105 +1,34 @@
 """When the engine goes away every page says so with a 503, and Berth comes back by itself.
 
-These tests start a second private engine of their own (its own socket, data, bridge and
-address pool), so stopping it never disturbs the shared test engine other tests are using.
+These tests stop and start a second private engine of their own (see second_engine.py), so
+they never disturb the shared test engine other tests are using.
 """
 
-import contextlib
-import fcntl
-import os
 import re
 import secrets
 import socket
-import subprocess
-from pathlib import Path
+from collections.abc import Iterator
 
-import docker
 import pytest
 from django.test import Client
 
 from containers_app.engine import client as engine_client
 from containers_app.engine import default_engine
-from tests.conftest import TEST_IMAGE, unique
+from tests.conftest import TEST_IMAGE
+from tests.engine.second_engine import SecondEngine
 
-ROOT = Path(__file__).resolve().parents[2]
-DOWN_DIR = Path("/tmp/berth-engine-down")
-DOWN_ADDRESS = f"unix://{DOWN_DIR / 'docker.sock'}"
-DOWN_ENV = {
-    "BERTH_ENGINE_DIR": str(DOWN_DIR),
-    "BERTH_ENGINE_BRIDGE": "berth1",
-    "BERTH_ENGINE_BRIDGE_CIDR": "10.215.0.1/24",
-    "BERTH_ENGINE_POOL": "10.216.0.0/16",
-}
-# Two test runs must not stop each other's second engine.
-LOCK = Path("/tmp/berth-engine-down.lock")
 LIST_PAGES = ["/containers/", "/images/", "/networks/", "/volumes/", "/system/"]
 # What a dead engine looks like: the socket file gone (a clean stop) or nobody accepting.
 DOWN_CAUSES = ("no such file or directory", "connection refused")
 
 
-class SecondEngine:
-    """A private dockerd the tests may stop and start, driven by scripts/test-engine."""
-
-    address = DOWN_ADDRESS
-
-    def __init__(self) -> None:
-        self.containers: list[str] = []
-
-    def _script(self, verb: str) -> None:
-        result = subprocess.run(
-            [str(ROOT / "scripts" / "test-engine"), verb],
-            env={**os.environ, **DOWN_ENV},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, f"test-engine {verb}: {result.stderr}"
-
-    def start(self) -> None:
-        self._script("start")
-
-    def stop(self) -> None:
-        self._script("stop")
-
-    def api(self) -> docker.APIClient:
-        return docker.APIClient(base_url=self.address, version="auto", timeout=60)
-
-    def container(self) -> dict:
-        """A created container (no process, so stopping the engine never waits on it)."""
-        with self.api() as api:
-            created = api.create_container(TEST_IMAGE, command="true", name=unique("c"))
-            self.containers.append(created["Id"])
-            return api.inspect_container(created["Id"])
-
-    def remove_made(self) -> None:
-        with self.api() as api:
-            for container_id in self.containers:
-                with contextlib.suppress(docker.errors.NotFound):
-                    api.remove_container(container_id, force=True)
-        self.containers.clear()
-
-
 @pytest.fixture(scope="module")
-def second_engine(request) -> SecondEngine:
-    lock = LOCK.open("w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    engine = SecondEngine()
-
-    def finish() -> None:
-        # Runs however the tests ended: the engine may be up or down here.
-        try:
-            if engine.containers:
-                engine.start()
-                engine.remove_made()
-        finally:
-            try:
-                engine.stop()
-            finally:
-                lock.close()
-
-    request.addfinalizer(finish)
-    engine.start()
-    return engine
+def second_engine() -> Iterator[SecondEngine]:
+    engine = SecondEngine(
+        "down", bridge="berth1", bridge_cidr="10.215.0.1/24", pool="10.216.0.0/16"
+    )
+    with engine.running():
+        yield engine
 
 
 @pytest.fixture
@@ -150,7 +79,7 @@ def test_the_second_engine_runs_beside_the_shared_one(second_engine, docker_api)
         assert api.version()["ApiVersion"]
         assert api.inspect_image(TEST_IMAGE)["Id"]
         own = api.info()["DockerRootDir"]
-    assert own == str(DOWN_DIR / "data")
+    assert own == str(second_engine.directory / "data")
     assert docker_api.info()["DockerRootDir"] != own
 
 
@@ -163,20 +92,21 @@ def test_every_page_answers_503_while_the_engine_is_down_and_200_once_it_is_back
     assert container["Name"].lstrip("/").encode() in admin_client.get("/containers/?all=1").content
     client_before = engine_client.api(default_engine())
 
+    address = down_engine.address
     down_engine.stop()
     for page in pages:
-        assert_unavailable(admin_client.get(page), DOWN_ADDRESS, DOWN_CAUSES)
+        assert_unavailable(admin_client.get(page), address, DOWN_CAUSES)
     reply = admin_client.post(f"/containers/{container['Id']}/start/", **htmx)
-    assert_unavailable_for_htmx(reply, DOWN_ADDRESS, DOWN_CAUSES)
+    assert_unavailable_for_htmx(reply, address, DOWN_CAUSES)
     # A plain form post gets the whole page, not a traceback.
     assert_unavailable(
-        admin_client.post(f"/containers/{container['Id']}/start/"), DOWN_ADDRESS, DOWN_CAUSES
+        admin_client.post(f"/containers/{container['Id']}/start/"), address, DOWN_CAUSES
     )
     # A bulk action says the engine is down, not "0 of 1 done".
     bulk = admin_client.post(
         "/containers/bulk/", {"action": "start", "ids": container["Id"]}, **htmx
     )
-    assert_unavailable_for_htmx(bulk, DOWN_ADDRESS, DOWN_CAUSES)
+    assert_unavailable_for_htmx(bulk, address, DOWN_CAUSES)
 
     down_engine.start()
     # No restart of Django and no cache cleared: the same client simply reconnects.
@@ -187,11 +117,12 @@ def test_every_page_answers_503_while_the_engine_is_down_and_200_once_it_is_back
 def test_a_dashboard_that_first_meets_its_engine_while_it_is_down_works_once_it_starts(
     admin_client, down_engine
 ):
+    address = down_engine.address
     down_engine.stop()
     # As a freshly started Berth: no client built yet, so the first call asks for the version.
     engine_client.forget(default_engine())
-    assert_unavailable(admin_client.get("/containers/"), DOWN_ADDRESS, DOWN_CAUSES)
-    assert_unavailable(admin_client.get("/system/"), DOWN_ADDRESS, DOWN_CAUSES)
+    assert_unavailable(admin_client.get("/containers/"), address, DOWN_CAUSES)
+    assert_unavailable(admin_client.get("/system/"), address, DOWN_CAUSES)
 
     down_engine.start()
     assert statuses(admin_client, LIST_PAGES) == dict.fromkeys(LIST_PAGES, 200)

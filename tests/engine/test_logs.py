@@ -3,17 +3,13 @@ download. Every test here reads a real container's log; nothing of Docker is moc
 
 import asyncio
 import contextlib
-import fcntl
 import itertools
 import json
-import os
-import subprocess
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 
-import docker
 import pytest
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -23,10 +19,9 @@ from containers_app.streams import logs as log_streams
 from containers_app.streams.fanout import INITIAL_CREDIT, VIEWER_BYTES
 from containers_app.streams.frames import STDERR, STDOUT, timestamp_key
 from dashboard.routing import websocket_urlpatterns
-from tests import conftest
 from tests.conftest import TEST_IMAGE, unique, wait_on_condition
+from tests.engine.second_engine import SecondEngine
 
-ROOT = Path(__file__).resolve().parents[2]
 VIEWER = SimpleNamespace(is_authenticated=True, is_active=True, is_staff=False, pk=1)
 TEXT = "é 日本 🚀"
 # A sequence number every few milliseconds, for checking nothing is lost or doubled.
@@ -744,78 +739,19 @@ def test_the_download_of_a_terminal_container_has_plain_line_ends(make, docker_a
 
 # --- the engine restarting mid-stream -----------------------------------------------------
 
-RESTART_DIR = Path("/tmp/berth-engine-logs")
-RESTART_ENV = {
-    "BERTH_ENGINE_DIR": str(RESTART_DIR),
-    "BERTH_ENGINE_BRIDGE": "berth2",
-    "BERTH_ENGINE_BRIDGE_CIDR": "10.217.0.1/24",
-    "BERTH_ENGINE_POOL": "10.218.0.0/16",
-    "BERTH_ENGINE_LIVE_RESTORE": "1",
-}
-RESTART_LOCK = Path("/tmp/berth-engine-logs.lock")
-
-
-class RestartingEngine:
-    """A private dockerd with live-restore, so its containers run on while it restarts."""
-
-    address = f"unix://{RESTART_DIR / 'docker.sock'}"
-
-    def __init__(self) -> None:
-        self.containers: list[str] = []
-
-    def script(self, verb: str) -> None:
-        result = subprocess.run(
-            [str(ROOT / "scripts" / "test-engine"), verb],
-            env={**os.environ, **RESTART_ENV},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, f"test-engine {verb}: {result.stderr}"
-
-    def restart(self) -> None:
-        self.script("stop")
-        self.script("start")
-
-    def api(self) -> docker.APIClient:
-        return docker.APIClient(base_url=self.address, version="auto", timeout=60)
-
-    def container(self, command) -> dict:
-        with self.api() as api:
-            created = api.create_container(TEST_IMAGE, command=command, name=unique("c"))
-            self.containers.append(created["Id"])
-            api.start(created["Id"])
-            return api.inspect_container(created["Id"])
-
-    def remove_made(self) -> None:
-        # Before the engine stops: with live-restore its containers would outlive it.
-        with self.api() as api:
-            for container_id in self.containers:
-                with contextlib.suppress(docker.errors.NotFound):
-                    api.remove_container(container_id, force=True)
-        self.containers.clear()
-
 
 @pytest.fixture(scope="module")
-def restarting_engine(request) -> RestartingEngine:
-    assert conftest.test_docker_host() != RestartingEngine.address
-    lock = RESTART_LOCK.open("w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    engine = RestartingEngine()
-
-    def finish() -> None:
-        try:
-            engine.script("start")
-            engine.remove_made()
-        finally:
-            try:
-                engine.script("stop")
-            finally:
-                lock.close()
-
-    request.addfinalizer(finish)
-    engine.script("start")
-    return engine
+def restarting_engine() -> Iterator[SecondEngine]:
+    """A second private engine with live-restore, so its containers run on while it restarts."""
+    engine = SecondEngine(
+        "logs",
+        bridge="berth2",
+        bridge_cidr="10.217.0.1/24",
+        pool="10.218.0.0/16",
+        live_restore=True,
+    )
+    with engine.running():
+        yield engine
 
 
 async def test_a_followed_log_survives_an_engine_restart_with_nothing_lost_or_doubled(
@@ -823,7 +759,7 @@ async def test_a_followed_log_survives_an_engine_restart_with_nothing_lost_or_do
 ):
     settings.DOCKER_HOST = restarting_engine.address
     c = restarting_engine.container(
-        ["sh", "-c", "i=0; while true; do echo $i; i=$((i+1)); usleep 10000; done"]
+        ["sh", "-c", "i=0; while true; do echo $i; i=$((i+1)); usleep 10000; done"], start=True
     )
     socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
     await socket.until(lambda: len(socket.numbers()) > 50)
