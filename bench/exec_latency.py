@@ -23,19 +23,21 @@ from pathlib import Path
 
 import docker
 from harness import (
+    BENCH_ERRORS,
+    BerthServer,
     BlockingWebSocket,
     Containers,
+    Cpu,
     UnixHTTPConnection,
     berth_server,
-    cpu_seconds,
     describe,
+    engine_client,
+    engine_host,
     engine_request,
-    engine_socket,
     exit_on_sigterm,
     log_frame,
     open_hijacked,
     percentile,
-    thread_schedule,
 )
 
 # The TTY in raw mode without echo: every byte typed comes back from cat, as a shell's line
@@ -48,20 +50,19 @@ TARGET_ADDED_P95_MS = 5.0
 
 def main() -> int:
     args = parse_args()
-    socket_path = engine_socket("creates containers, one of them flooding its log")
-    if socket_path is None:
+    docker_host = engine_host("creates containers, one of them flooding its log")
+    if docker_host is None:
         return 2
     exit_on_sigterm()
-    try:
-        api = docker.APIClient(base_url=f"unix://{socket_path}", version="auto", timeout=120)
-    except docker.errors.DockerException as e:
-        print(f"No engine answers at unix://{socket_path}: {e}", file=sys.stderr)
+    api = engine_client(docker_host)
+    if api is None:
         return 1
+    socket_path = docker_host.removeprefix("unix://")
     containers = Containers(api)
     load = None
     try:
         with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine unix://{socket_path} (API {api.api_version}), run {containers.run}")
+            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}")
             target = containers.create("shell", SLEEPER)
             flood = None
             if args.flood:
@@ -73,13 +74,14 @@ def main() -> int:
                         type="json-file", config={"max-size": "20m", "max-file": "2"}
                     ),
                 )
-            with berth_server(Path(tmp), docker_host=f"unix://{socket_path}") as berth:
+            with berth_server(Path(tmp), docker_host=docker_host) as berth:
+                print(f"berth: {berth}", flush=True)
                 load = Load(berth, target, flood if args.viewer else None, args.idle)
                 return measure(args, api, socket_path, berth, target, load)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except (RuntimeError, OSError, docker.errors.DockerException) as e:
+    except BENCH_ERRORS as e:
         print(f"bench failed: {e}", file=sys.stderr)
         return 1
     finally:
@@ -122,7 +124,7 @@ class Load:
     """A second process holding the idle terminals and the flood's log viewer, so their work
     never delays the measuring process's reads."""
 
-    def __init__(self, berth, target: str, flood: str | None, idle: int) -> None:
+    def __init__(self, berth: BerthServer, target: str, flood: str | None, idle: int) -> None:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         exec_urls = [
@@ -268,7 +270,7 @@ class RawTerminal:
 class BerthTerminal:
     """A Berth exec websocket running CAT, acknowledging output as terminal.js does."""
 
-    def __init__(self, berth, container_id: str) -> None:
+    def __init__(self, berth: BerthServer, container_id: str) -> None:
         url = berth.ws_url(
             f"/ws/containers/{container_id}/exec/",
             ticket=berth.ticket(container_id),
@@ -305,7 +307,7 @@ class BerthTerminal:
         self.ws.close()
 
 
-def measure(args, api, socket_path: str, berth, target: str, load: Load) -> int:
+def measure(args, api, socket_path: str, berth: BerthServer, target: str, load: Load) -> int:
     raw = RawTerminal(socket_path, api.api_version, target)
     ours = BerthTerminal(berth, target)
     subjects = {"raw": raw.echo, "berth": ours.echo}
@@ -313,8 +315,7 @@ def measure(args, api, socket_path: str, berth, target: str, load: Load) -> int:
     times: dict[str, list[float]] = {name: [] for name in subjects}
     order = list(subjects)
     started = load.report()
-    cpu = {"berth": cpu_seconds(berth.pid), "load": cpu_seconds(load.process.pid)}
-    ran, waited = thread_schedule(berth.pid)
+    berth_cpu, load_cpu = berth.cpu(), Cpu.of(load.process.pid)
     try:
         for i in range(args.warmup + args.samples):
             random.shuffle(order)  # interleaved, in either order, so noise falls on both alike
@@ -327,11 +328,7 @@ def measure(args, api, socket_path: str, berth, target: str, load: Load) -> int:
         ours.close()
         raw.close()
     ended = load.report()
-    cpu = {
-        "berth": cpu_seconds(berth.pid) - cpu["berth"],
-        "load": cpu_seconds(load.process.pid) - cpu["load"],
-    }
-    ran_after, waited_after = thread_schedule(berth.pid)
+    berth_cpu, load_cpu = berth.cpu() - berth_cpu, Cpu.of(load.process.pid) - load_cpu
     if ended["broken"]:
         raise RuntimeError(f"the load's websockets broke meanwhile: {ended['broken'][:3]}")
     seconds = ended["now"] - started["now"]
@@ -350,9 +347,9 @@ def measure(args, api, socket_path: str, berth, target: str, load: Load) -> int:
     print(
         f"{args.samples} keystrokes each (after {args.warmup} warm-up), interleaved, with "
         f"{args.idle} idle Berth terminals open and {flood}; over {seconds:.0f} s Berth's "
-        f"server used {cpu['berth'] / seconds:.0%} of a core (its event loop ran "
-        f"{(ran_after - ran) / seconds:.0%} of the time and waited for a CPU "
-        f"{(waited_after - waited) / seconds:.0%}), the load's clients {cpu['load'] / seconds:.0%}"
+        f"server used {berth_cpu.used / seconds:.0%} of a core (its event loop ran "
+        f"{berth_cpu.loop_ran / seconds:.0%} of the time and waited for a CPU "
+        f"{berth_cpu.loop_waited / seconds:.0%}), the load's clients {load_cpu.used / seconds:.0%}"
     )
     p50 = {name: percentile(values, 50) * 1000 for name, values in times.items()}
     p95 = {name: percentile(values, 95) * 1000 for name, values in times.items()}

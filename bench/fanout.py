@@ -32,19 +32,20 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
-import docker
 from harness import (
+    BENCH_ERRORS,
+    BerthServer,
     BlockingWebSocket,
     Containers,
+    Cpu,
     UnixHTTPConnection,
     berth_server,
-    cpu_seconds,
+    engine_client,
+    engine_host,
     engine_request,
-    engine_socket,
     exit_on_sigterm,
     log_frame,
     percentile,
-    thread_schedule,
 )
 
 SLEEPER = ["sleep", "86400"]
@@ -62,26 +63,26 @@ def tick_number(line: str) -> int | None:
 
 def main() -> int:
     args = parse_args()
-    socket_path = engine_socket(f"creates {args.starters + 1} containers and starts them often")
-    if socket_path is None:
+    docker_host = engine_host(f"creates {args.starters + 1} containers and starts them often")
+    if docker_host is None:
         return 2
     exit_on_sigterm()
-    try:
-        api = docker.APIClient(base_url=f"unix://{socket_path}", version="auto", timeout=120)
-    except docker.errors.DockerException as e:
-        print(f"No engine answers at unix://{socket_path}: {e}", file=sys.stderr)
+    api = engine_client(docker_host)
+    if api is None:
         return 1
+    socket_path = docker_host.removeprefix("unix://")
     containers = Containers(api)
     proxy = viewers = None
     try:
         with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine unix://{socket_path} (API {api.api_version}), run {containers.run}")
+            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}")
             ticker = containers.create("ticker", TICKER)
             starters = [
                 containers.create(f"start-{i}", SLEEPER, start=False) for i in range(args.starters)
             ]
             proxy = CountingProxy(str(Path(tmp) / "engine.sock"), socket_path)
             with berth_server(Path(tmp), docker_host=f"unix://{proxy.path}") as berth:
+                print(f"berth: {berth}", flush=True)
                 bench = Bench(args, api, socket_path, berth, proxy, ticker, starters)
                 try:
                     return bench.run()
@@ -91,7 +92,7 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except (RuntimeError, OSError, docker.errors.DockerException) as e:
+    except BENCH_ERRORS as e:
         print(f"bench failed: {e}", file=sys.stderr)
         return 1
     finally:
@@ -443,7 +444,7 @@ def wait_for(condition, timeout: float = 15.0) -> bool:
 
 
 class Bench:
-    def __init__(self, args, api, socket_path, berth, proxy, ticker, starters) -> None:
+    def __init__(self, args, api, socket_path, berth: BerthServer, proxy, ticker, starters) -> None:
         self.args = args
         self.api = api
         self.version = api.api_version
@@ -513,25 +514,24 @@ class Bench:
         """Times `events` starts; returns them with the engine requests Berth made meanwhile."""
         time.sleep(SETTLE_SECONDS)
         clients = self.others.process.pid if self.others else None
-        before, cpu, began = self.proxy.counts(), cpu_seconds(self.berth.pid), time.monotonic()
-        clients_cpu = cpu_seconds(clients) if clients else 0.0
-        ran, waited = thread_schedule(self.berth.pid)
+        before, cpu, began = self.proxy.counts(), self.berth.cpu(), time.monotonic()
+        clients_cpu = Cpu.of(clients).used if clients else 0.0
         first_tick = max(self.log.seen, default=0) + 1
         events_before = self.events.noted
         cycles = [self.cycle(live) for _ in range(events)]
         time.sleep(SETTLE_SECONDS)
         after = self.proxy.counts()
         seconds = time.monotonic() - began
-        ran_after, waited_after = thread_schedule(self.berth.pid)
+        cpu = self.berth.cpu() - cpu
         last_tick = max(self.log.seen, default=0)
         return {
             "cycles": cycles,
             "requests": after - before,
             "seconds": seconds,
-            "cpu": (cpu_seconds(self.berth.pid) - cpu) / seconds,
-            "clients_cpu": (cpu_seconds(clients) - clients_cpu) / seconds if clients else 0.0,
-            "loop_ran": (ran_after - ran) / seconds,
-            "loop_waited": (waited_after - waited) / seconds,
+            "cpu": cpu.used / seconds,
+            "clients_cpu": (Cpu.of(clients).used - clients_cpu) / seconds if clients else 0.0,
+            "loop_ran": cpu.loop_ran / seconds,
+            "loop_waited": cpu.loop_waited / seconds,
             "ticks": range(first_tick, last_tick + 1),
             "all_events": self.events.noted - events_before,
         }

@@ -23,15 +23,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import docker
 from harness import (
+    BENCH_ERRORS,
+    BerthServer,
     BlockingWebSocket,
     Containers,
     UnixHTTPConnection,
     berth_server,
     describe,
+    engine_client,
+    engine_host,
     engine_request,
-    engine_socket,
     exit_on_sigterm,
     median,
     open_hijacked,
@@ -46,26 +48,26 @@ TARGET_RATIO = 1.2
 
 def main() -> int:
     args = parse_args()
-    socket_path = engine_socket(f"creates {args.clients} containers")
-    if socket_path is None:
+    docker_host = engine_host(f"creates {args.clients} containers")
+    if docker_host is None:
         return 2
     exit_on_sigterm()
-    try:
-        api = docker.APIClient(base_url=f"unix://{socket_path}", version="auto", timeout=120)
-    except docker.errors.DockerException as e:
-        print(f"No engine answers at unix://{socket_path}: {e}", file=sys.stderr)
+    api = engine_client(docker_host)
+    if api is None:
         return 1
+    socket_path = docker_host.removeprefix("unix://")
     containers = Containers(api)
     try:
         with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine unix://{socket_path} (API {api.api_version}), run {containers.run}")
+            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}")
             made = [containers.create(f"{i:02d}", SLEEPER) for i in range(args.clients)]
-            with berth_server(Path(tmp), docker_host=f"unix://{socket_path}") as berth:
+            with berth_server(Path(tmp), docker_host=docker_host) as berth:
+                print(f"berth: {berth}", flush=True)
                 return measure(args, api, socket_path, berth, made)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except (RuntimeError, OSError, docker.errors.DockerException) as e:
+    except BENCH_ERRORS as e:
         print(f"bench failed: {e}", file=sys.stderr)
         return 1
     finally:
@@ -138,7 +140,7 @@ class Raw:
 class Berth:
     """A browser's exec terminal: the websocket, until the exec's first output."""
 
-    def __init__(self, berth) -> None:
+    def __init__(self, berth: BerthServer) -> None:
         self.berth = berth
 
     def url(self, container_id: str) -> str:
@@ -203,7 +205,7 @@ def round_of(
     return max(answered), [(a, r) for a, (_, r) in zip(answered, done, strict=True)], start
 
 
-def measure(args, api, socket_path: str, berth, made: list[str]) -> int:
+def measure(args, api, socket_path: str, berth: BerthServer, made: list[str]) -> int:
     raw = Raw(socket_path, api.api_version)
     ours = Berth(berth)
     pool = ThreadPoolExecutor(max_workers=len(made))

@@ -14,8 +14,6 @@ then removes the containers (also on Ctrl-C or an error). See bench/README.md.
 
 import argparse
 import asyncio
-import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -25,25 +23,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import docker
-from common import (
-    IMAGE,
-    LABEL,
-    PREFIX,
-    RUN_LABEL,
+from harness import (
+    BENCH_ERRORS,
+    PAD,
+    BerthServer,
+    Containers,
     Cpu,
-    Server,
     berth_server,
     docker_cli,
+    engine_client,
     engine_host,
-    interrupt,
-    remove_containers,
+    exit_on_sigterm,
+    line_number,
+    log_frame,
 )
-from harness import log_frame
 from websockets.asyncio.client import connect
-
-# With the 8-digit number and its space, each line is 100 bytes and its newline.
-PAD = "".join(chr(ord("a") + i % 26) for i in range(91))
 
 
 def main() -> int:
@@ -52,31 +46,28 @@ def main() -> int:
     cli = docker_cli(args.docker)
     if docker_host is None or cli is None:
         return 2
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        api = docker.APIClient(base_url=docker_host, version="auto", timeout=300)
-    except docker.errors.DockerException as e:
-        print(f"No engine answers at {docker_host}: {e}", file=sys.stderr)
+    exit_on_sigterm()
+    api = engine_client(docker_host, timeout=300)
+    if api is None:
         return 1
-    run = secrets.token_hex(3)
-    made: list[str] = []
+    containers = Containers(api)
     try:
         with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine {docker_host} (API {api.api_version}), run {run}", flush=True)
-            containers = {
-                variant: make_log(api, run=run, tty=tty, lines=args.lines, made=made)
+            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}", flush=True)
+            logs = {
+                variant: make_log(containers, tty=tty, lines=args.lines)
                 for variant, tty in (("non-TTY", False), ("TTY", True))
             }
-            with berth_server(Path(tmp), docker_host=docker_host) as server:
-                return measure(args, server, cli, docker_host, api.api_version, containers)
+            with berth_server(Path(tmp), docker_host=docker_host) as berth:
+                return measure(args, berth, cli, docker_host, api.api_version, logs)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except (RuntimeError, OSError, docker.errors.DockerException, subprocess.SubprocessError) as e:
+    except BENCH_ERRORS as e:
         print(f"bench failed: {e}", file=sys.stderr)
         return 1
     finally:
-        remove_containers(api, run=run, made=made)
+        containers.remove_all()
         api.close()
 
 
@@ -92,26 +83,20 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def make_log(api: docker.APIClient, *, run: str, tty: bool, lines: int, made: list[str]) -> str:
+def make_log(containers: Containers, *, tty: bool, lines: int) -> str:
     """A container that has written `lines` numbered lines and exited."""
-    api.inspect_image(IMAGE)  # fails early, and clearly, when the test image is missing
     program = f'BEGIN {{ for (i = 1; i <= {lines}; i++) printf "%08d %s\\n", i, pad }}'
-    created = api.create_container(
-        IMAGE,
-        command=["awk", "-v", f"pad={PAD}", program],
-        name=f"{PREFIX}{run}-{'tty' if tty else 'plain'}",
-        labels={LABEL: "1", RUN_LABEL: run},
-        tty=tty,
+    container_id = containers.create(
+        "tty" if tty else "plain", ["awk", "-v", f"pad={PAD}", program], start=False, tty=tty
     )
-    made.append(created["Id"])
     started = time.monotonic()
-    api.start(created["Id"])
-    status = api.wait(created["Id"], timeout=600)["StatusCode"]
+    containers.api.start(container_id)
+    status = containers.api.wait(container_id, timeout=600)["StatusCode"]
     if status != 0:
         raise RuntimeError(f"the log writer exited with {status}")
     kind = "TTY" if tty else "non-TTY"
     print(f"{kind} container wrote {lines} lines in {time.monotonic() - started:.1f} s", flush=True)
-    return created["Id"]
+    return container_id
 
 
 # --- the three readers -----------------------------------------------------------------------
@@ -161,16 +146,12 @@ def raw_logs(socket_path: str, version: str, container_id: str) -> int:
         return size
 
 
-async def berth_logs(server: Server, container_id: str, expected: int) -> int:
+async def berth_logs(berth: BerthServer, container_id: str, expected: int) -> int:
     """Reads the whole log over Berth's websocket as the page would; returns the lines."""
-    url = server.ws_url(f"/ws/containers/{container_id}/logs/?tail=all")
+    url = berth.ws_url(f"/ws/containers/{container_id}/logs/?tail=all")
     count, number = 0, 0
     async with connect(
-        url,
-        origin=server.origin,
-        additional_headers={"Cookie": server.cookie},
-        compression=None,
-        max_size=None,
+        url, additional_headers=berth.headers(), compression=None, max_size=None
     ) as ws:
         async for message in ws:
             data, lines = log_frame(message)
@@ -192,17 +173,12 @@ async def berth_logs(server: Server, container_id: str, expected: int) -> int:
     return count
 
 
-def line_number(line: str) -> int:
-    """The number a line of the log writer starts with, after the engine's timestamp."""
-    return int(line[line.index(" ") + 1 :][:8])
-
-
 # --- measuring -------------------------------------------------------------------------------
 
 
 def measure(
     args: argparse.Namespace,
-    server: Server,
+    berth: BerthServer,
     cli: str,
     docker_host: str,
     version: str,
@@ -213,7 +189,7 @@ def measure(
     subjects: dict[tuple[str, str], Callable[[], object]] = {}
     for variant, container_id in containers.items():
         subjects[(variant, "berth")] = lambda c=container_id: asyncio.run(
-            berth_logs(server, c, args.lines)
+            berth_logs(berth, c, args.lines)
         )
         subjects[(variant, "cli")] = lambda c=container_id: cli_logs(cli, docker_host, c)
         subjects[(variant, "raw")] = lambda c=container_id: raw_logs(socket_path, version, c)
@@ -226,12 +202,12 @@ def measure(
     server_cpu: dict[str, list[Cpu]] = {variant: [] for variant in containers}
     for round_ in range(args.runs):
         for key, call in subjects.items():
-            cpu = server.cpu()
+            cpu = berth.cpu()
             start = time.perf_counter()
             call()
             times[key].append(time.perf_counter() - start)
             if key[1] == "berth":
-                server_cpu[key[0]].append(server.cpu() - cpu)
+                server_cpu[key[0]].append(berth.cpu() - cpu)
         print(f"  round {round_ + 1}/{args.runs} done", flush=True)
 
     medians = {key: statistics.median(values) for key, values in times.items()}
@@ -248,8 +224,8 @@ def measure(
         + ", ".join(f"{sizes[v] / 1e6:.1f} MB ({v})" for v in containers)
     )
     for variant, cpus in server_cpu.items():
-        ran = statistics.median(c.ran for c in cpus)
-        waited = statistics.median(c.waited for c in cpus)
+        ran = statistics.median(c.used for c in cpus)
+        waited = statistics.median(c.loop_waited for c in cpus)
         print(
             f"  {variant:7} daphne per Berth read: median {ran:.2f} s on a CPU "
             f"({ran / args.lines * 1e6:.1f} us a line); its event loop waited {waited:.2f} s "

@@ -24,12 +24,9 @@ import contextlib
 import fcntl
 import multiprocessing
 import os
-import secrets
-import signal
 import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import termios
@@ -37,22 +34,20 @@ import time
 from array import array
 from pathlib import Path
 
-import docker
-from common import (
-    IMAGE,
-    LABEL,
-    PREFIX,
-    RUN_LABEL,
-    Server,
+from harness import (
+    BENCH_ERRORS,
+    PAD,
+    BerthServer,
+    Containers,
     berth_server,
+    engine_client,
     engine_host,
-    interrupt,
-    remove_containers,
+    exit_on_sigterm,
+    line_number,
+    log_frame,
 )
-from harness import log_frame
 from websockets.asyncio.client import connect
 
-PAD = "".join(chr(ord("a") + i % 26) for i in range(91))
 # The writer paces itself on /proc/uptime (10 ms steps; busybox's date has no sub-second
 # clock): it prints the lines it owes, then sleeps a little.
 WRITER = """BEGIN {
@@ -71,27 +66,24 @@ def main() -> int:
     docker_host = engine_host("starts a container printing thousands of lines a second")
     if docker_host is None:
         return 2
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        api = docker.APIClient(base_url=docker_host, version="auto", timeout=120)
-    except docker.errors.DockerException as e:
-        print(f"No engine answers at {docker_host}: {e}", file=sys.stderr)
+    exit_on_sigterm()
+    api = engine_client(docker_host)
+    if api is None:
         return 1
-    run = secrets.token_hex(3)
-    made: list[str] = []
+    containers = Containers(api)
     try:
         with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine {docker_host} (API {api.api_version}), run {run}", flush=True)
-            with berth_server(Path(tmp), docker_host=docker_host) as server:
-                return measure(args, api, server, docker_host, run, made)
+            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}", flush=True)
+            with berth_server(Path(tmp), docker_host=docker_host) as berth:
+                return measure(args, containers, berth, docker_host)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except (RuntimeError, OSError, docker.errors.DockerException, subprocess.SubprocessError) as e:
+    except BENCH_ERRORS as e:
         print(f"bench failed: {e}", file=sys.stderr)
         return 1
     finally:
-        remove_containers(api, run=run, made=made)
+        containers.remove_all()
         api.close()
 
 
@@ -124,10 +116,6 @@ def stamp_seconds(stamp: str) -> float:
     if minute is None:
         minute = _minutes[head] = calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:"))
     return minute + float(stamp[17:-1])
-
-
-def line_number(line: str) -> int:
-    return int(line[line.index(" ") + 1 :][:8])
 
 
 class Record:
@@ -172,11 +160,9 @@ GRACE_SECONDS = 3.0
 # --- the readers, each kind in processes of its own --------------------------------------------
 
 
-async def follow(url: str, origin: str, cookie: str, record: Record, connected) -> None:
+async def follow(url: str, headers: dict, record: Record, connected) -> None:
     """Reads and acknowledges every frame at once, as the page does when it keeps up."""
-    async with connect(
-        url, origin=origin, additional_headers={"Cookie": cookie}, compression=None, max_size=None
-    ) as ws:
+    async with connect(url, additional_headers=headers, compression=None, max_size=None) as ws:
         connected()
         async for message in ws:
             arrived = time.time()
@@ -192,7 +178,7 @@ async def follow(url: str, origin: str, cookie: str, record: Record, connected) 
                 return
 
 
-def viewers_process(conn, count: int, url: str, origin: str, cookie: str) -> None:
+def viewers_process(conn, count: int, url: str, headers: dict) -> None:
     """A client process: `count` viewers; says when all are connected, measures from the
     start to the end it is then sent, and sends back what it measured."""
 
@@ -206,7 +192,7 @@ def viewers_process(conn, count: int, url: str, origin: str, cookie: str) -> Non
             if done[0] == count:
                 ready.set()
 
-        tasks = [asyncio.create_task(follow(url, origin, cookie, r, connected)) for r in records]
+        tasks = [asyncio.create_task(follow(url, headers, r, connected)) for r in records]
         waiting = asyncio.create_task(ready.wait())
         await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for task in tasks:
@@ -260,9 +246,7 @@ def raw_process(conn, socket_path: str, version: str, container_id: str) -> None
                     size = int.from_bytes(buf[pos + 4 : pos + 8], "big")
                     if len(buf) - pos - 8 < size:
                         break
-                    for text in buf[pos + 8 : pos + 8 + size].decode().splitlines():
-                        stamp, _, rest = text.partition(" ")
-                        lines.append((buf[pos], stamp, rest))
+                    lines.extend(buf[pos + 8 : pos + 8 + size].decode().splitlines())
                     pos += 8 + size
                 buf = buf[pos:]
                 if lines:
@@ -272,18 +256,19 @@ def raw_process(conn, socket_path: str, version: str, container_id: str) -> None
         conn.send({"error": f"{type(error).__name__}: {error}"})
 
 
-def slow_socket(server: Server, path: str) -> socket.socket:
+def slow_socket(berth: BerthServer, path: str) -> socket.socket:
     """A websocket handshake on a socket with a small receive buffer, which then never reads."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.settimeout(10)
-    sock.connect(("127.0.0.1", server.port))
+    sock.connect(("127.0.0.1", berth.port))
     key = base64.b64encode(os.urandom(16)).decode()
+    browser = "".join(f"{name}: {value}\r\n" for name, value in berth.headers().items())
     sock.sendall(
         (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{berth.port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: {server.origin}\r\nCookie: {server.cookie}\r\n\r\n"
+            f"{browser}\r\n"
         ).encode()
     )
     head = b""
@@ -305,33 +290,25 @@ def unread_bytes(sock: socket.socket) -> int:
 
 
 def measure(
-    args: argparse.Namespace,
-    api: docker.APIClient,
-    server: Server,
-    docker_host: str,
-    run: str,
-    made: list[str],
+    args: argparse.Namespace, containers: Containers, berth: BerthServer, docker_host: str
 ) -> int:
-    api.inspect_image(IMAGE)  # fails early, and clearly, when the test image is missing
+    api = containers.api
     total = int(args.rate * (args.seconds + 120))  # it stops by itself if the bench is killed
-    created = api.create_container(
-        IMAGE,
-        command=[
+    container_id = containers.create(
+        "writer",
+        [
             *("awk", "-v", f"pad={PAD}", "-v", f"rate={args.rate}", "-v", f"total={total}"),
             WRITER,
         ],
-        name=f"{PREFIX}{run}-writer",
-        labels={LABEL: "1", RUN_LABEL: run},
+        start=False,
     )
-    container_id = created["Id"]
-    made.append(container_id)
 
     # Once through the whole path first, so that what a first connection loads is loaded
     # before the baseline (an unstarted container's log is empty and ends at once).
-    warm_url = server.ws_url(f"/ws/containers/{container_id}/logs/?tail=all")
-    asyncio.run(follow(warm_url, server.origin, server.cookie, Record(), lambda: None))
+    warm_url = berth.ws_url(f"/ws/containers/{container_id}/logs/?tail=all")
+    asyncio.run(follow(warm_url, berth.headers(), Record(), lambda: None))
     time.sleep(1)
-    baseline = server.rss_kib()
+    baseline = berth.rss_kib()
 
     api.start(container_id)
     path = f"/ws/containers/{container_id}/logs/?tail=0&follow=1"
@@ -344,7 +321,7 @@ def measure(
         ]
         for share in shares:
             parent, child = spawn.Pipe()
-            target_args = (child, share, server.ws_url(path), server.origin, server.cookie)
+            target_args = (child, share, berth.ws_url(path), berth.headers())
             workers.append((spawn.Process(target=viewers_process, args=target_args), parent))
         parent, child = spawn.Pipe()
         socket_path = docker_host.removeprefix("unix://")
@@ -358,20 +335,20 @@ def measure(
             message = conn.recv()
             if message != "connected":
                 raise RuntimeError(f"a reader failed: {message.get('error', message)}")
-        slow = [slow_socket(server, path) for _ in range(args.slow)]
-        connected_rss = server.rss_kib()
+        slow = [slow_socket(berth, path) for _ in range(args.slow)]
+        connected_rss = berth.rss_kib()
         start = time.time() + 1  # the first frames settle before measuring
         end = start + args.seconds
         for _, conn in workers:
             conn.send((start, end))
         time.sleep(max(start - time.time(), 0))
-        cpu_start = server.cpu()
+        cpu_start = berth.cpu()
         samples: list[int] = []
         while time.time() < end:
-            samples.append(server.rss_kib())
+            samples.append(berth.rss_kib())
             time.sleep(0.25)
-        server_cpu = server.cpu() - cpu_start
-        end_rss = server.rss_kib()
+        server_cpu = berth.cpu() - cpu_start
+        end_rss = berth.rss_kib()
         unread = [unread_bytes(s) for s in slow]
         results = []
         for _, conn in workers:
@@ -394,8 +371,8 @@ def measure(
     print(
         f"{args.viewers} viewers in {args.clients} processes + {args.slow} that never read, "
         f"{args.rate} lines/s, {args.seconds:.0f} s measured, {len(samples)} RSS samples; "
-        f"daphne ran {server_cpu.ran / args.seconds:.0%} of a core, its event loop waited for "
-        f"one {server_cpu.waited / args.seconds:.0%} of the time; the viewers' processes ran "
+        f"daphne ran {server_cpu.used / args.seconds:.0%} of a core, its event loop waited for "
+        f"one {server_cpu.loop_waited / args.seconds:.0%} of the time; the viewers' processes ran "
         f"{client_cpu:.1f} s"
     )
     report(baseline, connected_rss, samples, end_rss, viewers, raw, unread)
