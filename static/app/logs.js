@@ -26,8 +26,8 @@
   // The newest timestamp drawn (normalised to sort as text) of each container's stdout and
   // stderr, which the engine stamps apart; after a reconnect, each one's lines up to there
   // were shown already.
-  let lastKeys = {};
-  let boundary = {};
+  let lastKeys = new Map();
+  let boundary = new Map();
   let retries = 0;
   let skipped = 0;
   let frameRequested = false;
@@ -48,7 +48,7 @@
     const form = new FormData(options);
     const params = new URLSearchParams();
     const until = (form.get("until") || "").trim();
-    const keys = Object.values(lastKeys);
+    const keys = Array.from(lastKeys.values());
     if (resume && keys.length) {
       params.set("tail", "all");
       params.set("since", keys.reduce(function (a, b) { return a < b ? a : b; }));
@@ -67,7 +67,7 @@
 
   function connect(resume) {
     closedByUs = false;
-    boundary = resume ? Object.assign({}, lastKeys) : {};
+    boundary = resume ? new Map(lastKeys) : new Map();
     say(resume ? "Reconnecting…" : "Connecting…");
     socket = new WebSocket(socketUrl(resume));
     socket.onmessage = function (event) {
@@ -122,19 +122,33 @@
     }
   }
 
+  // Which container's which stream a line is: [stream, timestamp, text, containerIndex].
+  function sourceOf(line) {
+    return (line[3] || 0) * 3 + line[0];
+  }
+
+  // Skips the lines shown before a reconnect and notes each source's newest timestamp. A
+  // flood passes here line by line, so keys are made only where they are compared.
   function accept(lines) {
-    const out = [];
-    for (let i = 0; i < lines.length; i++) {
-      const key = timestampKey(lines[i][1]);
-      const source = (lines[i][3] || 0) + ":" + lines[i][0];
-      if (source in boundary) {
-        if (key <= boundary[source]) continue;
-        delete boundary[source];
-      }
-      if (lastKeys[source] === undefined || key > lastKeys[source]) lastKeys[source] = key;
-      out.push(lines[i]);
+    if (boundary.size) {
+      lines = lines.filter(function (line) {
+        const source = sourceOf(line);
+        if (!boundary.has(source)) return true;
+        if (timestampKey(line[1]) <= boundary.get(source)) return false;
+        boundary.delete(source);
+        return true;
+      });
     }
-    return out;
+    const noted = new Set();
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const source = sourceOf(lines[i]);
+      if (noted.has(source)) continue;
+      noted.add(source);
+      const key = timestampKey(lines[i][1]);
+      const known = lastKeys.get(source);
+      if (known === undefined || key > known) lastKeys.set(source, key);
+    }
+    return lines;
   }
 
   function draw() {
@@ -155,8 +169,53 @@
       kept = kept.slice(dropped);
       pausedAt = Math.max(0, pausedAt - dropped);
     }
-    if (!paused) append(fresh.filter(matches));
+    if (!paused) show(fresh.filter(matches));
     else say("Paused · " + pausedCount() + " new lines");
+  }
+
+  // While lines come faster than the page can draw them, it draws at most DRAW_RATE rows a
+  // second, the newest, after a note; every line stays in memory, and pausing or searching
+  // draws the whole window. Drawing a flood of 10,000 lines a second row by row kept the
+  // browser's main thread busy all the time.
+  const DRAW_RATE = 1000;
+  const FLOOD_ROWS = 150; // drawn at a time in a flood: more than a screenful
+  let budget = MAX_DOM;
+  let budgetAt = performance.now();
+  let undrawn = [];
+  let undrawnTimer = null;
+  let flooding = false;
+
+  function show(lines) {
+    for (let i = 0; i < lines.length; i++) undrawn.push(lines[i]);
+    if (undrawn.length > MAX_DOM) undrawn = undrawn.slice(-MAX_DOM);
+    const now = performance.now();
+    budget = Math.min(MAX_DOM, budget + ((now - budgetAt) * DRAW_RATE) / 1000);
+    budgetAt = now;
+    clearTimeout(undrawnTimer);
+    if (undrawn.length <= budget) {
+      append(undrawn);
+      budget -= undrawn.length;
+      undrawn = [];
+      if (flooding) say("Following.");
+      flooding = false;
+    } else if (budget < FLOOD_ROWS || !atBottom()) {
+      // Later: once a screenful may be drawn, and the reader is back at the bottom.
+      const wait = atBottom() ? ((FLOOD_ROWS - budget) * 1000) / DRAW_RATE : 250;
+      undrawnTimer = setTimeout(function () { show([]); }, wait);
+    } else {
+      const newest = undrawn.slice(-Math.floor(budget));
+      view.textContent = "";
+      note("Lines come faster than they can be drawn: these are the newest. Pause to see the last " + MAX_DOM);
+      append(newest);
+      budget -= newest.length;
+      undrawn = [];
+      if (!flooding) say("Following · too fast to draw every line: pause to see them all");
+      flooding = true;
+    }
+  }
+
+  function atBottom() {
+    return view.scrollHeight - view.scrollTop - view.clientHeight < 40;
   }
 
   let pausedAt = 0;
@@ -169,14 +228,14 @@
 
   function append(lines) {
     if (!lines.length) return;
-    const atBottom = view.scrollHeight - view.scrollTop - view.clientHeight < 40;
+    const following = atBottom();
     const start = Math.max(0, lines.length - MAX_DOM);
     const fragment = document.createDocumentFragment();
     for (let i = start; i < lines.length; i++) fragment.appendChild(row(lines[i]));
     view.appendChild(fragment);
     let excess = view.childElementCount - MAX_DOM;
     while (excess-- > 0) view.removeChild(view.firstChild);
-    if (atBottom) view.scrollTop = view.scrollHeight;
+    if (following) view.scrollTop = view.scrollHeight;
   }
 
   function note(text) {
@@ -278,6 +337,7 @@
 
   function redraw() {
     view.textContent = "";
+    undrawn = [];
     append(kept.filter(matches));
   }
 
@@ -287,7 +347,8 @@
     if (socket) socket.close();
     kept = [];
     pending = [];
-    lastKeys = {};
+    undrawn = [];
+    lastKeys = new Map();
     skipped = 0;
     view.textContent = "";
     connect(false);
@@ -313,9 +374,10 @@
     pauseButton.textContent = paused ? "Resume" : "Pause";
     if (paused) {
       pausedAt = kept.length;
+      redraw(); // the whole window, with what a flood left undrawn
       say("Paused");
     } else {
-      append(kept.slice(pausedAt).filter(matches));
+      show(kept.slice(pausedAt).filter(matches));
       say("Following");
     }
   });
