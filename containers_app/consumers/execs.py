@@ -49,13 +49,13 @@ class ExecConsumer(Consumer):
                 command,
                 user=query.get("user", "")[:256],
                 workdir=query.get("workdir", "")[:4096],
+                size=_size(query.get("cols"), query.get("rows")),
             )
         except (ValueError, EngineError) as error:
             await self.send(json.dumps({"error": getattr(error, "reason", str(error))}))
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         self.output = asyncio.create_task(self._forward_output())
-        await self._resize(query.get("cols"), query.get("rows"))
 
     async def _forward_output(self) -> None:
         assert self.session is not None
@@ -65,10 +65,10 @@ class ExecConsumer(Consumer):
         await self.close()
 
     async def _resize(self, cols, rows) -> None:
-        with contextlib.suppress(TypeError, ValueError, EngineError):
-            cols, rows = int(cols), int(rows)
-            if self.session and 0 < cols <= 1000 and 0 < rows <= 1000:
-                await self.session.resize(rows=rows, cols=cols)
+        size = _size(cols, rows)
+        if self.session and size:
+            with contextlib.suppress(EngineError):
+                await self.session.resize(rows=size[0], cols=size[1])
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.session is None:
@@ -89,3 +89,12 @@ class ExecConsumer(Consumer):
         if self.session:
             self.session.close()
             await self.session.hang_up()
+
+
+def _size(cols, rows) -> tuple[int, int] | None:
+    """(rows, cols) of a terminal the browser asked for, if it is a sensible size."""
+    with contextlib.suppress(TypeError, ValueError):
+        cols, rows = int(cols), int(rows)
+        if 0 < cols <= 1000 and 0 < rows <= 1000:
+            return rows, cols
+    return None

@@ -42,19 +42,37 @@ class ExecSession:
 
     @classmethod
     async def start(
-        cls, engine: Engine, container_id: str, command: list[str], *, user: str, workdir: str
+        cls,
+        engine: Engine,
+        container_id: str,
+        command: list[str],
+        *,
+        user: str,
+        workdir: str,
+        size: tuple[int, int] | None = None,
     ) -> "ExecSession":
+        """Creates the exec, starts it and, given (rows, cols), sizes its terminal: in one
+        trip to a pooled thread, since each trip back waits its turn on a busy loop."""
         token = secrets.token_hex(8)
-        exec_id = await engine_call(
-            engine_execs.exec_create,
-            engine=engine,
-            container_id=container_id,
-            command=command,
-            user=user,
-            workdir=workdir,
-            environment={MARKER_VARIABLE: token},
-        )
-        stream = await engine_call(engine_execs.exec_attach, engine=engine, exec_id=exec_id)
+
+        def open_exec() -> tuple[str, RawStream]:
+            exec_id = engine_execs.exec_create(
+                engine=engine,
+                container_id=container_id,
+                command=command,
+                user=user,
+                workdir=workdir,
+                environment={MARKER_VARIABLE: token},
+            )
+            stream = engine_execs.exec_attach(engine=engine, exec_id=exec_id)
+            if size:
+                with contextlib.suppress(EngineError):  # the process may be gone already
+                    engine_execs.exec_resize(
+                        engine=engine, exec_id=exec_id, rows=size[0], cols=size[1]
+                    )
+            return exec_id, stream
+
+        exec_id, stream = await engine_call(open_exec)
         marker = f"{MARKER_VARIABLE}={token}"
         return cls(engine, exec_id, stream, container_id=container_id, user=user, marker=marker)
 
