@@ -29,9 +29,7 @@ from django.utils.crypto import constant_time_compare
 
 logger = logging.getLogger(__name__)
 
-# Sixteen terminals opened at once each wait for one lookup: with four threads the last
-# waited 60-110 ms for its turn.
-AUTH_THREADS = 16
+AUTH_THREADS = 8
 _pool = ThreadPoolExecutor(max_workers=AUTH_THREADS, thread_name_prefix="berth-auth")
 
 
@@ -79,6 +77,26 @@ def _lookup(key: str):
                 connection.close()
 
 
+# Lookups in flight by (event loop, session key). A page opens several websockets at once
+# (the container page: live updates and stats), and each lookup costs a millisecond of CPU
+# that a busy server spreads over tens: those that arrive while one for the same session is
+# running share its answer. Nothing is kept once it is answered.
+_in_flight: dict[tuple[int, str], asyncio.Future] = {}
+
+
+async def user_for(key: str):
+    if not key:
+        return AnonymousUser()
+    loop = asyncio.get_running_loop()
+    pending_key = (id(loop), key)
+    answer = _in_flight.get(pending_key)
+    if answer is None:
+        answer = _in_flight[pending_key] = loop.run_in_executor(_pool, _lookup, key)
+        answer.add_done_callback(lambda _: _in_flight.pop(pending_key, None))
+    # Shielded: one websocket closing while it waits does not cancel the others' answer.
+    return await asyncio.shield(answer)
+
+
 class SessionAuthMiddleware:
     """Sets scope["user"] for the websocket consumers inside it."""
 
@@ -86,6 +104,5 @@ class SessionAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        loop = asyncio.get_running_loop()
-        user = await loop.run_in_executor(_pool, _lookup, session_key(scope))
+        user = await user_for(session_key(scope))
         return await self.inner(dict(scope, user=user), receive, send)

@@ -1,5 +1,7 @@
 """Who a websocket belongs to: the session cookie of its handshake, read and never changed."""
 
+import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -9,7 +11,13 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from containers_app.consumers.auth import SessionAuthMiddleware, session_key, user_for_session
+from containers_app.consumers import auth
+from containers_app.consumers.auth import (
+    SessionAuthMiddleware,
+    session_key,
+    user_for,
+    user_for_session,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,3 +115,34 @@ def test_a_session_from_a_removed_backend_is_anonymous(alice, settings):
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.RemoteUserBackend"]
 
     assert not user_for_session(key).is_authenticated
+
+
+async def test_websockets_opened_at_once_with_one_session_share_one_lookup(alice, monkeypatch):
+    key = await sync_to_async(signed_in)(alice)
+    calls = []
+
+    def slow_lookup(session):
+        calls.append(session)
+        time.sleep(0.2)  # still running when the others arrive
+        return user_for_session(session)
+
+    monkeypatch.setattr(auth, "_lookup", slow_lookup)
+
+    users = await asyncio.gather(*(user_for(key) for _ in range(5)))
+
+    assert calls == [key]
+    assert all(user == alice for user in users)
+    # Nothing is kept: the next one looks again.
+    await user_for(key)
+    assert calls == [key, key]
+
+
+async def test_a_websocket_that_leaves_does_not_cancel_the_lookup_others_wait_for(alice):
+    key = await sync_to_async(signed_in)(alice)
+    first = asyncio.ensure_future(user_for(key))
+    second = asyncio.ensure_future(user_for(key))
+    await asyncio.sleep(0)
+
+    first.cancel()
+
+    assert (await second) == alice
