@@ -10,6 +10,7 @@ so a websocket never changes what the browser's cookie means.
 
 import asyncio
 import logging
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
@@ -77,22 +78,24 @@ def _lookup(key: str):
                 connection.close()
 
 
-# Lookups in flight by (event loop, session key). A page opens several websockets at once
+# Lookups in flight, by event loop and session key. A page opens several websockets at once
 # (the container page: live updates and stats), and each lookup costs a millisecond of CPU
 # that a busy server spreads over tens: those that arrive while one for the same session is
 # running share its answer. Nothing is kept once it is answered.
-_in_flight: dict[tuple[int, str], asyncio.Future] = {}
+_in_flight: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Future]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def user_for(key: str):
     if not key:
         return AnonymousUser()
     loop = asyncio.get_running_loop()
-    pending_key = (id(loop), key)
-    answer = _in_flight.get(pending_key)
+    pending = _in_flight.setdefault(loop, {})
+    answer = pending.get(key)
     if answer is None:
-        answer = _in_flight[pending_key] = loop.run_in_executor(_pool, _lookup, key)
-        answer.add_done_callback(lambda _: _in_flight.pop(pending_key, None))
+        answer = pending[key] = loop.run_in_executor(_pool, _lookup, key)
+        answer.add_done_callback(lambda _: pending.pop(key, None))
     # Shielded: one websocket closing while it waits does not cancel the others' answer.
     return await asyncio.shield(answer)
 
