@@ -186,6 +186,7 @@
   let flooding = false;
 
   function show(lines) {
+    if (paused) return; // a later timer's turn; pausing drew the whole window
     for (let i = 0; i < lines.length; i++) undrawn.push(lines[i]);
     if (undrawn.length > MAX_DOM) undrawn = undrawn.slice(-MAX_DOM);
     const now = performance.now();
@@ -338,6 +339,8 @@
   function redraw() {
     view.textContent = "";
     undrawn = [];
+    clearTimeout(undrawnTimer);
+    flooding = false;
     append(kept.filter(matches));
   }
 
