@@ -17,27 +17,22 @@ import multiprocessing
 import random
 import shlex
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import docker
 from harness import (
-    BENCH_ERRORS,
     BerthServer,
     BlockingWebSocket,
-    Containers,
     Cpu,
+    Run,
     UnixHTTPConnection,
     berth_server,
     describe,
-    engine_client,
-    engine_host,
     engine_request,
-    exit_on_sigterm,
     log_frame,
     open_hijacked,
     percentile,
+    run_bench,
 )
 
 # The TTY in raw mode without echo: every byte typed comes back from cat, as a shell's line
@@ -50,45 +45,30 @@ TARGET_ADDED_P95_MS = 5.0
 
 def main() -> int:
     args = parse_args()
-    docker_host = engine_host("creates containers, one of them flooding its log")
-    if docker_host is None:
-        return 2
-    exit_on_sigterm()
-    api = engine_client(docker_host)
-    if api is None:
-        return 1
-    socket_path = docker_host.removeprefix("unix://")
-    containers = Containers(api)
-    load = None
-    try:
-        with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}")
-            target = containers.create("shell", SLEEPER)
-            flood = None
-            if args.flood:
-                flood = containers.create(
-                    "flood",
-                    ["yes", FLOOD_LINE],
-                    # The flood writes tens of MB a second: keep the engine's log file small.
-                    log_config=docker.types.LogConfig(
-                        type="json-file", config={"max-size": "20m", "max-file": "2"}
-                    ),
-                )
-            with berth_server(Path(tmp), docker_host=docker_host) as berth:
-                print(f"berth: {berth}", flush=True)
-                load = Load(berth, target, flood if args.viewer else None, args.idle)
-                return measure(args, api, socket_path, berth, target, load)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except BENCH_ERRORS as e:
-        print(f"bench failed: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if load is not None:
+    return run_bench(
+        "creates containers, one of them flooding its log", lambda run: bench(args, run)
+    )
+
+
+def bench(args: argparse.Namespace, run: Run) -> int:
+    target = run.containers.create("shell", SLEEPER)
+    flood = None
+    if args.flood:
+        flood = run.containers.create(
+            "flood",
+            ["yes", FLOOD_LINE],
+            # The flood writes tens of MB a second: keep the engine's log file small.
+            log_config=docker.types.LogConfig(
+                type="json-file", config={"max-size": "20m", "max-file": "2"}
+            ),
+        )
+    with berth_server(run.tmp, docker_host=run.docker_host) as berth:
+        print(f"berth: {berth}", flush=True)
+        load = Load(berth, target, flood if args.viewer else None, args.idle)
+        try:
+            return measure(args, run.api, run.socket_path, berth, target, load)
+        finally:
             load.stop()
-        containers.remove_all()
-        api.close()
 
 
 def parse_args() -> argparse.Namespace:

@@ -24,28 +24,23 @@ import random
 import re
 import socket
 import sys
-import tempfile
 import threading
 import time
 from bisect import bisect_left
 from collections import Counter
-from pathlib import Path
 from urllib.parse import quote
 
 from harness import (
-    BENCH_ERRORS,
     BerthServer,
     BlockingWebSocket,
-    Containers,
     Cpu,
+    Run,
     UnixHTTPConnection,
     berth_server,
-    engine_client,
-    engine_host,
     engine_request,
-    exit_on_sigterm,
     log_frame,
     percentile,
+    run_bench,
 )
 
 SLEEPER = ["sleep", "86400"]
@@ -63,44 +58,28 @@ def tick_number(line: str) -> int | None:
 
 def main() -> int:
     args = parse_args()
-    docker_host = engine_host(f"creates {args.starters + 1} containers and starts them often")
-    if docker_host is None:
-        return 2
-    exit_on_sigterm()
-    api = engine_client(docker_host)
-    if api is None:
-        return 1
-    socket_path = docker_host.removeprefix("unix://")
-    containers = Containers(api)
-    proxy = viewers = None
+    what = f"creates {args.starters + 1} containers and starts them often"
+    return run_bench(what, lambda run: bench(args, run))
+
+
+def bench(args: argparse.Namespace, run: Run) -> int:
+    ticker = run.containers.create("ticker", TICKER)
+    starters = [
+        run.containers.create(f"start-{i}", SLEEPER, start=False) for i in range(args.starters)
+    ]
+    proxy = CountingProxy(str(run.tmp / "engine.sock"), run.socket_path)
     try:
-        with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}")
-            ticker = containers.create("ticker", TICKER)
-            starters = [
-                containers.create(f"start-{i}", SLEEPER, start=False) for i in range(args.starters)
-            ]
-            proxy = CountingProxy(str(Path(tmp) / "engine.sock"), socket_path)
-            with berth_server(Path(tmp), docker_host=f"unix://{proxy.path}") as berth:
-                print(f"berth: {berth}", flush=True)
-                bench = Bench(args, api, socket_path, berth, proxy, ticker, starters)
-                try:
-                    return bench.run()
-                finally:
-                    viewers = bench.others
-                    bench.close()
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except BENCH_ERRORS as e:
-        print(f"bench failed: {e}", file=sys.stderr)
-        return 1
+        with berth_server(run.tmp, docker_host=f"unix://{proxy.path}") as berth:
+            print(f"berth: {berth}", flush=True)
+            bench = Bench(args, run.api, run.socket_path, berth, proxy, ticker, starters)
+            try:
+                return bench.run()
+            finally:
+                bench.close()
+                if bench.others is not None:
+                    bench.others.stop()
     finally:
-        for process in (viewers, proxy):
-            if process is not None:
-                process.stop()
-        containers.remove_all()
-        api.close()
+        proxy.stop()
 
 
 def parse_args() -> argparse.Namespace:

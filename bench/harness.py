@@ -23,8 +23,9 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,53 @@ def _interrupt(signum: int, frame: object) -> None:
 def exit_on_sigterm() -> None:
     """SIGTERM takes the same way out as Ctrl-C, so the cleanup runs either way."""
     signal.signal(signal.SIGTERM, _interrupt)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a benchmark works with: its engine, the containers it makes, a scratch folder."""
+
+    docker_host: str
+    api: docker.APIClient
+    containers: "Containers"
+    tmp: Path
+
+    @property
+    def socket_path(self) -> str:
+        return self.docker_host.removeprefix("unix://")
+
+
+def run_bench(
+    what: str,
+    measure: Callable[[Run], int],
+    *,
+    timeout: int = 120,
+    suggestion: str = PRIVATE_ENGINE,
+) -> int:
+    """Runs `measure` on the engine DOCKER_HOST names and returns the exit code: its own, 2
+    without such an engine, 130 on Ctrl-C or SIGTERM, 1 when it fails. The containers it
+    made are removed whatever happens. `what` says what the benchmark does to the engine."""
+    docker_host = engine_host(what, suggestion=suggestion)
+    if docker_host is None:
+        return 2
+    exit_on_sigterm()
+    api = engine_client(docker_host, timeout=timeout)
+    if api is None:
+        return 1
+    containers = Containers(api)
+    try:
+        with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
+            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}", flush=True)
+            return measure(Run(docker_host, api, containers, Path(tmp)))
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except BENCH_ERRORS as e:
+        print(f"bench failed: {e}", file=sys.stderr)
+        return 1
+    finally:
+        containers.remove_all()
+        api.close()
 
 
 def say(*args, **kwargs) -> None:

@@ -16,28 +16,23 @@ import json
 import random
 import shlex
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from harness import (
-    BENCH_ERRORS,
     BerthServer,
     BlockingWebSocket,
-    Containers,
+    Run,
     UnixHTTPConnection,
     berth_server,
     describe,
-    engine_client,
-    engine_host,
     engine_request,
-    exit_on_sigterm,
     median,
     open_hijacked,
     percentile,
+    run_bench,
 )
 
 SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 86400 & wait"]
@@ -48,31 +43,14 @@ TARGET_RATIO = 1.2
 
 def main() -> int:
     args = parse_args()
-    docker_host = engine_host(f"creates {args.clients} containers")
-    if docker_host is None:
-        return 2
-    exit_on_sigterm()
-    api = engine_client(docker_host)
-    if api is None:
-        return 1
-    socket_path = docker_host.removeprefix("unix://")
-    containers = Containers(api)
-    try:
-        with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}")
-            made = [containers.create(f"{i:02d}", SLEEPER) for i in range(args.clients)]
-            with berth_server(Path(tmp), docker_host=docker_host) as berth:
-                print(f"berth: {berth}", flush=True)
-                return measure(args, api, socket_path, berth, made)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except BENCH_ERRORS as e:
-        print(f"bench failed: {e}", file=sys.stderr)
-        return 1
-    finally:
-        containers.remove_all()
-        api.close()
+    return run_bench(f"creates {args.clients} containers", lambda run: bench(args, run))
+
+
+def bench(args: argparse.Namespace, run: Run) -> int:
+    made = [run.containers.create(f"{i:02d}", SLEEPER) for i in range(args.clients)]
+    with berth_server(run.tmp, docker_host=run.docker_host) as berth:
+        print(f"berth: {berth}", flush=True)
+        return measure(args, run.api, run.socket_path, berth, made)
 
 
 def parse_args() -> argparse.Namespace:

@@ -15,22 +15,18 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from harness import (
-    BENCH_ERRORS,
     BerthServer,
     Containers,
+    Run,
     UnixHTTPConnection,
     berth_server,
     docker_cli,
-    engine_client,
-    engine_host,
-    exit_on_sigterm,
+    run_bench,
 )
 
 DATA_ID = re.compile(r'data-id="([0-9a-f]{64})"')
@@ -38,38 +34,23 @@ DATA_ID = re.compile(r'data-id="([0-9a-f]{64})"')
 
 def main() -> int:
     args = parse_args()
-    docker_host = engine_host(
-        f"creates and removes {args.count} containers",
-        suggestion="; `make bench` uses the private test engine",
-    )
-    if docker_host is None:
-        return 2
     cli = docker_cli(args.docker)
     if cli is None:
         return 2
-    exit_on_sigterm()
-    api = engine_client(docker_host)
-    if api is None:
-        return 1
-    containers = Containers(api)
-    try:
-        with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}", flush=True)
-            started = time.monotonic()
-            create_containers(containers, args.count)
-            made = set(containers.made)
-            print(f"created {len(made)} containers in {time.monotonic() - started:.1f} s")
-            with berth_server(Path(tmp), docker_host=docker_host) as berth:
-                return measure(args, berth, cli, docker_host, made)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except BENCH_ERRORS as e:
-        print(f"bench failed: {e}", file=sys.stderr)
-        return 1
-    finally:
-        containers.remove_all()
-        api.close()
+    return run_bench(
+        f"creates and removes {args.count} containers",
+        lambda run: bench(args, run, cli),
+        suggestion="; `make bench` uses the private test engine",
+    )
+
+
+def bench(args: argparse.Namespace, run: Run, cli: str) -> int:
+    started = time.monotonic()
+    create_containers(run.containers, args.count)
+    made = set(run.containers.made)
+    print(f"created {len(made)} containers in {time.monotonic() - started:.1f} s")
+    with berth_server(run.tmp, docker_host=run.docker_host) as berth:
+        return measure(args, berth, cli, run.docker_host, made)
 
 
 def parse_args() -> argparse.Namespace:

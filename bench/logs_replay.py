@@ -18,57 +18,41 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from harness import (
-    BENCH_ERRORS,
     PAD,
     BerthServer,
     Containers,
     Cpu,
+    Run,
     berth_server,
     docker_cli,
-    engine_client,
-    engine_host,
-    exit_on_sigterm,
     line_number,
     log_frame,
+    run_bench,
 )
 from websockets.asyncio.client import connect
 
 
 def main() -> int:
     args = parse_args()
-    docker_host = engine_host("creates two containers with 50 MB logs")
     cli = docker_cli(args.docker)
-    if docker_host is None or cli is None:
+    if cli is None:
         return 2
-    exit_on_sigterm()
-    api = engine_client(docker_host, timeout=300)
-    if api is None:
-        return 1
-    containers = Containers(api)
-    try:
-        with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}", flush=True)
-            logs = {
-                variant: make_log(containers, tty=tty, lines=args.lines)
-                for variant, tty in (("non-TTY", False), ("TTY", True))
-            }
-            with berth_server(Path(tmp), docker_host=docker_host) as berth:
-                return measure(args, berth, cli, docker_host, api.api_version, logs)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except BENCH_ERRORS as e:
-        print(f"bench failed: {e}", file=sys.stderr)
-        return 1
-    finally:
-        containers.remove_all()
-        api.close()
+    return run_bench(
+        "creates two containers with 50 MB logs", lambda run: bench(args, run, cli), timeout=300
+    )
+
+
+def bench(args: argparse.Namespace, run: Run, cli: str) -> int:
+    logs = {
+        variant: make_log(run.containers, tty=tty, lines=args.lines)
+        for variant, tty in (("non-TTY", False), ("TTY", True))
+    }
+    with berth_server(run.tmp, docker_host=run.docker_host) as berth:
+        return measure(args, berth, cli, run.docker_host, run.api.api_version, logs)
 
 
 def parse_args() -> argparse.Namespace:

@@ -28,23 +28,19 @@ import socket
 import statistics
 import struct
 import sys
-import tempfile
 import termios
 import time
 from array import array
-from pathlib import Path
 
 from harness import (
-    BENCH_ERRORS,
     PAD,
     BerthServer,
     Containers,
+    Run,
     berth_server,
-    engine_client,
-    engine_host,
-    exit_on_sigterm,
     line_number,
     log_frame,
+    run_bench,
 )
 from websockets.asyncio.client import connect
 
@@ -63,28 +59,14 @@ WRITER = """BEGIN {
 
 def main() -> int:
     args = parse_args()
-    docker_host = engine_host("starts a container printing thousands of lines a second")
-    if docker_host is None:
-        return 2
-    exit_on_sigterm()
-    api = engine_client(docker_host)
-    if api is None:
-        return 1
-    containers = Containers(api)
-    try:
-        with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-            print(f"engine {docker_host} (API {api.api_version}), run {containers.run}", flush=True)
-            with berth_server(Path(tmp), docker_host=docker_host) as berth:
-                return measure(args, containers, berth, docker_host)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except BENCH_ERRORS as e:
-        print(f"bench failed: {e}", file=sys.stderr)
-        return 1
-    finally:
-        containers.remove_all()
-        api.close()
+    return run_bench(
+        "starts a container printing thousands of lines a second", lambda run: bench(args, run)
+    )
+
+
+def bench(args: argparse.Namespace, run: Run) -> int:
+    with berth_server(run.tmp, docker_host=run.docker_host) as berth:
+        return measure(args, run.containers, berth, run.docker_host)
 
 
 def parse_args() -> argparse.Namespace:

@@ -36,7 +36,9 @@ LIST_BATCH_SECONDS = 0.25
 SETTLE_SECONDS = 1.0
 # A page rendered longer ago than this reloads what it shows rather than replay events.
 CATCH_UP_NS = 60 * 1_000_000_000
-# Which lists an event type makes stale (containers come row by row, apart).
+# A container's change is pushed to these row by row (its row, its page's refresh).
+ROW_PAGES = ("containers", "container")
+# Which lists an event type makes stale, redrawn whole.
 STALE_LISTS = {
     "container": ("images", "volumes", "networks", "system"),
     "image": ("images", "system"),
@@ -113,16 +115,22 @@ def _render_container_rows(engine: Engine, ids: list[str], can_change: set[bool]
     return updates
 
 
+def changed_pages(event: dict) -> tuple[str, ...]:
+    """The pages an event changes: for a container, its own page and its row (ROW_PAGES),
+    and the lists STALE_LISTS names, which are redrawn whole."""
+    kind, action = event["type"], event["action"].partition(":")[0]
+    if kind != "container":
+        return STALE_LISTS.get(kind, ())
+    if action not in CONTAINER_ACTIONS:
+        return ()
+    return (*ROW_PAGES, *STALE_LISTS[kind])
+
+
 def concerns(view: PageView, event: dict) -> bool:
     """Whether `event` changes what `view` shows."""
-    kind, action = event["type"], event["action"].partition(":")[0]
-    if kind == "container" and action not in CONTAINER_ACTIONS:
+    if view.page == "container" and event["id"] != view.object_id:
         return False
-    if view.page == "containers":
-        return kind == "container"
-    if view.page == "container":
-        return kind == "container" and event["id"] == view.object_id
-    return view.page in STALE_LISTS.get(kind, ())
+    return view.page in changed_pages(event)
 
 
 def _shows(update: dict) -> tuple:
@@ -151,12 +159,11 @@ class LivePages:
     def offer(self, events: list[dict]) -> None:
         loop = asyncio.get_running_loop()
         for event in events:
-            kind, action = event["type"], event["action"].partition(":")[0]
-            if kind == "container" and action in CONTAINER_ACTIONS:
+            pages = changed_pages(event)
+            if "containers" in pages:
                 self._changed_containers.add(event["id"])
                 self._notify_container_page(event["id"])
-            if kind in STALE_LISTS and (kind != "container" or action in CONTAINER_ACTIONS):
-                self._stale.update(STALE_LISTS[kind])
+            self._stale.update(page for page in pages if page not in ROW_PAGES)
         self._feed(events)
         if self._changed_containers and not self._flush_containers:
             self._flush_containers = loop.call_later(BATCH_SECONDS, self._spawn, self._containers)

@@ -12,6 +12,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,7 +33,7 @@ from containers_app.streams.frames import LineSplitter, timestamp_key
 RETRY_SECONDS = (0.2, 0.5, 1, 2, 5)
 HISTORY_BATCH_BYTES = 256 * 1024
 # A log read to its end (not followed) is read in blocks of at least this much; see
-# _open_whole_log.
+# _whole_log.
 HISTORY_READ_MIN = 64 * 1024
 # The engine writes a followed log a line at a time. After a read that did not fill the
 # buffer, the reader waits this long before the next, so a flood arrives in blocks of many
@@ -103,13 +104,6 @@ def is_stamp(word: str) -> bool:
     )
 
 
-def stamp_key(stamp: str) -> str:
-    # A stamp with all nine digits of nanoseconds is its own key (see timestamp_key).
-    if len(stamp) == 30 and stamp[19] == ".":
-        return stamp
-    return timestamp_key(stamp)
-
-
 # Where a log reader is: the newest timestamp key seen of each stream (stdout, stderr).
 Marks = dict[int, str]
 
@@ -150,7 +144,7 @@ class Cursor:
                     continue
             stamp = text[text.rfind("\n") + 1 :].partition(" ")[0]
             self.last_stamps[stream] = stamp
-            key = stamp_key(stamp)
+            key = timestamp_key(stamp)
             if key > self.last.get(stream, ""):
                 self.last[stream] = key
             out.append((stream, text))
@@ -160,7 +154,7 @@ class Cursor:
         boundary = self.boundary[stream]
         lines = text.split("\n")
         for index, line in enumerate(lines):
-            if stamp_key(line.partition(" ")[0]) > boundary:
+            if timestamp_key(line.partition(" ")[0]) > boundary:
                 del self.boundary[stream]
                 return "\n".join(lines[index:])
         return None
@@ -311,40 +305,45 @@ def read_history(
         "since": since,
         "until": until,
     }
-    stream = _open_whole_log(engine, container_id, params)
-    splitter = LineSplitter(tty=tty)
     cursor = Cursor()
     blocks: list[LogBlock] = []
     size = 0
-    try:
-        while data := stream.read():
-            blocks += cursor.take(splitter.feed(data))
-            size += len(data)
+    with contextlib.closing(_whole_log(engine, container_id, params, tty, cursor)) as reads:
+        for read, read_size in reads:
+            blocks += read
+            size += read_size
             # Each hand-over costs a trip to the event loop: a few big ones, not one a read.
             if size >= HISTORY_BATCH_BYTES:
                 sink(blocks)
                 blocks, size = [], 0
-    finally:
-        stream.close()
-    blocks += cursor.take(splitter.flush())
     if blocks:
         sink(blocks)
     return cursor.last
 
 
-def _open_whole_log(engine: Engine, container_id: str, params: dict) -> raw.RawStream:
-    """A log to be read to its end (not followed), its socket set to hand over big blocks.
+def _whole_log(
+    engine: Engine, container_id: str, params: dict, tty: bool, cursor: Cursor
+) -> Iterator[tuple[list[LogBlock], int]]:
+    """A log read to its end (not followed): each read's blocks, stamped and filtered by
+    `cursor`, with the read's size in bytes; last, the lines left without a newline.
 
-    The engine writes a log a few lines at a time, so a reader as quick as ours would get a
-    few hundred bytes a read (50,000 reads for 20 MB, measured) and pay for each, and the
-    engine for each wakeup. Nobody waits on the next line of a log read to its end: each
-    read waits for HISTORY_READ_MIN bytes (SO_RCVLOWAT), or the log's end. Meanwhile the
-    kernel goes on taking what comes off the socket's queue, so the engine never waits on it
-    (tried with 100,000 one-byte lines, TTY and not)."""
+    Its socket is set to hand over big blocks. The engine writes a log a few lines at a
+    time, so a reader as quick as ours would get a few hundred bytes a read (50,000 reads for
+    20 MB, measured) and pay for each, and the engine for each wakeup. Nobody waits on the
+    next line of a log read to its end: each read waits for HISTORY_READ_MIN bytes
+    (SO_RCVLOWAT), or the log's end. Meanwhile the kernel goes on taking what comes off the
+    socket's queue, so the engine never waits on it (tried with 100,000 one-byte lines, TTY
+    and not)."""
     stream = raw.open_stream(engine, f"/containers/{container_id}/logs", params)
     with contextlib.suppress(OSError):
         stream.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, HISTORY_READ_MIN)
-    return stream
+    splitter = LineSplitter(tty=tty)
+    try:
+        while data := stream.read():
+            yield cursor.take(splitter.feed(data)), len(data)
+    finally:
+        stream.close()
+    yield cursor.take(splitter.flush()), 0
 
 
 async def history_into(viewer: Viewer, engine: Engine, container_id: str, **options) -> Marks:
@@ -516,7 +515,8 @@ async def _merged_history(viewer, engine, sources, *, tail, since, until) -> lis
     results = await asyncio.gather(*(in_thread(read, i, s) for i, s in enumerate(sources)))
     merged = list(
         heapq.merge(
-            *(lines for lines, _ in results), key=lambda line: stamp_key(line[1].partition(" ")[0])
+            *(lines for lines, _ in results),
+            key=lambda line: timestamp_key(line[1].partition(" ")[0]),
         )
     )
     await viewer.put(merged)
@@ -526,16 +526,10 @@ async def _merged_history(viewer, engine, sources, *, tail, since, until) -> lis
 def iter_log_text(engine: Engine, container_id: str, *, tty: bool, timestamps: bool):
     """The whole log as `docker logs [-t]` prints it, in blocks of bytes, for a download."""
     params = {"stdout": 1, "stderr": 1, "timestamps": 1, "tail": "all"}
-    stream = _open_whole_log(engine, container_id, params)
-    splitter = LineSplitter(tty=tty)
-    cursor = Cursor()
-    try:
-        while data := stream.read():
-            yield _as_text(cursor.take(splitter.feed(data)), timestamps)
-    finally:
-        stream.close()
-    if rest := cursor.take(splitter.flush()):
-        yield _as_text(rest, timestamps)
+    with contextlib.closing(_whole_log(engine, container_id, params, tty, Cursor())) as reads:
+        for blocks, _ in reads:
+            if blocks:
+                yield _as_text(blocks, timestamps)
 
 
 # Each line's stamp and the space after it.
