@@ -1,8 +1,8 @@
 """A second private Docker Engine that tests may stop and restart without disturbing the
 shared test engine other tests are using.
 
-scripts/test-engine starts it as it starts the shared one, but with its own socket, data and
-exec roots, pidfile, bridge and address pool, all under /tmp/berth-engine-<name>.
+scripts/test-engine starts it as it starts the shared one, in a network namespace of its own,
+with its own socket, data and exec roots and pidfile, all under /tmp/berth-engine-<name>.
 """
 
 import contextlib
@@ -24,9 +24,7 @@ class SecondEngine:
     """A private dockerd of the tests' own. They only ever remove the containers they made
     on it; use it inside `running()`, which starts it and afterwards cleans up and stops it."""
 
-    def __init__(
-        self, name: str, *, bridge: str, bridge_cidr: str, pool: str, live_restore: bool = False
-    ) -> None:
+    def __init__(self, name: str, *, live_restore: bool = False) -> None:
         self.directory = Path(f"/tmp/berth-engine-{name}")
         self.address = f"unix://{self.directory / 'docker.sock'}"
         # Held while the engine is in use, so two test runs never stop each other's engine;
@@ -34,9 +32,6 @@ class SecondEngine:
         self.lock_path = Path(f"/tmp/berth-engine-{name}.lock")
         self.env = {
             "BERTH_ENGINE_DIR": str(self.directory),
-            "BERTH_ENGINE_BRIDGE": bridge,
-            "BERTH_ENGINE_BRIDGE_CIDR": bridge_cidr,
-            "BERTH_ENGINE_POOL": pool,
             "BERTH_ENGINE_LIVE_RESTORE": "1" if live_restore else "0",
         }
         self.containers: list[str] = []
@@ -57,6 +52,9 @@ class SecondEngine:
 
     def stop(self) -> None:
         self._script("stop")
+
+    def pid(self) -> int:
+        return int((self.directory / "dockerd.pid").read_text())
 
     def restart(self) -> None:
         self.stop()

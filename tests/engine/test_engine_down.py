@@ -24,9 +24,7 @@ DOWN_CAUSES = ("no such file or directory", "connection refused")
 
 @pytest.fixture(scope="module")
 def second_engine() -> Iterator[SecondEngine]:
-    engine = SecondEngine(
-        "down", bridge="berth1", bridge_cidr="10.215.0.1/24", pool="10.216.0.0/16"
-    )
+    engine = SecondEngine("down")
     with engine.running():
         yield engine
 

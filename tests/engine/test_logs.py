@@ -743,13 +743,7 @@ def test_the_download_of_a_terminal_container_has_plain_line_ends(make, docker_a
 @pytest.fixture(scope="module")
 def restarting_engine() -> Iterator[SecondEngine]:
     """A second private engine with live-restore, so its containers run on while it restarts."""
-    engine = SecondEngine(
-        "logs",
-        bridge="berth2",
-        bridge_cidr="10.217.0.1/24",
-        pool="10.218.0.0/16",
-        live_restore=True,
-    )
+    engine = SecondEngine("logs", live_restore=True)
     with engine.running():
         yield engine
 
