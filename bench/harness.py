@@ -392,6 +392,10 @@ def server_env(docker_host: str, *, data_dir: Path, secret_key: str, password: s
         BERTH_LOG_LEVEL="WARNING",
         DJANGO_SUPERUSER_PASSWORD=password,
     )
+    # The benchmarks open hundreds of websockets as one user and replay whole 50 MB logs,
+    # past the limits a server has by default.
+    env.setdefault("BERTH_MAX_WEBSOCKETS_PER_USER", "10000")
+    env.setdefault("BERTH_LOG_HISTORY_BYTES", str(2**30))
     return env
 
 

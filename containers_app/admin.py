@@ -5,7 +5,9 @@ from containers_app.models import AuditEntry
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("created", "username", "command", "succeeded", "message")
+    """Read-only: the trail is never edited or deleted through Berth."""
+
+    list_display = ("created", "username", "command", "succeeded", "exit_code", "message")
     list_filter = ("succeeded", "action")
     search_fields = ("username", "command", "target")
 
@@ -13,4 +15,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -37,9 +37,28 @@ def container_action(action: str, containers: Sequence[str]) -> str:
     return docker(*CONTAINER_ACTION_WORDS[action], *containers)
 
 
+def exec_terminal(
+    container: str, command: Sequence[str], *, user: str = "", workdir: str = ""
+) -> str:
+    """`docker exec -it [-u user] [-w dir] <container> <command...>`."""
+    words = ["exec", "-it"] + ["-u", user] * bool(user) + ["-w", workdir] * bool(workdir)
+    return docker(*words, container, *command)
+
+
 def inspect(kind: str, ref: str) -> str:
     """`docker container inspect web`, `docker image inspect …` and so on."""
     return docker(kind, "inspect", ref)
+
+
+def merged_logs(*, project: str = "", containers: Sequence[str] = (), tail: int = 500) -> str:
+    """`docker compose -p <project> logs --follow` of a compose project; for a selection of
+    containers, which no one docker command follows together, a `docker logs --follow` each,
+    run side by side in the background until all end."""
+    options = ("--follow", "--tail", str(tail))
+    if project:
+        return docker("compose", "-p", project, "logs", *options)
+    each = [docker("logs", *options, container) for container in containers]
+    return each[0] if len(each) == 1 else " & ".join(each) + " & wait"
 
 
 def image_list(*, dangling: bool = False) -> str:

@@ -2,6 +2,7 @@
 
 import ipaddress
 import re
+import shlex
 import time
 from datetime import UTC, datetime
 
@@ -150,8 +151,64 @@ class NetworkCreateForm(forms.Form):
         return data
 
 
+# The local driver's options a volume may have when its creator may not mount the host's files
+# (access.ANY_VOLUME): a tmpfs, sized and owned. Every other type, a device or o=bind mount a
+# host path or device, and other drivers are plugins that reach whatever the host reaches.
+SAFE_TMPFS_OPTION = re.compile(
+    r"size=\d+[kmgKMG%]?|nr_inodes=\d+[kmgKMG]?|mode=[0-7]{3,4}|uid=\d+|gid=\d+"
+    r"|noexec|nosuid|nodev"
+)
+SAFE_VOLUME_OPTIONS = "none, or type=tmpfs, device=tmpfs and o=size=…,mode=…,uid=…,gid=…"
+
+
+def host_volume_refusals(driver: str, options: dict[str, str]) -> dict[str, list[str]]:
+    """Why a volume of `driver` with `options` could reach the host's own files, by form
+    field; empty if it cannot."""
+    if driver != "local":
+        return {
+            "driver": [
+                f"Driver {driver}: only a superuser may use a driver other than local, as a "
+                "volume plugin can mount whatever the host can reach."
+            ]
+        }
+    problems = []
+    for key, value in options.items():
+        if key == "type" and value != "tmpfs":
+            problems.append(
+                f"Option type={value}: only a superuser may mount a type other than tmpfs, "
+                "which mounts a host path or device (type=none with o=bind: any host folder)."
+            )
+        elif key == "device" and value != "tmpfs":
+            problems.append(
+                f"Option device={value}: only a superuser may set a device, which mounts that "
+                "host path or device into the volume."
+            )
+        elif key == "o":
+            for word in (w.strip() for w in value.split(",")):
+                if word in ("bind", "rbind"):
+                    problems.append(
+                        f"Option o={value}: {word} mounts a folder of the host into the volume; "
+                        "only a superuser may use it."
+                    )
+                elif not SAFE_TMPFS_OPTION.fullmatch(word):
+                    problems.append(
+                        f"Option o={value}: only a superuser may use the mount option "
+                        f"'{word}'; others may use size, nr_inodes, mode, uid, gid, noexec, "
+                        "nosuid and nodev."
+                    )
+        elif key not in ("type", "device", "o"):
+            problems.append(
+                f"Option {key}: only a superuser may set it; others may set {SAFE_VOLUME_OPTIONS}."
+            )
+    if options and options.get("type") != "tmpfs" and not problems:
+        # Without a type, device and o still mount: o=bind device=/ binds the host's root.
+        problems.append(f"Options need type=tmpfs; others may set {SAFE_VOLUME_OPTIONS}.")
+    return {"options": problems} if problems else {}
+
+
 class VolumeCreateForm(forms.Form):
-    """`docker volume create`."""
+    """`docker volume create`. Without `any_volume` (access.ANY_VOLUME), only a volume that
+    cannot reach the host's own files: see host_volume_refusals."""
 
     name = forms.CharField(required=False, max_length=255, help_text="Empty: the engine picks one")
     driver = forms.CharField(initial="local", max_length=128)
@@ -161,6 +218,10 @@ class VolumeCreateForm(forms.Form):
     options = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=8192
     )
+
+    def __init__(self, *args, any_volume: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.any_volume = any_volume
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -182,6 +243,15 @@ class VolumeCreateForm(forms.Form):
 
     def clean_options(self) -> dict[str, str]:
         return parse_pairs(self.cleaned_data["options"], what="option")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.any_volume and "driver" in data:
+            refusals = host_volume_refusals(data["driver"], data.get("options") or {})
+            for field, problems in refusals.items():
+                for problem in problems:
+                    self.add_error(field, problem)
+        return data
 
 
 class ImageListForm(forms.Form):
@@ -251,3 +321,21 @@ class LogsForm(forms.Form):
 
     def clean_until(self) -> str | None:
         return log_time(self.cleaned_data["until"], now=time.time()) or None
+
+
+class ExecForm(forms.Form):
+    """What a terminal runs: `docker exec -it [-u user] [-w workdir] <container> <cmd>`.
+    An empty command means bash if the image has it, else sh."""
+
+    cmd = forms.CharField(required=False, max_length=4096, strip=True)
+    user = forms.CharField(required=False, max_length=256, strip=True)
+    workdir = forms.CharField(required=False, max_length=4096, strip=True)
+
+    def clean_cmd(self) -> list[str]:
+        try:
+            words = shlex.split(self.cleaned_data["cmd"])
+        except ValueError as error:
+            raise ValidationError(f"The command cannot be split into words: {error}.") from None
+        if len(words) > 256:
+            raise ValidationError("A command has at most 256 words.")
+        return words

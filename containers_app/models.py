@@ -18,6 +18,10 @@ class AuditEntry(models.Model):
     command = models.TextField()
     succeeded = models.BooleanField()
     message = models.TextField(blank=True)
+    # A terminal's entry: the exit code of its process once it ended, and the nonce of the
+    # single-use ticket that opened it (unique, so a ticket opens one terminal only).
+    exit_code = models.IntegerField(null=True, blank=True)
+    ticket = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-created"]

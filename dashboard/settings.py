@@ -1,28 +1,19 @@
 """Berth settings: every value comes from an environment variable with a safe default."""
 
-import secrets
+from datetime import timedelta
 from pathlib import Path
 
+from dashboard import datadir
 from dashboard.env import env_bool, env_int, env_list, env_str
 
+# First, before anything is made: the database, its journal and the key are for Berth's user only.
+datadir.restrict_umask()
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("BERTH_DATA_DIR", str(BASE_DIR / "data")))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+datadir.prepare(DATA_DIR)
 
-
-def _secret_key() -> str:
-    """The given key, or one generated on first start and kept in the data folder."""
-    given = env_str("DJANGO_SECRET_KEY", "")
-    if given:
-        return given
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+# The given key, or one generated on first start and kept in the data folder.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or datadir.secret_key(DATA_DIR)
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -52,6 +43,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 DOCKER_HOST = env_str("DOCKER_HOST", "unix:///var/run/docker.sock")
 DOCKER_TIMEOUT = env_int("BERTH_DOCKER_TIMEOUT", 30)
 
+# What one user can make the server hold: websockets open at once (per process, all routes
+# together), and the history a log view reads, the newest part kept (merged views share it).
+MAX_WEBSOCKETS_PER_USER = env_int("BERTH_MAX_WEBSOCKETS_PER_USER", 50)
+LOG_HISTORY_BYTES = env_int("BERTH_LOG_HISTORY_BYTES", 8 * 1024 * 1024)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -61,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "channels",
     "containers_app",
 ]
@@ -73,9 +70,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Default deny: a view runs only if it declares what it needs and the user has it.
+    "containers_app.views.common.AccessMiddleware",
+    "containers_app.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "containers_app.views.errors.EngineErrorMiddleware",
+    # Last, as django-axes asks: turns a sign-in refused for too many failures into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -116,6 +118,25 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "containers:list"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-in throttling (django-axes), on /accounts/login/ and /admin/login/ alike: after
+# BERTH_SIGNIN_FAILURES failures for one username, or from one address (either alone, so neither
+# many addresses against one account nor many accounts from one address get further), that
+# username or address is refused until BERTH_SIGNIN_LOCKOUT_MINUTES pass without an attempt;
+# that long without a failure and the count starts again. A superuser unlocks early in the
+# admin (Access attempts) or with `manage.py axes_reset_username`.
+# ModelBackend stays listed after axes' backend: it is the one that signs users in, and sessions,
+# the websockets' included, name it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("BERTH_SIGNIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("BERTH_SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "containers_app.views.accounts.locked_out"
+# Log lines name the username and address (never the password), so an operator can act on them.
+AXES_SENSITIVE_PARAMETERS = []
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("BERTH_TIME_ZONE", "UTC")
 USE_I18N = False
@@ -137,4 +158,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("BERTH_LOG_LEVEL", "INFO")},
+    # Sign-ins, failures and lock-outs are kept whatever BERTH_LOG_LEVEL says.
+    "loggers": {"axes": {"level": "INFO"}},
 }

@@ -166,6 +166,13 @@ def admin_user(db):
 
 
 @pytest.fixture
+def staff_user(db):
+    return get_user_model().objects.create_user(
+        username="staff-" + secrets.token_hex(3), password="x", is_staff=True
+    )
+
+
+@pytest.fixture
 def viewer_user(db):
     return get_user_model().objects.create_user(username="viewer-" + secrets.token_hex(3))
 
@@ -174,6 +181,13 @@ def viewer_user(db):
 def admin_client(admin_user) -> Client:
     c = Client()
     c.force_login(admin_user)
+    return c
+
+
+@pytest.fixture
+def staff_client(staff_user) -> Client:
+    c = Client()
+    c.force_login(staff_user)
     return c
 
 
@@ -188,3 +202,15 @@ def viewer_client(viewer_user) -> Client:
 def htmx() -> dict:
     """Headers htmx sends, for requests that want partials."""
     return {"HTTP_HX_REQUEST": "true"}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from tests import route_matrix
+
+    if route_matrix.cases:
+        http, websocket = route_matrix.cases["http"], route_matrix.cases["websocket"]
+        terminalreporter.write_line(
+            f"route matrix: {http + websocket} cases checked "
+            f"({http} HTTP: route x person x method; {websocket} websocket: "
+            "route x person x origin)"
+        )

@@ -65,6 +65,13 @@ def user_for_session(key: str):
     return user
 
 
+def _close_broken_connections() -> None:
+    # Keep this thread's connection for the next query unless it broke.
+    for connection in connections.all(initialized_only=True):
+        if connection.errors_occurred and not connection.is_usable():
+            connection.close()
+
+
 def _lookup(key: str):
     try:
         return user_for_session(key)
@@ -72,10 +79,21 @@ def _lookup(key: str):
         logger.exception("session lookup failed; the websocket is treated as signed out")
         return AnonymousUser()
     finally:
-        # Keep this thread's connection for the next lookup unless it broke.
-        for connection in connections.all(initialized_only=True):
-            if connection.errors_occurred and not connection.is_usable():
-                connection.close()
+        _close_broken_connections()
+
+
+def _with_connection_kept(function, args, kwargs):
+    try:
+        return function(*args, **kwargs)
+    finally:
+        _close_broken_connections()
+
+
+async def database_call(function, /, *args, **kwargs):
+    """Runs a blocking database function for a consumer on the same threads as the session
+    lookups (which keep their connection), never on asgiref's one shared thread."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_pool, _with_connection_kept, function, args, kwargs)
 
 
 # Lookups in flight, by event loop and session key. A page opens several websockets at once

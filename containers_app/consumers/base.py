@@ -1,10 +1,19 @@
-"""The base of every websocket consumer here: each message goes straight to its handler."""
+"""The base of every websocket consumer here: each message goes straight to its handler, and
+each user has at most MAX_WEBSOCKETS_PER_USER sockets open."""
 
 import contextlib
+from collections import Counter
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+CLOSE_TOO_MANY = 4429
+# Websockets open in this process by user id, every route together: each holds upstreams,
+# queues and engine calls, so one user's many tabs (or a script) cannot take the server's.
+# Only the event loop's thread touches it.
+_open: Counter = Counter()
 
 
 class Consumer(AsyncWebsocketConsumer):
@@ -17,19 +26,56 @@ class Consumer(AsyncWebsocketConsumer):
 
     # A consumer that joins groups sets this, and gets channels' own loop.
     uses_channel_layer = False
+    # The user id this socket counts against, once counted; or whether it was turned away
+    # for being over the limit, before connect() ran.
+    counted: object = None
+    turned_away = False
 
     async def __call__(self, scope, receive, send) -> None:
-        if self.uses_channel_layer:
-            await super().__call__(scope, receive, send)
-            return
-        self.scope = scope
-        self.channel_layer = None
-        self.base_send = send
-        with contextlib.suppress(StopConsumer):
-            while True:
-                await self.dispatch(await receive())
+        try:
+            if self.uses_channel_layer:
+                await super().__call__(scope, receive, send)
+                return
+            self.scope = scope
+            self.channel_layer = None
+            self.base_send = send
+            with contextlib.suppress(StopConsumer):
+                while True:
+                    await self.dispatch(await receive())
+        finally:
+            # However the socket ended: closed by either side, refused or failed in
+            # connect(), or cancelled by the server.
+            self._uncount()
+
+    async def websocket_connect(self, message: dict) -> None:
+        """Counts the socket against its user before connect() runs; over the limit, it is
+        accepted only to be closed with a code and reason a browser can show (a refusal
+        before accepting reaches it as 1006)."""
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:  # others are refused by connect()
+            limit = settings.MAX_WEBSOCKETS_PER_USER
+            if _open[user.pk] >= limit:
+                self.turned_away = True
+                await self.accept()
+                reason = (
+                    f"Too many open connections for this user (limit {limit}): close some tabs."
+                )
+                await self.close(code=CLOSE_TOO_MANY, reason=reason)
+                return
+            _open[user.pk] += 1
+            self.counted = user.pk
+        await super().websocket_connect(message)
+
+    def _uncount(self) -> None:
+        if self.counted is not None:
+            _open[self.counted] -= 1
+            if _open[self.counted] <= 0:
+                del _open[self.counted]
+            self.counted = None
 
     async def websocket_disconnect(self, message: dict) -> None:
+        if self.turned_away:  # connect() never ran: nothing of it to undo
+            raise StopConsumer
         if self.uses_channel_layer:
             await super().websocket_disconnect(message)
         await self.disconnect(message["code"])

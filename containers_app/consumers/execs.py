@@ -1,13 +1,14 @@
 """`docker exec -it` over a websocket: binary frames carry the terminal's bytes both ways;
-text frames carry {"resize": [cols, rows]} and {"ack": bytes} in, {"exit": code} out."""
+text frames carry {"resize": [cols, rows]} and {"ack": bytes} in, {"exit": code} out.
+What runs comes from the single-use ticket, never from the query string."""
 
 import asyncio
 import contextlib
 import json
-import shlex
 from urllib.parse import parse_qs
 
-from containers_app import access, tickets
+from containers_app import access, audit, cli, tickets
+from containers_app.consumers.auth import database_call
 from containers_app.consumers.base import Consumer
 from containers_app.engine import EngineError, default_engine
 from containers_app.engine import containers as engine_containers
@@ -19,7 +20,10 @@ CLOSE_BAD_REQUEST = 4400
 
 
 class ExecConsumer(Consumer):
+    """Runs what the ticket (issued by the terminal form's POST) says, once, and audits it."""
+
     session: ExecSession | None = None
+    audit_id: int | None = None
 
     async def connect(self) -> None:
         self.output: asyncio.Task | None = None
@@ -37,30 +41,52 @@ class ExecConsumer(Consumer):
         except EngineError:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
-        if not tickets.valid(query.get("ticket", ""), user_id=user.pk, container_id=container.id):
+        grant = tickets.grant(query.get("ticket", ""), user_id=user.pk, container_id=container.id)
+        if grant is None:
+            await self.close(code=CLOSE_REFUSED)
+            return
+        command_line = cli.exec_terminal(
+            container.name, grant.command, user=grant.user, workdir=grant.workdir
+        )
+        self.audit_id = await database_call(
+            audit.terminal_opened,
+            user=user,
+            engine=engine,
+            container=container.name,
+            command=command_line,
+            ticket=grant.nonce,
+        )
+        if self.audit_id is None:  # this ticket already opened a terminal
             await self.close(code=CLOSE_REFUSED)
             return
         await self.accept()
         try:
-            command = shlex.split(query.get("cmd", "sh"))[:256] or ["sh"]
             self.session = await ExecSession.start(
                 engine,
                 container.id,
-                command,
-                user=query.get("user", "")[:256],
-                workdir=query.get("workdir", "")[:4096],
+                list(grant.command),
+                user=grant.user,
+                workdir=grant.workdir,
                 size=_size(query.get("cols"), query.get("rows")),
             )
-        except (ValueError, EngineError) as error:
-            await self.send(json.dumps({"error": getattr(error, "reason", str(error))}))
+        except EngineError as error:
+            await self._ended(error=error.reason)
+            await self.send(json.dumps({"error": error.reason}))
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         self.output = asyncio.create_task(self._forward_output())
+
+    async def _ended(self, *, exit_code: int | None = None, error: str = "") -> None:
+        """Records, once, how the terminal ended."""
+        entry, self.audit_id = self.audit_id, None
+        if entry is not None:
+            await database_call(audit.terminal_ended, entry, exit_code=exit_code, error=error)
 
     async def _forward_output(self) -> None:
         assert self.session is not None
         await self.session.pump_output(lambda data: self.send(bytes_data=data))
         code = await self.session.exit_code()
+        await self._ended(exit_code=code)
         await self.send(json.dumps({"exit": code}))
         await self.close()
 
@@ -89,6 +115,7 @@ class ExecConsumer(Consumer):
         if self.session:
             self.session.close()
             await self.session.hang_up()
+        await self._ended()
 
 
 def _size(cols, rows) -> tuple[int, int] | None:

@@ -5,6 +5,8 @@ import contextlib
 import json
 from urllib.parse import parse_qs
 
+from django.conf import settings
+
 from containers_app import access
 from containers_app.consumers.base import Consumer
 from containers_app.engine import EngineError, default_engine
@@ -63,7 +65,12 @@ class LogsConsumer(Consumer):
     async def _serve(self, engine, sources, options) -> None:
         try:
             await logs.serve(
-                self.viewer, engine, sources, subscriptions=self.subscriptions, **options
+                self.viewer,
+                engine,
+                sources,
+                subscriptions=self.subscriptions,
+                history_bytes=settings.LOG_HISTORY_BYTES,
+                **options,
             )
         except logs.ViewerGone:
             pass

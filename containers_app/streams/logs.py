@@ -12,7 +12,8 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +36,12 @@ HISTORY_BATCH_BYTES = 256 * 1024
 # A log read to its end (not followed) is read in blocks of at least this much; see
 # _whole_log.
 HISTORY_READ_MIN = 64 * 1024
+# At most this much of a log's history is kept for one viewer (its last part), whatever its
+# tail: a tail=all of a huge log, or fifty containers merged, cannot grow the server more.
+# The consumer passes the BERTH_LOG_HISTORY_BYTES setting; this is the default.
+HISTORY_BYTES = 8 * 1024 * 1024
+# A download goes to the client in blocks of about this much of the log.
+DOWNLOAD_BYTES = 256 * 1024
 # The engine writes a followed log a line at a time. After a read that did not fill the
 # buffer, the reader waits this long before the next, so a flood arrives in blocks of many
 # lines rather than as a read, a batch and an event loop wakeup per line or two.
@@ -284,6 +291,55 @@ def follow_container(engine: Engine, container_id: str, tty: bool) -> LogUpstrea
     return upstream  # type: ignore[return-value]
 
 
+class HistoryWindow:
+    """The last `max_bytes` of a history read, in blocks: older lines are let go as newer
+    ones come, so a read holds at most that much however long the log. Sizes are counted in
+    characters of text, which is bytes for ASCII."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.blocks: deque[LogBlock] = deque()
+        self.bytes = 0
+        self.cut = 0  # how much older text was let go
+
+    def add(self, blocks: list[LogBlock]) -> None:
+        for block in blocks:
+            self.blocks.append(block)
+            self.bytes += len(block[1])
+        while self.bytes > self.max_bytes and self.blocks:
+            stream, text = self.blocks[0]
+            excess = self.bytes - self.max_bytes
+            # Whole lines only: through the end of the line that holds the excess's end.
+            end = text.find("\n", excess - 1) + 1 if excess < len(text) else 0
+            dropped = end or len(text)
+            if end and end < len(text):
+                self.blocks[0] = (stream, text[end:])
+            else:
+                self.blocks.popleft()
+            self.bytes -= dropped
+            self.cut += dropped
+
+    def take(self, limit: int) -> list[LogBlock]:
+        """The oldest blocks kept, about `limit` of them, let go of here."""
+        out: list[LogBlock] = []
+        size = 0
+        while self.blocks and size < limit:
+            block = self.blocks.popleft()
+            self.bytes -= len(block[1])
+            size += len(block[1])
+            out.append(block)
+        return out
+
+    def lines(self, index: int) -> Iterator[tuple[int, str, int]]:
+        """The lines kept, one at a time, tagged with a merged view's container index; each
+        block is let go of once split."""
+        while self.blocks:
+            stream, text = self.blocks.popleft()
+            self.bytes -= len(text)
+            for line in text.split("\n"):
+                yield stream, line, index
+
+
 def read_history(
     engine: Engine,
     container_id: str,
@@ -292,11 +348,12 @@ def read_history(
     tail: int | None,
     since: str | None = None,
     until: str | None = None,
-    sink,
+    window: HistoryWindow,
+    gone: Callable[[], bool] = lambda: False,
 ) -> Marks:
-    """Reads the container's log up to now in a dedicated thread's time, handing blocks of
-    lines to `sink` (which may block for room). Returns the newest timestamp key read of
-    each stream."""
+    """Reads the container's log up to now in a dedicated thread's time, keeping its last
+    part in `window`; stops (ViewerGone) once `gone()`. Returns the newest timestamp key read
+    of each stream."""
     params = {
         "stdout": 1,
         "stderr": 1,
@@ -306,18 +363,11 @@ def read_history(
         "until": until,
     }
     cursor = Cursor()
-    blocks: list[LogBlock] = []
-    size = 0
     with contextlib.closing(_whole_log(engine, container_id, params, tty, cursor)) as reads:
-        for read, read_size in reads:
-            blocks += read
-            size += read_size
-            # Each hand-over costs a trip to the event loop: a few big ones, not one a read.
-            if size >= HISTORY_BATCH_BYTES:
-                sink(blocks)
-                blocks, size = [], 0
-    if blocks:
-        sink(blocks)
+        for read, _ in reads:
+            window.add(read)
+            if gone():
+                raise ViewerGone
     return cursor.last
 
 
@@ -327,16 +377,14 @@ def _whole_log(
     """A log read to its end (not followed): each read's blocks, stamped and filtered by
     `cursor`, with the read's size in bytes; last, the lines left without a newline.
 
-    Its socket is set to hand over big blocks. The engine writes a log a few lines at a
-    time, so a reader as quick as ours would get a few hundred bytes a read (50,000 reads for
-    20 MB, measured) and pay for each, and the engine for each wakeup. Nobody waits on the
+    _open_whole_log sets its socket to hand over big blocks. The engine writes a log a few
+    lines at a time, so a reader as quick as ours would get a few hundred bytes a read (50,000
+    reads for 20 MB, measured) and pay for each, and the engine for each wakeup. Nobody waits on the
     next line of a log read to its end: each read waits for HISTORY_READ_MIN bytes
     (SO_RCVLOWAT), or the log's end. Meanwhile the kernel goes on taking what comes off the
     socket's queue, so the engine never waits on it (tried with 100,000 one-byte lines, TTY
     and not)."""
-    stream = raw.open_stream(engine, f"/containers/{container_id}/logs", params)
-    with contextlib.suppress(OSError):
-        stream.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, HISTORY_READ_MIN)
+    stream = _open_whole_log(engine, container_id, params)
     splitter = LineSplitter(tty=tty)
     try:
         while data := stream.read():
@@ -346,21 +394,61 @@ def _whole_log(
     yield cursor.take(splitter.flush()), 0
 
 
-async def history_into(viewer: Viewer, engine: Engine, container_id: str, **options) -> Marks:
-    """Runs read_history in a thread of its own, putting its blocks into `viewer`."""
+def _open_whole_log(engine: Engine, container_id: str, params: dict) -> raw.RawStream:
+    """The log's response, its socket set to wake its reader per HISTORY_READ_MIN bytes."""
+    stream = raw.open_stream(engine, f"/containers/{container_id}/logs", params)
+    with contextlib.suppress(OSError):
+        stream.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, HISTORY_READ_MIN)
+    return stream
+
+
+def _sink(viewer: Viewer) -> Callable[[list], None]:
+    """A function that a reader's thread calls to put lines into `viewer`, waiting for room
+    (and raising ViewerGone once it has left). Call it on the event loop."""
     loop = asyncio.get_running_loop()
 
     async def put(prepared: list[Batch]) -> None:
         for batch in prepared:
             await viewer.put(batch)
 
-    def sink(blocks: list[LogBlock]) -> None:
+    def sink(blocks: list) -> None:
         if viewer.closed:
             raise ViewerGone
         # Measured and encoded here, in the reader's thread, not on the loop.
         asyncio.run_coroutine_threadsafe(put(batches(blocks, frames=BlockFrames)), loop).result()
 
-    return await in_thread(read_history, engine, container_id, sink=sink, **options)
+    return sink
+
+
+def _tell_cut(viewer: Viewer, windows: list[HistoryWindow], max_bytes: int) -> None:
+    """Tells the viewer when its history is only the last part of what it asked for."""
+    cut = sum(window.cut for window in windows)
+    if cut:
+        kept, left = f"{max_bytes / 2**20:.3g}", f"{cut / 2**20:.3g}"
+        message = f"History cut to the last {kept} MB; {left} MB of older lines left out."
+        viewer.notice(notice=message, cut=cut)
+
+
+async def history_into(
+    viewer: Viewer, engine: Engine, container_id: str, *, max_bytes: int, **options
+) -> Marks:
+    """Runs read_history in a thread of its own, then puts the last `max_bytes` of the
+    history into `viewer`."""
+    sink = _sink(viewer)
+    window = HistoryWindow(max_bytes)
+
+    def read() -> Marks:
+        last = read_history(
+            engine, container_id, window=window, gone=lambda: viewer.closed, **options
+        )
+        # Each hand-over costs a trip to the event loop: a few big ones, not one a read.
+        while blocks := window.take(HISTORY_BATCH_BYTES):
+            sink(blocks)
+        return last
+
+    last = await in_thread(read)
+    _tell_cut(viewer, [window], max_bytes)
+    return last
 
 
 def wait_connected(upstream: LogUpstream, timeout: float = 5.0) -> bool:
@@ -421,6 +509,10 @@ class LogSource:
 
 # A merged view reads at most this many history lines of each container.
 MERGED_TAIL = 5000
+# ... and this many containers' histories at a time: each read has about 1 MB of blocks in
+# flight besides what it keeps (fifty at once held 40 MB more than the cap), and only one
+# thread at a time cuts lines anyway, holding the GIL.
+MERGED_READERS = 4
 
 
 async def serve(
@@ -433,22 +525,24 @@ async def serve(
     until: str | None,
     follow: bool,
     subscriptions: list[tuple[Upstream, object]],
+    history_bytes: int = HISTORY_BYTES,
 ) -> None:
-    """Puts history then live lines of `sources` into `viewer`, with nothing lost or shown
-    twice where they meet. `subscriptions` is kept up to date, for undoing when the viewer
-    leaves, at any moment."""
+    """Puts history (its last `history_bytes` at most) then live lines of `sources` into
+    `viewer`, with nothing lost or shown twice where they meet. `subscriptions` is kept up to
+    date, for undoing when the viewer leaves, at any moment."""
     live = follow and not until
     merged = len(sources) > 1
     holders: list[Holder] = []
     if live:
         for source in sources:
             upstream = follow_container(engine, source.id, source.tty)
-            holder = Holder()
+            # The containers of a merged view share one viewer's worth of room.
+            holder = Holder(max_bytes=VIEWER_BYTES // len(sources))
             upstream.subscribe(holder)  # type: ignore[arg-type]
             subscriptions.append((upstream, holder))
             holders.append(holder)
         await asyncio.gather(*(engine_call(wait_connected, up) for up, _ in subscriptions))
-    options = {"since": since, "until": until}
+    options = {"since": since, "until": until, "max_bytes": history_bytes}
     if not merged:
         source = sources[0]
         last = await history_into(viewer, engine, source.id, tty=source.tty, tail=tail, **options)
@@ -495,41 +589,110 @@ class Resumed:
         self.target.notice(**message)
 
 
-async def _merged_history(viewer, engine, sources, *, tail, since, until) -> list[Marks]:
-    """Each container's history, merged in time order line by line, each line a block of
-    its own tagged with its container's index."""
+async def _merged_history(viewer, engine, sources, *, tail, since, until, max_bytes) -> list[Marks]:
+    """Each container's history (the last `max_bytes` of them all: an even share each),
+    merged in time order line by line, each line a block of its own tagged with its
+    container's index."""
     tail = MERGED_TAIL if tail is None else min(tail, MERGED_TAIL)
+    windows = [HistoryWindow(max_bytes // len(sources)) for _ in sources]
+    sink = _sink(viewer)
 
-    def read(index: int, source: LogSource) -> tuple[list, Marks]:
-        lines: list = []
+    def read(source: LogSource, window: HistoryWindow) -> Marks:
+        options = {"tty": source.tty, "tail": tail, "since": since, "until": until}
+        return read_history(engine, source.id, window=window, gone=lambda: viewer.closed, **options)
 
-        def sink(blocks: list[LogBlock]) -> None:
-            for stream, text in blocks:
-                lines.extend((stream, line, index) for line in text.split("\n"))
-
-        last = read_history(
-            engine, source.id, tty=source.tty, tail=tail, since=since, until=until, sink=sink
-        )
-        return lines, last
-
-    results = await asyncio.gather(*(in_thread(read, i, s) for i, s in enumerate(sources)))
-    merged = list(
-        heapq.merge(
-            *(lines for lines, _ in results),
+    def hand_over() -> None:
+        # Merged and measured here, in a thread, a batch at a time: never all in one list.
+        merged = heapq.merge(
+            *(window.lines(index) for index, window in enumerate(windows)),
             key=lambda line: timestamp_key(line[1].partition(" ")[0]),
         )
-    )
-    await viewer.put(merged)
-    return [last for _, last in results]
+        lines, size = [], 0
+        for line in merged:
+            lines.append(line)
+            size += len(line[1])
+            if size >= HISTORY_BATCH_BYTES:
+                sink(lines)
+                lines, size = [], 0
+        if lines:
+            sink(lines)
+
+    readers = asyncio.Semaphore(MERGED_READERS)
+
+    async def read_in_turn(source: LogSource, window: HistoryWindow) -> Marks:
+        async with readers:
+            return await in_thread(read, source, window)
+
+    lasts = await asyncio.gather(*map(read_in_turn, sources, windows))
+    await in_thread(hand_over)
+    _tell_cut(viewer, windows, max_bytes)
+    return list(lasts)
 
 
-def iter_log_text(engine: Engine, container_id: str, *, tty: bool, timestamps: bool):
-    """The whole log as `docker logs [-t]` prints it, in blocks of bytes, for a download."""
-    params = {"stdout": 1, "stderr": 1, "timestamps": 1, "tail": "all"}
-    with contextlib.closing(_whole_log(engine, container_id, params, tty, Cursor())) as reads:
-        for blocks, _ in reads:
-            if blocks:
-                yield _as_text(blocks, timestamps)
+class LogText:
+    """The whole log as `docker logs [-t]` prints it, for a download: an async iterator of
+    blocks of bytes. Under ASGI, Django drains a synchronous iterator into a list before it
+    sends a byte; this one reads (and cuts into lines) about DOWNLOAD_BYTES of the log in the
+    engine executor only when the block before was taken, so a download holds about one
+    block whatever the log's size. Closing it, or cancelling a read (the client went away),
+    closes the engine's response."""
+
+    def __init__(self, engine: Engine, container_id: str, *, tty: bool, timestamps: bool):
+        self.engine = engine
+        self.container_id = container_id
+        self.timestamps = timestamps
+        self.splitter = LineSplitter(tty=tty)
+        self.cursor = Cursor()
+        self.stream: raw.RawStream | None = None
+        self.ended = False
+        self.closed = False
+
+    def __aiter__(self) -> "LogText":
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.closed or self.ended:
+            self.close()
+            raise StopAsyncIteration
+        try:
+            block = await engine_call(self._read)
+        except BaseException:
+            self.close()
+            raise
+        if not block:
+            self.close()
+            raise StopAsyncIteration
+        return block
+
+    def _read(self) -> bytes:
+        """The next block of text, b"" at the log's end. Runs in the engine executor."""
+        if self.stream is None:
+            params = {"stdout": 1, "stderr": 1, "timestamps": 1, "tail": "all"}
+            self.stream = _open_whole_log(self.engine, self.container_id, params)
+            if self.closed:  # closed on the loop while this was opening
+                self.stream.close()
+                return b""
+        blocks: list[LogBlock] = []
+        size = 0
+        while size < DOWNLOAD_BYTES or not blocks:
+            data = self.stream.read()
+            if not data:
+                self.ended = True
+                blocks += self.cursor.take(self.splitter.flush())
+                break
+            blocks += self.cursor.take(self.splitter.feed(data))
+            size += len(data)
+        return _as_text(blocks, self.timestamps) if blocks else b""
+
+    def close(self) -> None:
+        """Closes the engine's response; a read in the executor wakes and ends. Django calls
+        this once the response is done."""
+        self.closed = True
+        if self.stream is not None:
+            self.stream.close()
+
+    async def aclose(self) -> None:
+        self.close()
 
 
 # Each line's stamp and the space after it.

@@ -1,10 +1,10 @@
-"""What every resource's views share: access decorators, htmx partials and action replies."""
+"""What every resource's views share: access rules and the middleware that enforces them,
+htmx partials and action replies."""
 
 from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -27,17 +27,55 @@ def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def can_change(view: Callable) -> Callable:
-    """Signed in, and allowed to change things: otherwise 403."""
+def requires(action: str) -> Callable[[Callable], Callable]:
+    """Declares what a view needs (access.VIEW, access.CHANGE or PUBLIC); AccessMiddleware
+    enforces it before the view runs. A view that declares nothing is refused to everyone."""
 
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not access.allowed(request.user, access.CHANGE):
-            raise PermissionDenied("Your account may look but not change anything.")
-        return view(request, *args, **kwargs)
+    def declare(view: Callable) -> Callable:
+        view.access_rule = action
+        return view
 
-    return wrapper
+    return declare
+
+
+PUBLIC = "public"
+public = requires(PUBLIC)
+can_view = requires(access.VIEW)
+can_change = requires(access.CHANGE)
+CHANGE_REFUSED = "Your account may look but not change anything."
+
+
+def rule_of(view: Callable, method: str) -> str | None:
+    """The access a view declares for a request method, or None (refused to everyone)."""
+    rule = getattr(view, "access_rule", None)
+    if isinstance(rule, dict):
+        rule = rule.get("GET" if method == "HEAD" else method)
+    return rule
+
+
+class AccessMiddleware:
+    """Default deny: every view runs only if it declares what it needs and the user has it.
+    Django's admin is the one exception: it makes the same check itself (active staff)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: Callable, args, kwargs):
+        if request.resolver_match and request.resolver_match.app_name == "admin":
+            return None
+        rule = rule_of(view, request.method)
+        if rule == PUBLIC:
+            return None
+        if rule is None:
+            raise PermissionDenied("Nobody may use this address.")
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not access.allowed(request.user, rule):
+            raise PermissionDenied(CHANGE_REFUSED)
+        return None
 
 
 def render_list(
@@ -95,11 +133,12 @@ def sort_queries(request: HttpRequest, columns) -> dict[str, str]:
 
 def by_method(*, get: Callable, post: Callable) -> Callable:
     """One URL for a list (GET) and for creating in it (POST), so no name is shadowed by a
-    `create/` path."""
+    `create/` path. Each method keeps the access its own view declares."""
 
     def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method == "POST":
             return post(request, *args, **kwargs)
         return get(request, *args, **kwargs)
 
+    view.access_rule = {"GET": rule_of(get, "GET"), "POST": rule_of(post, "POST")}
     return view

@@ -1,13 +1,12 @@
 """Container pages: `docker ps`, `docker inspect` and the lifecycle buttons."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import audit, cli
+from containers_app import access, audit, cli, masking
 from containers_app.engine import EngineError, EngineUnavailable
 from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_SORTS, ContainerBulkForm, ContainerFilterForm
@@ -15,6 +14,7 @@ from containers_app.rows import container_rows
 from containers_app.views.common import (
     action_done,
     can_change,
+    can_view,
     engine_for,
     render_list,
     sort_queries,
@@ -34,7 +34,7 @@ PAST_TENSE = {
 REMOVALS = ("remove", "force_remove")
 
 
-@login_required
+@can_view
 @require_GET
 def container_list(request: HttpRequest) -> HttpResponse:
     form = ContainerFilterForm(request.GET)
@@ -59,10 +59,14 @@ def container_list(request: HttpRequest) -> HttpResponse:
     return render_list(request, "containers/list.html", "containers/_rows.html", context)
 
 
-@login_required
+@can_view
 @require_GET
 def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     container = engine_containers.container_inspect(engine=engine_for(request), container_id=ref)
+    if not access.allowed(request.user, access.SEE_SECRETS):
+        # Before rendering, so no part of the page (nor the live refresh, which asks this view
+        # again) can hold a secret value.
+        container = masking.masked_container(container)
     actions = [
         (action, cli.container_action(action, [container.name]))
         for action in engine_containers.ACTIONS

@@ -1,48 +1,59 @@
-"""The exec terminal page: `docker exec -it <container> <command>` in the browser."""
+"""The exec terminal page: `docker exec -it <container> <command>` in the browser.
 
-import shlex
+A GET shows the form and runs nothing. Pressing Open posts it (with the CSRF token); the
+answer holds a single-use ticket for exactly what was asked, which the page's websocket
+presents to start the terminal.
+"""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods
 
 from containers_app import cli, tickets
 from containers_app.engine import EngineError
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import execs as engine_execs
+from containers_app.forms import ExecForm
 from containers_app.views.common import can_change, engine_for
 
 
 @can_change
-@require_GET
+@require_http_methods(["GET", "POST"])
 def container_exec(request: HttpRequest, ref: str) -> HttpResponse:
     engine = engine_for(request)
     container = engine_containers.container_inspect(engine=engine, container_id=ref)
-    has_bash = False
-    if container.running and not container.paused:
-        try:
-            code, _ = engine_execs.exec_output(
-                engine=engine, container_id=container.id, command=["sh", "-c", "command -v bash"]
-            )
-            has_bash = code == 0
-        except EngineError:
-            pass  # no sh in the image: the person types a command
-    command = request.GET.get("cmd", "").strip() or ("bash" if has_bash else "sh")
-    user = request.GET.get("user", "").strip()
-    workdir = request.GET.get("workdir", "").strip()
-    words = ["exec", "-it"] + ["-u", user] * bool(user) + ["-w", workdir] * bool(workdir)
-    try:
-        shown = cli.docker(*words, container.name, *shlex.split(command))
-    except ValueError:
-        shown = cli.docker(*words, container.name, command)
-    context = {
-        "c": container,
-        "command": command,
-        "exec_user": user,
-        "workdir": workdir,
-        "suggestions": ["bash", "sh"] if has_bash else ["sh"],
-        "cli_command": shown,
-        "ticket": tickets.issue(user_id=request.user.pk, container_id=container.id),
+    form = ExecForm(request.POST if request.method == "POST" else None)
+    context = {"c": container, "form": form}
+    if request.method == "GET":
+        return render(request, "containers/exec.html", context)
+    if not container.running or container.paused:
+        return render(request, "containers/exec.html", context, status=409)
+    if not form.is_valid():
+        return render(request, "containers/exec.html", context, status=400)
+    data = form.cleaned_data
+    command = data["cmd"] or [_default_shell(engine, container.id)]
+    context |= {
+        "cli_command": cli.exec_terminal(
+            container.name, command, user=data["user"], workdir=data["workdir"]
+        ),
+        "ticket": tickets.issue(
+            user_id=request.user.pk,
+            container_id=container.id,
+            command=command,
+            user=data["user"],
+            workdir=data["workdir"],
+        ),
         "socket_path": f"/ws/containers/{container.id}/exec/",
     }
     return render(request, "containers/exec.html", context)
+
+
+def _default_shell(engine, container_id: str) -> str:
+    """bash if the image has it, else sh (as `docker exec -it … bash || sh` would)."""
+    try:
+        code, _ = engine_execs.exec_output(
+            engine=engine, container_id=container_id, command=["sh", "-c", "command -v bash"]
+        )
+    except EngineError:
+        return "sh"  # no sh in the image either: sh fails to start and the page says so
+    return "bash" if code == 0 else "sh"

@@ -1,6 +1,5 @@
 """Image pages: `docker images`, `docker image inspect` with `docker history`, and `docker rmi`."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -10,11 +9,11 @@ from containers_app import audit, cli
 from containers_app.engine import EngineError
 from containers_app.engine import images as engine_images
 from containers_app.forms import ImageListForm, ImageRemoveForm
-from containers_app.views.common import action_done, can_change, engine_for, render_list
+from containers_app.views.common import action_done, can_change, can_view, engine_for, render_list
 from containers_app.views.errors import bad_request
 
 
-@login_required
+@can_view
 @require_GET
 def image_list(request: HttpRequest) -> HttpResponse:
     form = ImageListForm(request.GET)
@@ -29,7 +28,7 @@ def image_list(request: HttpRequest) -> HttpResponse:
     return render_list(request, "images/list.html", "images/_rows.html", context)
 
 
-@login_required
+@can_view
 @require_GET
 def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
     image = engine_images.image_inspect(engine=engine_for(request), image_id=ref)

@@ -2,7 +2,6 @@
 
 import re
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -10,15 +9,15 @@ from django.views.decorators.http import require_GET
 from containers_app import cli
 from containers_app.engine import NotFound
 from containers_app.engine import containers as engine_containers
-from containers_app.streams.logs import iter_log_text
-from containers_app.views.common import engine_for
+from containers_app.streams.logs import LogText
+from containers_app.views.common import can_view, engine_for
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 CONTAINER_ID = re.compile(r"^[0-9a-f]{12,64}$")
 MAX_MERGED = 50
 
 
-@login_required
+@can_view
 @require_GET
 def container_logs(request: HttpRequest, ref: str) -> HttpResponse:
     container = engine_containers.container_inspect(engine=engine_for(request), container_id=ref)
@@ -32,7 +31,7 @@ def container_logs(request: HttpRequest, ref: str) -> HttpResponse:
     return render(request, "logs/page.html", context)
 
 
-@login_required
+@can_view
 @require_GET
 def merged_logs(request: HttpRequest) -> HttpResponse:
     """Several containers' logs in one view: a selection (?c=…) or a compose project."""
@@ -66,18 +65,19 @@ def merged_logs(request: HttpRequest) -> HttpResponse:
         "sources": rows,
         "socket_path": f"/ws/logs/?{query}",
         "project": project,
-        "command": "docker compose logs --follow" + (f" -p {project}" if project else ""),
+        "command": cli.merged_logs(project=project, containers=[row.name for row in rows]),
     }
     return render(request, "logs/page.html", context)
 
 
-@login_required
+@can_view
 @require_GET
 def download_logs(request: HttpRequest, ref: str) -> StreamingHttpResponse:
     engine = engine_for(request)
     container = engine_containers.container_inspect(engine=engine, container_id=ref)
     timestamps = request.GET.get("timestamps") == "1"
-    body = iter_log_text(engine, container.id, tty=container.tty, timestamps=timestamps)
+    # An async iterator: Django would read a synchronous one whole before sending a byte.
+    body = LogText(engine, container.id, tty=container.tty, timestamps=timestamps)
     response = StreamingHttpResponse(body, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{container.name}.log"'
     return response

@@ -1,17 +1,16 @@
 """Network pages: `docker network ls`, `create`, `inspect` and `rm`."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import audit, cli
-from containers_app.engine import Conflict, EngineError, InvalidRequest
+from containers_app import actions, cli
+from containers_app.engine import Conflict, InvalidRequest
 from containers_app.engine import networks as engine_networks
 from containers_app.forms import NetworkCreateForm
-from containers_app.views.common import action_done, can_change, engine_for, render_list
+from containers_app.views.common import action_done, can_change, can_view, engine_for, render_list
 
 
 def _list_page(request: HttpRequest, form: NetworkCreateForm, status: int = 200) -> HttpResponse:
@@ -23,13 +22,13 @@ def _list_page(request: HttpRequest, form: NetworkCreateForm, status: int = 200)
     return render_list(request, "networks/list.html", "networks/_rows.html", context, status)
 
 
-@login_required
+@can_view
 @require_GET
 def network_list(request: HttpRequest) -> HttpResponse:
     return _list_page(request, NetworkCreateForm(initial={"driver": "bridge"}))
 
 
-@login_required
+@can_view
 @require_GET
 def network_detail(request: HttpRequest, ref: str) -> HttpResponse:
     network = engine_networks.network_inspect(engine=engine_for(request), network_id=ref)
@@ -50,25 +49,17 @@ def network_create(request: HttpRequest) -> HttpResponse:
     engine = engine_for(request)
     command = cli.network_create(**form.cleaned_data)
     try:
-        engine_networks.network_create(engine=engine, **form.cleaned_data)
-    except (InvalidRequest, Conflict) as error:
-        audit.record(
+        actions.perform(
             request,
             engine=engine,
             action="network create",
             target=form.cleaned_data["name"],
             command=command,
-            error=error,
+            call=lambda: engine_networks.network_create(engine=engine, **form.cleaned_data),
         )
+    except (InvalidRequest, Conflict) as error:
         form.add_error(None, error.reason)
         return _list_page(request, form, status=409 if isinstance(error, Conflict) else 400)
-    audit.record(
-        request,
-        engine=engine,
-        action="network create",
-        target=form.cleaned_data["name"],
-        command=command,
-    )
     messages.success(request, f"Created network {form.cleaned_data['name']}: {command}")
     return redirect("networks:list")
 
@@ -78,14 +69,14 @@ def network_create(request: HttpRequest) -> HttpResponse:
 def network_remove(request: HttpRequest, ref: str) -> HttpResponse:
     engine = engine_for(request)
     command = cli.network_remove([ref])
-    try:
-        engine_networks.network_remove(engine=engine, network_id=ref)
-    except EngineError as error:
-        audit.record(
-            request, engine=engine, action="network rm", target=ref, command=command, error=error
-        )
-        raise
-    audit.record(request, engine=engine, action="network rm", target=ref, command=command)
+    actions.perform(
+        request,
+        engine=engine,
+        action="network rm",
+        target=ref,
+        command=command,
+        call=lambda: engine_networks.network_remove(engine=engine, network_id=ref),
+    )
     return action_done(
         request, message=f"Removed network: {command}", fallback=reverse("networks:list")
     )

@@ -1,16 +1,15 @@
 """The `docker stats` page: every running container, kept live over a websocket."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from containers_app import cli
 from containers_app.engine import containers as engine_containers
-from containers_app.views.common import engine_for
+from containers_app.views.common import can_view, engine_for
 
 
-@login_required
+@can_view
 @require_GET
 def stats_page(request: HttpRequest) -> HttpResponse:
     rows = engine_containers.container_list(engine=engine_for(request), state="running")

@@ -1,17 +1,16 @@
 """Volume pages: `docker volume ls`, `create`, `inspect` and `rm`."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import audit, cli
-from containers_app.engine import Conflict, EngineError, InvalidRequest
+from containers_app import access, actions, cli
+from containers_app.engine import Conflict, InvalidRequest
 from containers_app.engine import volumes as engine_volumes
 from containers_app.forms import ForceForm, VolumeCreateForm
-from containers_app.views.common import action_done, can_change, engine_for, render_list
+from containers_app.views.common import action_done, can_change, can_view, engine_for, render_list
 from containers_app.views.errors import bad_request
 
 
@@ -24,13 +23,13 @@ def _list_page(request: HttpRequest, form: VolumeCreateForm, status: int = 200) 
     return render_list(request, "volumes/list.html", "volumes/_rows.html", context, status)
 
 
-@login_required
+@can_view
 @require_GET
 def volume_list(request: HttpRequest) -> HttpResponse:
     return _list_page(request, VolumeCreateForm(initial={"driver": "local"}))
 
 
-@login_required
+@can_view
 @require_GET
 def volume_detail(request: HttpRequest, ref: str) -> HttpResponse:
     volume = engine_volumes.volume_inspect(engine=engine_for(request), name=ref)
@@ -46,26 +45,26 @@ def volume_detail(request: HttpRequest, ref: str) -> HttpResponse:
 @can_change
 @require_POST
 def volume_create(request: HttpRequest) -> HttpResponse:
-    form = VolumeCreateForm(request.POST)
+    form = VolumeCreateForm(
+        request.POST, any_volume=access.allowed(request.user, access.ANY_VOLUME)
+    )
     if not form.is_valid():
         return _list_page(request, form, status=400)
     engine = engine_for(request)
     command = cli.volume_create(**form.cleaned_data)
-    target = form.cleaned_data["name"] or "(new volume)"
     try:
-        name = engine_volumes.volume_create(engine=engine, **form.cleaned_data)
-    except (InvalidRequest, Conflict) as error:
-        audit.record(
+        name = actions.perform(
             request,
             engine=engine,
             action="volume create",
-            target=target,
+            target=form.cleaned_data["name"] or "(new volume)",
             command=command,
-            error=error,
+            call=lambda: engine_volumes.volume_create(engine=engine, **form.cleaned_data),
+            named=lambda created: created,
         )
+    except (InvalidRequest, Conflict) as error:
         form.add_error(None, error.reason)
         return _list_page(request, form, status=409 if isinstance(error, Conflict) else 400)
-    audit.record(request, engine=engine, action="volume create", target=name, command=command)
     messages.success(request, f"Created volume {name}: {command}")
     return redirect("volumes:list")
 
@@ -79,14 +78,14 @@ def volume_remove(request: HttpRequest, ref: str) -> HttpResponse:
     force = form.cleaned_data["force"]
     engine = engine_for(request)
     command = cli.volume_remove([ref], force=force)
-    try:
-        engine_volumes.volume_remove(engine=engine, name=ref, force=force)
-    except EngineError as error:
-        audit.record(
-            request, engine=engine, action="volume rm", target=ref, command=command, error=error
-        )
-        raise
-    audit.record(request, engine=engine, action="volume rm", target=ref, command=command)
+    actions.perform(
+        request,
+        engine=engine,
+        action="volume rm",
+        target=ref,
+        command=command,
+        call=lambda: engine_volumes.volume_remove(engine=engine, name=ref, force=force),
+    )
     return action_done(
         request, message=f"Removed volume {ref}: {command}", fallback=reverse("volumes:list")
     )

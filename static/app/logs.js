@@ -83,7 +83,8 @@
         retries = 0;
       } else if (message.notice) {
         say(message.notice + (skipped ? " · " + skipped + " lines skipped" : ""), message.error);
-        if (message.state === "ended" && !message.error) note(message.notice);
+        // The end of the log, or a history cut to its newest part, stays in the view.
+        if (message.cut || (message.state === "ended" && !message.error)) note(message.notice);
         if (message.error) closedByUs = true;
       }
     };

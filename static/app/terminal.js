@@ -1,4 +1,5 @@
-// The exec terminal: xterm.js on a websocket. Bytes go both ways as binary frames; resizes
+// The exec terminal: xterm.js on a websocket, opened with the single-use ticket that the
+// form's POST issued. Bytes go both ways as binary frames; resizes
 // and acknowledgements of drawn output go as small JSON text frames.
 (function () {
   "use strict";
@@ -19,11 +20,9 @@
   term.open(box);
   fit.fit();
 
+  // The ticket says what runs; the query adds only the terminal's size.
   const params = new URLSearchParams({
     ticket: box.dataset.ticket,
-    cmd: box.dataset.cmd,
-    user: box.dataset.user,
-    workdir: box.dataset.workdir,
     cols: term.cols,
     rows: term.rows,
   });
@@ -64,7 +63,7 @@
   };
   socket.onclose = function (event) {
     if (!ended) {
-      say(event.code === 4403 ? "Refused: reload the page to get a fresh ticket." : "Disconnected");
+      say(event.code === 4403 ? "Refused: press Open for a fresh ticket." : "Disconnected");
     }
   };
 

@@ -225,6 +225,10 @@ def test_the_terminal_runs_a_command_and_reports_the_exit_code(signed_in, make, 
     page = signed_in
     container_id = make.container(command=QUICK_TO_STOP)["Id"]
     page.goto(f"/containers/{container_id}/exec/")
+    # Nothing runs until Open is pressed.
+    expect(page.locator("#exec-status")).to_have_text("Choose what to run, then Open.")
+    expect(page.locator("#terminal")).to_have_count(0)
+    page.get_by_role("button", name="Open").click()
     expect(page.locator("#exec-status")).to_have_text("Connected")
     rows = page.locator(".xterm-rows")
     expect(rows).to_contain_text("#")  # the shell's prompt

@@ -361,6 +361,30 @@ def test_the_detail_page_shows_what_docker_inspect_says(admin_client, make):
     assert '"GREETING=hello <world>"' in page
 
 
+def test_a_viewer_sees_secret_environment_values_masked_and_staff_sees_them(
+    viewer_client, staff_client, make, htmx
+):
+    container_id = created_with(
+        make, command=["sleep", "600"], environment={"DB_PASSWORD": "hunter2", "PLAIN": "visible"}
+    )["Id"]
+    url = f"/containers/{container_id}/"
+
+    # With htmx too: a live page's refresh asks this view again for its content.
+    for response in (viewer_client.get(url), viewer_client.get(url, **htmx)):
+        assert response.status_code == 200
+        assert "hunter2" not in response.content.decode()
+        assert '<td class="mono">DB_PASSWORD</td><td class="mono wrap">••••••</td>' in text(
+            response
+        )
+        assert '<td class="mono">PLAIN</td><td class="mono wrap">visible</td>' in text(response)
+        assert '"DB_PASSWORD=••••••"' in text(response)
+        assert '"PLAIN=visible"' in text(response)
+
+    staff = staff_client.get(url)
+    assert '<td class="mono">DB_PASSWORD</td><td class="mono wrap">hunter2</td>' in text(staff)
+    assert '"DB_PASSWORD=hunter2"' in text(staff)
+
+
 def test_the_detail_page_of_an_exited_container_shows_its_exit_code(admin_client, make):
     container_id = make.container(state="exited")["Id"]
 

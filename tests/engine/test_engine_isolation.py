@@ -2,8 +2,8 @@
 restarting one on its old data leaves the host's interfaces (a host engine's docker0 among
 them) exactly as they were."""
 
-import os
 import subprocess
+from pathlib import Path
 
 from tests.engine.second_engine import SecondEngine
 
@@ -24,7 +24,8 @@ def test_a_private_engine_started_stopped_and_restarted_leaves_the_host_network_
     engine = SecondEngine("isolation")
     with engine.running():
         engine.container("sleep 60", start=True)
-        assert os.readlink(f"/proc/{engine.pid()}/ns/net") != os.readlink("/proc/self/ns/net")
+        own = Path("/proc/self/ns/net").readlink()
+        assert Path(f"/proc/{engine.pid()}/ns/net").readlink() != own
         engine.restart()
         engine.container("sleep 60", start=True)
         assert host_interfaces() == before

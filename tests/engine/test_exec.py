@@ -4,6 +4,7 @@ import asyncio
 import html
 import json
 import re
+import shlex
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
@@ -17,10 +18,14 @@ from django.test import Client
 
 from containers_app import tickets
 from containers_app.engine.raw import READ_SIZE
+from containers_app.models import AuditEntry
 from containers_app.streams.execs import UNACKED_BYTES
 from dashboard.asgi import application
 from tests.conftest import unique
 from tests.engine.sockets import connected, refused
+
+# The terminal's consumer writes its audit entry from a thread of its own.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 # sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once.
 STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
@@ -56,17 +61,28 @@ def suggestions(response) -> list[str]:
     return re.findall(r'<option value="([^"]*)">', found.group(1))
 
 
-def exec_path(container_id: str, ticket: str, **options: str) -> str:
-    query = {"ticket": ticket, "cmd": "sh", "cols": "80", "rows": "24", **options}
+def exec_path(container_id: str, ticket: str, **size: str) -> str:
+    query = {"ticket": ticket, "cols": "80", "rows": "24", **size}
     return f"/ws/containers/{container_id}/exec/?{urlencode(query)}"
 
 
-def old_ticket(monkeypatch, *, user_id: int, container_id: str, age: float) -> str:
+def ticket_for(person, container_id: str, cmd: str = "sh", user: str = "", workdir: str = ""):
+    """A ticket as the terminal form's POST issues it."""
+    return tickets.issue(
+        user_id=person.pk,
+        container_id=container_id,
+        command=shlex.split(cmd),
+        user=user,
+        workdir=workdir,
+    )
+
+
+def old_ticket(monkeypatch, person, container_id: str, *, age: float) -> str:
     """A ticket as if the page had issued it `age` seconds ago."""
     now = time.time()
     with monkeypatch.context() as patch:
         patch.setattr(signing.time, "time", lambda: now - age)
-        return tickets.issue(user_id=user_id, container_id=container_id)
+        return ticket_for(person, container_id)
 
 
 class Terminal:
@@ -79,9 +95,9 @@ class Terminal:
         self.close_code: int | None = None
 
     @classmethod
-    async def open(cls, person, container_id: str, **options: str) -> "Terminal":
-        ticket = tickets.issue(user_id=person.pk, container_id=container_id)
-        return cls(await connected(exec_path(container_id, ticket, **options), person))
+    async def open(cls, person, container_id: str, *, cols="80", rows="24", **asked: str):
+        ticket = ticket_for(person, container_id, **asked)
+        return cls(await connected(exec_path(container_id, ticket, cols=cols, rows=rows), person))
 
     async def type(self, data: bytes) -> None:
         await self.communicator.send_to(bytes_data=data)
@@ -135,28 +151,61 @@ async def in_thread(function, *args, **kwargs):
 # --- the page ------------------------------------------------------------------------------
 
 
-def test_the_exec_page_shows_a_ticket_and_the_docker_exec_command(
+def test_a_get_of_the_exec_page_shows_the_form_and_runs_nothing(admin_client, running, docker_api):
+    response = admin_client.get(
+        f"/containers/{running['Id']}/exec/", {"cmd": "touch /tmp/pwned", "user": "root"}
+    )
+
+    assert response.status_code == 200
+    assert 'method="post"' in text(response)
+    assert "data-ticket" not in text(response)
+    assert "touch /tmp/pwned" not in text(response)
+    # Not even the probe for bash ran: the engine knows of no exec in the container.
+    assert not docker_api.inspect_container(running["Id"])["ExecIDs"]
+
+
+def test_opening_posts_the_form_and_the_answer_holds_a_ticket_for_exactly_that(
     admin_client, admin_user, running
 ):
-    response = admin_client.get(f"/containers/{running['Id']}/exec/")
+    response = admin_client.post(f"/containers/{running['Id']}/exec/", {"cmd": ""})
 
     assert response.status_code == 200
     name = running["Name"].lstrip("/")
     assert f"docker exec -it {name} sh" in text(response)
     assert f'data-socket="/ws/containers/{running["Id"]}/exec/"' in text(response)
-    ticket = page_ticket(response)
-    assert tickets.valid(ticket, user_id=admin_user.pk, container_id=running["Id"])
+    grant = tickets.grant(page_ticket(response), user_id=admin_user.pk, container_id=running["Id"])
+    assert (grant.command, grant.user, grant.workdir) == (("sh",), "", "")
 
 
-def test_the_exec_page_shows_the_user_and_working_directory_in_the_command(admin_client, running):
-    response = admin_client.get(
+def test_the_terminal_form_shows_the_user_and_working_directory_in_the_command(
+    admin_client, admin_user, running
+):
+    response = admin_client.post(
         f"/containers/{running['Id']}/exec/", {"user": "nobody", "workdir": "/tmp", "cmd": "ls -l"}
     )
 
     name = running["Name"].lstrip("/")
     assert f"docker exec -it -u nobody -w /tmp {name} ls -l" in text(response)
-    assert 'data-user="nobody"' in text(response)
-    assert 'data-workdir="/tmp"' in text(response)
+    grant = tickets.grant(page_ticket(response), user_id=admin_user.pk, container_id=running["Id"])
+    assert (grant.command, grant.user, grant.workdir) == (("ls", "-l"), "nobody", "/tmp")
+
+
+def test_a_terminal_form_posted_without_the_csrf_token_is_refused(admin_user, running):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(admin_user)
+
+    response = browser.post(f"/containers/{running['Id']}/exec/", {"cmd": "sh"})
+
+    assert response.status_code == 403
+    assert "data-ticket" not in text(response)
+
+
+def test_a_command_that_cannot_be_split_is_a_bad_request(admin_client, running):
+    response = admin_client.post(f"/containers/{running['Id']}/exec/", {"cmd": "echo 'open"})
+
+    assert response.status_code == 400
+    assert "cannot be split" in text(response)
+    assert "data-ticket" not in text(response)
 
 
 def test_a_viewer_may_not_open_the_exec_page(viewer_client, running):
@@ -175,28 +224,33 @@ def test_someone_signed_out_is_sent_to_sign_in_from_the_exec_page(running):
 def test_the_exec_page_says_a_stopped_container_is_not_running(admin_client, make):
     stopped = make.container(command=STOPPABLE, state="exited")
 
-    response = admin_client.get(f"/containers/{stopped['Id']}/exec/")
+    shown = admin_client.get(f"/containers/{stopped['Id']}/exec/")
+    opened = admin_client.post(f"/containers/{stopped['Id']}/exec/", {"cmd": "sh"})
 
-    assert response.status_code == 200
-    assert "not running" in text(response)
-    assert 'id="terminal"' not in text(response)
-
-
-def test_the_exec_page_offers_sh_but_not_bash_when_the_image_has_no_bash(admin_client, running):
-    response = admin_client.get(f"/containers/{running['Id']}/exec/")
-
-    assert suggestions(response) == ["sh"]
-    assert 'data-cmd="sh"' in text(response)
+    assert shown.status_code == 200
+    assert opened.status_code == 409
+    for response in (shown, opened):
+        assert "not running" in text(response)
+        assert 'id="terminal"' not in text(response)
 
 
-def test_the_exec_page_offers_bash_when_the_image_has_it(admin_client, make):
+def test_an_empty_command_opens_sh_when_the_image_has_no_bash(admin_client, admin_user, running):
+    response = admin_client.post(f"/containers/{running['Id']}/exec/", {"cmd": ""})
+
+    grant = tickets.grant(page_ticket(response), user_id=admin_user.pk, container_id=running["Id"])
+    assert grant.command == ("sh",)
+
+
+def test_an_empty_command_opens_bash_when_the_image_has_it(admin_client, admin_user, make):
     image = make.image(f"{unique('img')}:latest", dockerfile_line="RUN ln -s /bin/sh /bin/bash")
     container = make.container(command=STOPPABLE, image=image)
 
-    response = admin_client.get(f"/containers/{container['Id']}/exec/")
+    response = admin_client.post(f"/containers/{container['Id']}/exec/", {"cmd": ""})
 
-    assert suggestions(response) == ["bash", "sh"]
-    assert 'data-cmd="bash"' in text(response)
+    grant = tickets.grant(
+        page_ticket(response), user_id=admin_user.pk, container_id=container["Id"]
+    )
+    assert grant.command == ("bash",)
 
 
 def test_the_exec_page_of_an_unknown_container_is_not_found(admin_client):
@@ -350,7 +404,7 @@ def other_admin(db):
 
 
 async def test_a_wrong_ticket_is_refused(admin_user, running):
-    ticket = tickets.issue(user_id=admin_user.pk, container_id=running["Id"])
+    ticket = ticket_for(admin_user, running["Id"])
     forged = ticket[:-4] + ("AAAA" if not ticket.endswith("AAAA") else "BBBB")
 
     assert await refused(exec_path(running["Id"], forged), admin_user) == 4403
@@ -358,18 +412,8 @@ async def test_a_wrong_ticket_is_refused(admin_user, running):
 
 
 async def test_an_expired_ticket_is_refused(admin_user, running, monkeypatch):
-    stale = old_ticket(
-        monkeypatch,
-        user_id=admin_user.pk,
-        container_id=running["Id"],
-        age=tickets.MAX_AGE_SECONDS + 5,
-    )
-    fresh = old_ticket(
-        monkeypatch,
-        user_id=admin_user.pk,
-        container_id=running["Id"],
-        age=tickets.MAX_AGE_SECONDS - 20,
-    )
+    stale = old_ticket(monkeypatch, admin_user, running["Id"], age=tickets.MAX_AGE_SECONDS + 5)
+    fresh = old_ticket(monkeypatch, admin_user, running["Id"], age=tickets.MAX_AGE_SECONDS - 20)
 
     assert await refused(exec_path(running["Id"], stale), admin_user) == 4403
     communicator = await connected(exec_path(running["Id"], fresh), admin_user)
@@ -377,20 +421,20 @@ async def test_an_expired_ticket_is_refused(admin_user, running, monkeypatch):
 
 
 async def test_a_ticket_issued_to_another_user_is_refused(admin_user, other_admin, running):
-    ticket = tickets.issue(user_id=other_admin.pk, container_id=running["Id"])
+    ticket = ticket_for(other_admin, running["Id"])
 
     assert await refused(exec_path(running["Id"], ticket), admin_user) == 4403
 
 
 async def test_a_ticket_issued_for_another_container_is_refused(admin_user, make):
     first, second = make.container(command=STOPPABLE), make.container(command=STOPPABLE)
-    ticket = tickets.issue(user_id=admin_user.pk, container_id=first["Id"])
+    ticket = ticket_for(admin_user, first["Id"])
 
     assert await refused(exec_path(second["Id"], ticket), admin_user) == 4403
 
 
 async def test_a_viewer_may_not_open_a_terminal_even_with_a_ticket(viewer_user, running):
-    ticket = tickets.issue(user_id=viewer_user.pk, container_id=running["Id"])
+    ticket = ticket_for(viewer_user, running["Id"])
 
     assert await refused(exec_path(running["Id"], ticket), viewer_user) == 4403
 
@@ -401,9 +445,94 @@ async def test_someone_signed_out_may_not_open_a_terminal(running):
 
 async def test_a_terminal_on_an_unknown_container_is_a_bad_request(admin_user):
     missing = unique("missing")
-    ticket = tickets.issue(user_id=admin_user.pk, container_id=missing)
+    ticket = ticket_for(admin_user, missing)
 
     assert await refused(exec_path(missing, ticket), admin_user) == 4400
+
+
+async def test_a_ticket_opens_one_terminal_only(admin_user, running):
+    ticket = ticket_for(admin_user, running["Id"])
+    first = await connected(exec_path(running["Id"], ticket), admin_user)
+    await first.disconnect()
+
+    assert await refused(exec_path(running["Id"], ticket), admin_user) == 4403
+
+
+async def test_the_terminal_runs_what_the_ticket_says_whatever_the_query_string_says(
+    admin_user, running
+):
+    ticket = ticket_for(admin_user, running["Id"], cmd="sh", user="nobody")
+    path = exec_path(running["Id"], ticket) + "&cmd=id&user=root&workdir=/etc"
+    terminal = Terminal(await connected(path, admin_user))
+
+    assert await terminal.ask("$(id -u) $(pwd)") == "65534 /"
+    await terminal.close()
+
+
+# --- the audit trail -----------------------------------------------------------------------
+
+
+async def test_a_terminal_is_audited_with_its_command_line_and_exit_code(admin_user, running):
+    terminal = await Terminal.open(admin_user, running["Id"], user="nobody", workdir="/tmp")
+    assert await terminal.ask("$((1+1))") == "2"
+
+    await terminal.type(b"exit 3\n")
+    await terminal.read_until(lambda t: t.close_code is not None)
+
+    entry = await AuditEntry.objects.aget(action="exec", target=running["Name"].lstrip("/"))
+    name = running["Name"].lstrip("/")
+    assert entry.username == admin_user.username
+    assert entry.command == f"docker exec -it -u nobody -w /tmp {name} sh"
+    assert (entry.succeeded, entry.exit_code, entry.message) == (True, 3, "exited with code 3")
+
+
+async def test_a_terminal_closed_by_the_browser_is_audited_as_closed(admin_user, running):
+    terminal = await Terminal.open(admin_user, running["Id"])
+    assert await terminal.ask("$((1+1))") == "2"
+
+    await terminal.close()
+
+    async def recorded() -> bool:
+        entry = await AuditEntry.objects.aget(action="exec", target=running["Name"].lstrip("/"))
+        return entry.message == "closed before its process ended"
+
+    await eventually_async(recorded)
+
+
+async def test_a_terminal_whose_program_is_missing_is_audited_with_the_engine_exit_code(
+    admin_user, running
+):
+    terminal = await Terminal.open(admin_user, running["Id"], cmd="/no/such/program")
+    await terminal.read_until(lambda t: t.close_code is not None)
+
+    entry = await AuditEntry.objects.aget(action="exec", target=running["Name"].lstrip("/"))
+    assert (entry.exit_code, entry.message) == (126, "exited with code 126")
+
+
+def test_audit_entries_cannot_be_deleted_through_the_admin(admin_client, admin_user):
+    entry = AuditEntry.objects.create(
+        user=admin_user,
+        username=admin_user.username,
+        engine="unix:///x",
+        action="exec",
+        target="web",
+        command="docker exec -it web sh",
+        succeeded=True,
+    )
+
+    page = admin_client.get(f"/admin/containers_app/auditentry/{entry.pk}/delete/")
+    posted = admin_client.post(
+        f"/admin/containers_app/auditentry/{entry.pk}/delete/", {"post": "yes"}
+    )
+    bulk = admin_client.post(
+        "/admin/containers_app/auditentry/",
+        {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},
+    )
+
+    assert page.status_code == 403
+    assert posted.status_code == 403
+    assert bulk.status_code in (200, 302)
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
 
 
 # --- through the whole application: origin and session ------------------------------------
@@ -430,7 +559,7 @@ def full_app(path: str, *, origin: str, session: str) -> WebsocketCommunicator:
 async def test_the_terminal_works_through_the_application_from_the_same_origin(
     admin_user, signed_in, running
 ):
-    ticket = tickets.issue(user_id=admin_user.pk, container_id=running["Id"])
+    ticket = ticket_for(admin_user, running["Id"])
     communicator = full_app(
         exec_path(running["Id"], ticket), origin="http://localhost:8000", session=signed_in
     )
@@ -444,7 +573,7 @@ async def test_the_terminal_works_through_the_application_from_the_same_origin(
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_terminal_asked_for_from_another_origin_is_refused(admin_user, signed_in, running):
-    ticket = tickets.issue(user_id=admin_user.pk, container_id=running["Id"])
+    ticket = ticket_for(admin_user, running["Id"])
     communicator = full_app(
         exec_path(running["Id"], ticket), origin="http://evil.example", session=signed_in
     )
@@ -456,7 +585,7 @@ async def test_a_terminal_asked_for_from_another_origin_is_refused(admin_user, s
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_terminal_without_a_session_is_refused_through_the_application(admin_user, running):
-    ticket = tickets.issue(user_id=admin_user.pk, container_id=running["Id"])
+    ticket = ticket_for(admin_user, running["Id"])
     communicator = full_app(
         exec_path(running["Id"], ticket), origin="http://localhost:8000", session="nonsense"
     )

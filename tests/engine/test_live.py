@@ -1,6 +1,7 @@
 """Pages kept current by the engine's events: the /ws/live/ websocket against the engine."""
 
 import asyncio
+import json
 import re
 import time
 
@@ -9,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from containers_app.live import live_pages
 from containers_app.streams import events, fanout
-from tests.conftest import unique
+from tests.conftest import TEST_IMAGE, unique
 from tests.engine.sockets import (
     Frames,
     connected,
@@ -287,6 +288,31 @@ async def test_a_container_s_page_is_told_to_refresh_when_that_container_changes
     await in_thread(docker_api.pause, mine["Id"])
     assert await page.until(lambda item: True) == {"kind": "refresh"}
     await close(page, other_page)
+
+
+async def test_live_updates_never_carry_a_secret_environment_value_to_a_viewer(
+    viewer_user, make, docker_api
+):
+    created = await in_thread(
+        docker_api.create_container,
+        TEST_IMAGE,
+        command=STOPPABLE,
+        name=unique("c"),
+        environment={"DB_PASSWORD": "hunter2"},
+    )
+    make.containers.append(created["Id"])
+    await in_thread(docker_api.start, created["Id"])
+    own_page = await watch(viewer_user, "container", id=created["Id"])
+    listed = await watch(viewer_user, "containers")
+
+    await in_thread(docker_api.pause, created["Id"])
+
+    # The container's page is only told to ask its view again, which masks secrets.
+    assert await own_page.until(lambda item: True) == {"kind": "refresh"}
+    await listed.until(update_of(created["Id"], "paused"))
+    sent = json.dumps([own_page.items, own_page.notices, listed.items, listed.notices])
+    assert "hunter2" not in sent
+    await close(own_page, listed)
 
 
 # --- a page that connects a moment after it was rendered ----------------------------------

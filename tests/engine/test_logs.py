@@ -3,9 +3,12 @@ download. Every test here reads a real container's log; nothing of Docker is moc
 
 import asyncio
 import contextlib
+import html
 import itertools
 import json
+import shlex
 import time
+import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -13,8 +16,11 @@ from types import SimpleNamespace
 import pytest
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.asgi import get_asgi_application
 
+from containers_app.engine import raw
 from containers_app.streams import logs as log_streams
 from containers_app.streams.fanout import INITIAL_CREDIT, VIEWER_BYTES
 from containers_app.streams.frames import STDERR, STDOUT, timestamp_key
@@ -471,6 +477,78 @@ async def test_a_viewer_that_joins_with_a_tail_continues_from_it_without_a_gap(
     assert consecutive(numbers)
 
 
+# --- history capped in bytes --------------------------------------------------------------
+
+
+def numbered(count: int) -> str:
+    """Shell that prints `count` lines of about 4 KB each: its number, then 4,000 zeros."""
+    loop = f'while [ $i -le {count} ]; do echo "$i $pad"; i=$((i+1)); done;'
+    return f"pad=$(printf %04000d 0); i=1; {loop}"
+
+
+def number(line: list) -> int:
+    return int(line[2].split(" ", 1)[0])
+
+
+def text_size(lines: list[list]) -> int:
+    """What lines cost as the server holds them: stamp, space and text."""
+    return sum(len(line[1]) + 1 + len(line[2]) for line in lines)
+
+
+async def test_a_long_history_is_cut_to_its_last_bytes_and_the_viewer_told(
+    make, docker_api, sockets, settings
+):
+    settings.LOG_HISTORY_BYTES = 2**20
+    c = make.container(command=until_touched("echo live; sleep 600", numbered(800)))
+    wait_for_log(docker_api, c["Id"], 800)  # 3.2 MB
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    await socket.until_state("live")
+
+    numbers = [number(line) for line in socket.lines]
+    assert numbers == list(range(numbers[0], 801))  # the newest lines, whole
+    assert 200 < len(numbers) < 300
+    assert text_size(socket.lines) <= 2**20
+    cut = next(notice for notice in socket.notices if "cut" in notice)
+    assert cut["notice"].startswith("History cut to the last 1 MB; 2.")
+    assert cut["cut"] + text_size(socket.lines) > 3_200_000
+    # Followed on from there as ever.
+    await touch_go(docker_api, c["Id"])
+    await socket.until(lambda: socket.texts[-1:] == ["live"])
+    assert len(socket.lines) == len(numbers) + 1
+
+
+async def test_a_merged_history_shares_the_cap_between_its_containers(
+    make, docker_api, sockets, settings
+):
+    settings.LOG_HISTORY_BYTES = 2**20
+    made = [make.container(command=["sh", "-c", numbered(400) + " sleep 600"]) for _ in "abc"]
+    for c in made:
+        wait_for_log(docker_api, c["Id"], 400)  # 1.6 MB each
+    socket = await sockets("/ws/logs/?" + "&".join(f"c={c['Id']}" for c in made) + "&tail=all")
+    await socket.until_state("ended")
+
+    assert text_size(socket.lines) <= 2**20
+    for index in range(3):
+        numbers = [number(line) for line in socket.lines if line[3] == index]
+        assert numbers == list(range(numbers[0], 401))
+        assert 60 < len(numbers) < 100  # a third of the cap each
+    keys = [timestamp_key(line[1]) for line in socket.lines]
+    assert keys == sorted(keys)
+    assert any(notice.get("cut") for notice in socket.notices)
+
+
+async def test_a_history_within_the_cap_is_whole_and_not_said_to_be_cut(
+    make, docker_api, sockets, settings
+):
+    settings.LOG_HISTORY_BYTES = 2**20
+    c = make.container(command=["sh", "-c", numbered(200) + " sleep 600"])
+    wait_for_log(docker_api, c["Id"], 200)  # 0.8 MB
+    socket = await sockets(logs_path(c["Id"], tail="all"))
+    await socket.until_state("ended")
+    assert [number(line) for line in socket.lines] == list(range(1, 201))
+    assert not any("cut" in notice for notice in socket.notices)
+
+
 # --- slow viewers -------------------------------------------------------------------------
 
 
@@ -679,6 +757,31 @@ def test_the_merged_log_page_answers_404_to_an_unknown_id(make, admin_client):
     assert admin_client.get(f"/logs/?c={c['Id']}&c={'0' * 64}").status_code == 404
 
 
+def test_the_merged_log_page_of_a_project_shows_its_compose_command_quoted(make, viewer_client):
+    project = f"{unique('p')} it's; rm -rf ~"
+    make.container(labels={"com.docker.compose.project": project})
+
+    response = viewer_client.get("/logs/", {"project": project})
+
+    assert response.status_code == 200
+    command = html.unescape(response.content.decode()).split('id="logs-command">', 1)[1]
+    command = command.split("</code>", 1)[0]
+    assert command == f"docker compose -p {shlex.quote(project)} logs --follow --tail 500"
+    assert shlex.split(command)[3] == project
+
+
+def test_the_merged_log_page_of_a_selection_shows_a_docker_logs_each(make, viewer_client):
+    a, b = make.container(), make.container()
+
+    response = viewer_client.get(f"/logs/?c={a['Id']}&c={b['Id']}")
+
+    command = html.unescape(response.content.decode()).split('id="logs-command">', 1)[1]
+    lines = command.split("</code>", 1)[0].removesuffix(" & wait").split(" & ")
+    assert sorted(lines) == sorted(
+        f"docker logs --follow --tail 500 {c['Name'].lstrip('/')}" for c in (a, b)
+    )
+
+
 def test_log_pages_of_an_unknown_container_answer_404(admin_client):
     assert admin_client.get("/containers/berthtest-no-such-container/logs/").status_code == 404
     assert (
@@ -698,7 +801,12 @@ def test_log_pages_want_a_signed_in_user(make, client, db):
 def download(client, path: str):
     response = client.get(path)
     assert response.status_code == 200
-    return response, b"".join(response.streaming_content).decode()
+    assert response.is_async  # see test_a_download_streams_a_large_log_without_holding_it
+
+    async def body() -> bytes:
+        return b"".join([part async for part in response.streaming_content])
+
+    return response, asyncio.run(body()).decode()
 
 
 def test_the_download_is_the_whole_log_as_text(make, docker_api, viewer_client):
@@ -735,6 +843,126 @@ def test_the_download_of_a_terminal_container_has_plain_line_ends(make, docker_a
     wait_for_log(docker_api, c["Id"], 2)
     _, body = download(viewer_client, f"/containers/{c['Id']}/logs/download/")
     assert body == f"one\n{TEXT}\n"
+
+
+def zeros(lines: int) -> list[str]:
+    """A command that prints `lines` lines of 4,000 zeros, quickly, and exits."""
+    return ["sh", "-c", f"yes $(printf %04000d 0) | head -n {lines}"]
+
+
+class AsgiClient:
+    """Django's ASGI handler as daphne drives it, for one GET signed in as `client`'s user:
+    counts the body it is sent without keeping it, and goes away after `leave_after` body
+    messages if told to."""
+
+    def __init__(self, client, path: str, *, leave_after: int | None = None) -> None:
+        name = django_settings.SESSION_COOKIE_NAME
+        cookie = f"{name}={client.cookies[name].value}"
+        self.scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver"), (b"cookie", cookie.encode())],
+            "client": ("127.0.0.1", 40000),
+            "server": ("testserver", 80),
+        }
+        self.leave_after = leave_after
+        self.status: int | None = None
+        self.messages = self.size = self.newlines = self.not_zeros = 0
+        self.asked = False
+        self.gone = asyncio.Event()
+
+    async def receive(self) -> dict:
+        if not self.asked:
+            self.asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            return
+        body = message.get("body", b"")
+        self.messages += 1
+        self.size += len(body)
+        self.newlines += body.count(b"\n")
+        self.not_zeros += len(body.strip(b"0\n"))
+        if self.messages == self.leave_after:
+            self.gone.set()
+        await asyncio.sleep(0)  # a server lets other work run while it writes
+
+    async def run(self, timeout: float = 120) -> None:
+        await asyncio.wait_for(get_asgi_application()(self.scope, self.receive, self.send), timeout)
+
+
+# Lines of 4,000 zeros and a newline: 104 MB.
+BIG_LOG_LINES = 26_000
+
+
+@pytest.mark.django_db(transaction=True)  # the handler's threads see the session
+async def test_a_download_streams_a_large_log_without_holding_it(make, docker_api, viewer_client):
+    c = make.container(command=zeros(BIG_LOG_LINES))
+    await asyncio.to_thread(docker_api.wait, c["Id"], timeout=120)
+    client = AsgiClient(viewer_client, f"/containers/{c['Id']}/logs/download/")
+    get_asgi_application()  # set up before measuring
+
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        await client.run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert client.status == 200
+    assert client.size == BIG_LOG_LINES * 4001
+    assert client.newlines == BIG_LOG_LINES
+    assert client.not_zeros == 0
+    # Under ASGI a synchronous iterator is read whole first: the server grew by the log.
+    grown = (peak - before) / 2**20
+    assert grown < 8, f"the server grew by {grown:.1f} MB sending a 104 MB log"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_download_closes_the_engines_response_when_the_client_goes_away(
+    make, docker_api, viewer_client, monkeypatch
+):
+    c = make.container(command=zeros(5000))
+    await asyncio.to_thread(docker_api.wait, c["Id"], timeout=60)
+    opened: list[raw.RawStream] = []
+    read = 0
+    open_stream = raw.open_stream
+
+    def recorded(*args, **kwargs) -> raw.RawStream:
+        stream = open_stream(*args, **kwargs)
+        opened.append(stream)
+        read_block = stream.read
+
+        def counted() -> bytes:
+            nonlocal read
+            data = read_block()
+            read += len(data)
+            return data
+
+        stream.read = counted  # type: ignore[method-assign]
+        return stream
+
+    monkeypatch.setattr(raw, "open_stream", recorded)
+    client = AsgiClient(viewer_client, f"/containers/{c['Id']}/logs/download/", leave_after=1)
+    await client.run(timeout=30)
+
+    assert client.status == 200
+    assert len(opened) == 1
+    assert opened[0].sock.fileno() == -1  # closed
+    # Closed soon after the client left, not once the log was read to its end (20 MB).
+    assert 0 < client.size <= read < 2 * 2**20
 
 
 # --- the engine restarting mid-stream -----------------------------------------------------

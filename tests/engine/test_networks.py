@@ -214,6 +214,21 @@ def test_it_shows_the_form_again_when_the_engine_refuses_the_subnet(admin_client
     assert not named(docker_api, name)
 
 
+def test_a_failed_create_is_recorded_when_the_engine_is_down(admin_client, settings):
+    settings.DOCKER_HOST = "unix:///tmp/berth-no-such-engine.sock"
+    name = unique("n")
+
+    response = admin_client.post("/networks/", {"name": name, "driver": "bridge", "internal": "on"})
+
+    assert response.status_code == 503
+    assert "The Docker Engine is unavailable" in page(response)
+    entry = AuditEntry.objects.get(action="network create")
+    assert entry.target == name
+    assert entry.command == f"docker network create --driver bridge --internal {name}"
+    assert entry.succeeded is False
+    assert entry.message == "no such file or directory"
+
+
 # Removing: docker network rm
 
 

@@ -154,6 +154,92 @@ def test_it_shows_the_form_again_when_the_engine_refuses_an_option(admin_client,
     assert AuditEntry.objects.filter(target=name, succeeded=False).exists()
 
 
+def test_a_failed_create_is_recorded_when_the_engine_is_down(admin_client, settings):
+    settings.DOCKER_HOST = "unix:///tmp/berth-no-such-engine.sock"
+    name = unique("v")
+
+    response = admin_client.post("/volumes/", {"name": name, "driver": "local"})
+
+    assert response.status_code == 503
+    assert "The Docker Engine is unavailable" in page(response)
+    entry = AuditEntry.objects.get(action="volume create")
+    assert entry.target == name
+    assert entry.command == f"docker volume create --driver local {name}"
+    assert entry.succeeded is False
+    assert entry.message == "no such file or directory"
+
+
+# Who may mount the host's files: only a superuser
+
+HOST_MOUNTS = [
+    (
+        {"options": "type=none\no=bind\ndevice=/etc"},
+        [
+            "Option type=none: only a superuser may mount a type other than tmpfs",
+            "Option o=bind: bind mounts a folder of the host into the volume; only a superuser "
+            "may use it.",
+            "Option device=/etc: only a superuser may set a device, which mounts that host path "
+            "or device into the volume.",
+        ],
+    ),
+    ({"options": "o=rbind\ndevice=/"}, ["Option o=rbind: rbind mounts a folder of the host"]),
+    ({"options": "type=tmpfs\ndevice=/var/lib/docker"}, ["Option device=/var/lib/docker: "]),
+    ({"options": "type=ext4\ndevice=/dev/sda1"}, ["Option type=ext4: only a superuser"]),
+    (
+        {"driver": "vieux/sshfs", "options": "sshcmd=me@host:/"},
+        ["Driver vieux/sshfs: only a superuser may use a driver other than local"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "errors"), HOST_MOUNTS)
+def test_staff_may_not_create_a_volume_that_mounts_the_host(
+    staff_client, make, docker_api, fields, errors
+):
+    marker = secrets.token_hex(4)
+    name = unique("v")
+    make.volumes.append(name)  # removed afterwards should it be created all the same
+    data = {"name": name, "driver": "local", "labels": f"berth.test={marker}", **fields}
+
+    response = staff_client.post("/volumes/", data)
+
+    assert response.status_code == 400
+    for error in errors:
+        assert shows(response, error), error
+    assert 'id="volume-create"' in page(response)
+    assert not exists(docker_api, name)
+    assert not labelled(docker_api, marker)
+
+
+def test_a_superuser_may_create_a_volume_that_binds_a_host_folder(admin_client, make, docker_api):
+    name = unique("v")
+    make.volumes.append(name)
+
+    response = admin_client.post(
+        "/volumes/",
+        {"name": name, "driver": "local", "options": "type=none\no=bind\ndevice=/tmp"},
+    )
+
+    assert response.status_code == 302
+    assert docker_api.inspect_volume(name)["Options"] == {
+        "type": "none",
+        "o": "bind",
+        "device": "/tmp",
+    }
+
+
+@pytest.mark.parametrize("options", ["", "type=tmpfs\ndevice=tmpfs\no=size=1m,mode=700"])
+def test_staff_may_create_a_plain_local_volume_or_a_tmpfs(staff_client, make, docker_api, options):
+    name = unique("v")
+    make.volumes.append(name)
+
+    response = staff_client.post("/volumes/", {"name": name, "driver": "local", "options": options})
+
+    assert response.status_code == 302
+    assert docker_api.inspect_volume(name)["Driver"] == "local"
+    assert AuditEntry.objects.filter(action="volume create", target=name, succeeded=True).exists()
+
+
 # Removing: docker volume rm
 
 

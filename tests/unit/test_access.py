@@ -9,8 +9,12 @@ from django.contrib.auth.models import AnonymousUser
 from containers_app import access
 
 
-def person(*, authenticated: bool = True, active: bool = True, staff: bool = False):
-    return SimpleNamespace(is_authenticated=authenticated, is_active=active, is_staff=staff)
+def person(
+    *, authenticated: bool = True, active: bool = True, staff: bool = False, superuser=False
+):
+    return SimpleNamespace(
+        is_authenticated=authenticated, is_active=active, is_staff=staff, is_superuser=superuser
+    )
 
 
 @pytest.mark.parametrize("action", [access.VIEW, access.CHANGE])
@@ -46,6 +50,22 @@ def test_staff_may_change_things():
 
 def test_an_unauthenticated_staff_flag_counts_for_nothing():
     assert access.allowed(person(authenticated=False, staff=True), access.CHANGE) is False
+
+
+def test_staff_may_see_secret_values_and_a_viewer_may_not():
+    assert access.allowed(person(staff=True), access.SEE_SECRETS) is True
+    assert access.allowed(person(), access.SEE_SECRETS) is False
+    assert access.allowed(person(active=False, staff=True), access.SEE_SECRETS) is False
+
+
+def test_only_a_staff_superuser_may_create_a_volume_that_reaches_the_host():
+    assert access.allowed(person(staff=True, superuser=True), access.ANY_VOLUME) is True
+    assert access.allowed(person(staff=True), access.ANY_VOLUME) is False
+    assert access.allowed(person(superuser=True), access.ANY_VOLUME) is False
+    assert access.allowed(person(active=False, staff=True, superuser=True), access.ANY_VOLUME) is (
+        False
+    )
+    assert access.allowed(AnonymousUser(), access.ANY_VOLUME) is False
 
 
 @pytest.mark.parametrize("action", ["delete", "", "VIEW", "admin"])

@@ -255,3 +255,42 @@ def test_volume_remove_is_docker_volume_rm():
 
 def test_volume_remove_with_force_adds_dash_f():
     assert cli.volume_remove(["a"], force=True) == "docker volume rm -f a"
+
+
+# merged logs: docker compose logs, or one docker logs each
+
+HOSTILE_PROJECT = "my app; rm -rf / 'x' \"y\""
+
+
+def test_merged_logs_of_a_project_is_docker_compose_logs_of_that_project():
+    assert (
+        cli.merged_logs(project="shop", containers=["shop-web-1", "shop-db-1"])
+        == "docker compose -p shop logs --follow --tail 500"
+    )
+
+
+def test_merged_logs_quotes_a_project_name_holding_spaces_quotes_and_semicolons():
+    command = cli.merged_logs(project=HOSTILE_PROJECT)
+    assert words(command) == [
+        "docker", "compose", "-p", HOSTILE_PROJECT, "logs", "--follow", "--tail", "500",
+    ]  # fmt: skip
+    assert command == (
+        "docker compose -p 'my app; rm -rf / '\"'\"'x'\"'\"' \"y\"' logs --follow --tail 500"
+    )
+
+
+def test_merged_logs_of_one_container_is_docker_logs():
+    assert cli.merged_logs(containers=["web"]) == "docker logs --follow --tail 500 web"
+
+
+def test_merged_logs_of_a_selection_follows_each_container_side_by_side():
+    assert cli.merged_logs(containers=["web", "db"], tail=10) == (
+        "docker logs --follow --tail 10 web & docker logs --follow --tail 10 db & wait"
+    )
+
+
+def test_merged_logs_quotes_each_container_of_a_selection():
+    command = cli.merged_logs(containers=["a;b", "$(reboot)"])
+    assert command == (
+        "docker logs --follow --tail 500 'a;b' & docker logs --follow --tail 500 '$(reboot)' & wait"
+    )

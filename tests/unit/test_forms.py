@@ -11,6 +11,7 @@ from containers_app.forms import (
     ImageRemoveForm,
     NetworkCreateForm,
     VolumeCreateForm,
+    host_volume_refusals,
     parse_pairs,
 )
 
@@ -362,8 +363,8 @@ def test_volume_create_form_reads_labels_and_driver_options():
 
 
 @pytest.mark.parametrize("driver", ["local", "rexray/ebs:latest", "vieux/sshfs"])
-def test_volume_create_form_accepts_plugin_driver_names(driver):
-    assert VolumeCreateForm({"driver": driver}).is_valid()
+def test_volume_create_form_accepts_plugin_driver_names_from_who_may_create_any_volume(driver):
+    assert VolumeCreateForm({"driver": driver}, any_volume=True).is_valid()
 
 
 @pytest.mark.parametrize("name", ["a", "-data", "my data", "da/ta"])
@@ -393,6 +394,90 @@ def test_volume_create_form_rejects_options_that_are_not_key_value_pairs():
     form = VolumeCreateForm({"driver": "local", "options": "type=tmpfs\n=x"})
     assert not form.is_valid()
     assert form.errors["options"] == ["Line 2: write each option as key=value."]
+
+
+# --- who may mount the host: host_volume_refusals ----------------------------------------
+
+BIND_HOST_ROOT = {"type": "none", "o": "bind", "device": "/"}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"type": "tmpfs", "device": "tmpfs"},
+        {"type": "tmpfs", "device": "tmpfs", "o": "size=1m"},
+        {"type": "tmpfs", "device": "tmpfs", "o": "size=64M,mode=1777,uid=1000,gid=1000"},
+        {"type": "tmpfs", "device": "tmpfs", "o": "size=10%,nr_inodes=1k,noexec,nosuid,nodev"},
+    ],
+)
+def test_host_volume_refusals_allow_a_plain_local_volume_or_a_tmpfs(options):
+    assert host_volume_refusals("local", options) == {}
+
+
+def test_host_volume_refusals_refuse_every_driver_but_local_naming_it():
+    assert host_volume_refusals("vieux/sshfs", {}) == {
+        "driver": [
+            "Driver vieux/sshfs: only a superuser may use a driver other than local, as a "
+            "volume plugin can mount whatever the host can reach."
+        ]
+    }
+
+
+def test_host_volume_refusals_name_each_option_of_a_bind_mount_of_the_host():
+    assert host_volume_refusals("local", BIND_HOST_ROOT) == {
+        "options": [
+            "Option type=none: only a superuser may mount a type other than tmpfs, which mounts "
+            "a host path or device (type=none with o=bind: any host folder).",
+            "Option o=bind: bind mounts a folder of the host into the volume; only a superuser "
+            "may use it.",
+            "Option device=/: only a superuser may set a device, which mounts that host path or "
+            "device into the volume.",
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"type": "tmpfs", "device": "/etc"}, "Option device=/etc: "),
+        ({"type": "tmpfs", "device": "tmpfs", "o": "size=1m,rbind"}, "Option o=size=1m,rbind: "),
+        ({"type": "tmpfs", "device": "tmpfs", "o": "size=1m, bind"}, "bind mounts a folder"),
+        ({"type": "tmpfs", "device": "tmpfs", "o": "remount"}, "mount option 'remount'"),
+        ({"type": "tmpfs", "device": "tmpfs", "o": "size=1m,"}, "mount option ''"),
+        ({"type": "ext4", "device": "tmpfs"}, "Option type=ext4: "),
+        ({"type": "nfs", "o": "addr=10.0.0.1", "device": ":/export"}, "Option type=nfs: "),
+        ({"type": "TMPFS", "device": "tmpfs"}, "Option type=TMPFS: "),
+        ({"o": "bind", "device": "/"}, "Option o=bind: "),
+        ({"device": "tmpfs"}, "Options need type=tmpfs"),
+        ({"o": "size=1m"}, "Options need type=tmpfs"),
+        ({"type": "tmpfs", "device": "tmpfs", "size": "1G"}, "Option size: "),
+    ],
+)
+def test_host_volume_refusals_refuse_whatever_could_mount_a_host_path(options, named):
+    refusals = host_volume_refusals("local", options)
+    assert list(refusals) == ["options"]
+    assert any(named in problem for problem in refusals["options"]), refusals
+
+
+def test_volume_create_form_refuses_a_bind_mount_of_the_host_by_default():
+    form = VolumeCreateForm({"driver": "local", "options": "type=none\no=bind\ndevice=/"})
+    assert not form.is_valid()
+    assert form.errors["options"] == host_volume_refusals("local", BIND_HOST_ROOT)["options"]
+
+
+def test_volume_create_form_refuses_a_plugin_driver_by_default():
+    form = VolumeCreateForm({"driver": "vieux/sshfs", "options": "sshcmd=me@host:/"})
+    assert not form.is_valid()
+    assert form.errors["driver"] == host_volume_refusals("vieux/sshfs", {})["driver"]
+
+
+def test_volume_create_form_lets_who_may_create_any_volume_bind_the_host():
+    form = VolumeCreateForm(
+        {"driver": "local", "options": "type=none\no=bind\ndevice=/"}, any_volume=True
+    )
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["options"] == BIND_HOST_ROOT
 
 
 # --- ImageRemoveForm ---------------------------------------------------------------------
