@@ -2,6 +2,7 @@
 each user has at most MAX_WEBSOCKETS_PER_USER sockets open."""
 
 import contextlib
+import json
 from collections import Counter
 
 from channels.consumer import get_handler_name
@@ -60,6 +61,8 @@ class Consumer(AsyncWebsocketConsumer):
                 reason = (
                     f"Too many open connections for this user (limit {limit}): close some tabs."
                 )
+                # daphne drops a close frame's reason: the pages read it from this message.
+                await self.send(json.dumps({"state": "ended", "error": reason, "notice": reason}))
                 await self.close(code=CLOSE_TOO_MANY, reason=reason)
                 return
             _open[user.pk] += 1

@@ -182,6 +182,10 @@
         status.textContent = "Stats unavailable.";
         return;
       }
+      if (event.code === 4429) {
+        status.textContent = "Too many open connections for your account: close some tabs.";
+        return;
+      }
       retries += 1;
       status.textContent = "Connection lost; reconnecting…";
       setTimeout(connect, Math.min(1000 * retries, 5000));

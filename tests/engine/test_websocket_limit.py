@@ -42,6 +42,8 @@ async def test_a_users_sockets_on_every_route_count_against_one_limit(make, sett
     extra = WebsocketCommunicator(router, f"/ws/containers/{c['Id']}/logs/")
     extra.scope["user"] = user
     assert (await extra.connect())[0]
+    told = await extra.receive_output(5)
+    assert "Too many open connections for this user (limit 3)" in told["text"]
     assert await extra.receive_output(5) == {
         "type": "websocket.close",
         "code": 4429,

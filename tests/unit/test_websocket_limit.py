@@ -1,6 +1,7 @@
 """How many websockets one user may have open (consumers/base.py): the one past the limit is
 closed with 4429, and a socket's count is given back however it ended."""
 
+import json
 import secrets
 from types import SimpleNamespace
 
@@ -41,11 +42,14 @@ def socket(consumer, user) -> WebsocketCommunicator:
 
 async def turned_away(communicator: WebsocketCommunicator) -> dict:
     """The close message of a socket over the limit: accepted first, so that a browser gets
-    the code (a handshake refused reaches it as 1006)."""
+    the code (a handshake refused reaches it as 1006), and told why in a message first, as
+    daphne does not pass a close frame's reason on."""
     accepted, _ = await communicator.connect()
     assert accepted
+    told = json.loads((await communicator.receive_output(5))["text"])
     closed = await communicator.receive_output(5)
     await communicator.disconnect()
+    assert told == {"state": "ended", "error": closed["reason"], "notice": closed["reason"]}
     return closed
 
 
