@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import audit, cli
+from containers_app import access, audit, cli, masking
 from containers_app.engine import EngineError
 from containers_app.engine import images as engine_images
 from containers_app.forms import ImageListForm, ImageRemoveForm
@@ -32,6 +32,8 @@ def image_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
     image = engine_images.image_inspect(engine=engine_for(request), image_id=ref)
+    if not access.allowed(request.user, access.SEE_SECRETS):
+        image = masking.masked_image(image)
     context = {
         "image": image,
         "inspect_command": cli.inspect("image", image.short_id),

@@ -433,3 +433,19 @@ def test_it_forbids_a_viewer_to_remove_or_untag(viewer_client, make, docker_api,
         assert viewer_client.post(f"/images/{image_id}/remove/", data, **htmx).status_code == 403
     assert tags_of(docker_api, image_id) == [f"{repository}:v1", f"{repository}:v2"]
     assert not AuditEntry.objects.exists()
+
+
+def test_a_viewer_sees_an_images_secret_environment_masked_and_staff_sees_it(
+    viewer_client, staff_client, make
+):
+    image_id = make.image(dockerfile_line="ENV DB_PASSWORD=hunter2 PLAIN=visible")
+    url = f"/images/{image_id}/"
+
+    viewer = viewer_client.get(url).content.decode()
+    staff = staff_client.get(url).content.decode()
+
+    # Nowhere: not in the environment list, the raw inspect JSON or the history's build steps.
+    assert "hunter2" not in viewer
+    assert "DB_PASSWORD=••••••" in viewer
+    assert "PLAIN=visible" in viewer
+    assert "DB_PASSWORD=hunter2" in staff

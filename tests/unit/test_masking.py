@@ -6,7 +6,7 @@ import pytest
 
 from containers_app.engine.containers import ContainerDetail
 from containers_app.engine.convert import pretty_json
-from containers_app.masking import MASK, is_secret, masked_container, masked_env
+from containers_app.masking import MASK, _masked_step, is_secret, masked_container, masked_env
 
 
 @pytest.mark.parametrize(
@@ -75,3 +75,24 @@ def test_a_container_without_environment_or_raw_json_is_masked_without_error():
     bare = container([])
     assert masked_container(bare) == bare
     assert masked_container(ContainerDetail(**{**vars(bare), "raw_json": ""})).raw_json == ""
+
+
+@pytest.mark.parametrize(
+    ("step", "shown"),
+    [
+        ("/bin/sh -c #(nop)  ENV DB_PASSWORD=hunter2 PLAIN=visible", f"DB_PASSWORD={MASK}"),
+        ('ENV API_KEY="a b" X=1', f"API_KEY={MASK} X=1"),
+        ("RUN /bin/sh -c login --token=abc user", f"--token={MASK} user"),
+    ],
+)
+def test_a_build_step_shows_no_secret_value(step, shown):
+    masked = _masked_step(step)
+
+    assert shown in masked
+    assert "hunter2" not in masked and "abc" not in masked and '"a b"' not in masked
+
+
+def test_a_build_step_without_secrets_is_left_as_it_is():
+    step = "/bin/sh -c #(nop)  ENV PATH=/bin LANG=C.UTF-8"
+
+    assert _masked_step(step) == step
