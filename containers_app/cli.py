@@ -69,6 +69,14 @@ def image_remove(refs: Sequence[str], *, force: bool = False) -> str:
     return docker("rmi", *(["-f"] if force else []), *refs)
 
 
+def image_tag(source: str, target: str) -> str:
+    return docker("tag", source, target)
+
+
+def image_prune(*, all: bool = False) -> str:
+    return docker("image", "prune", "--force", *(["--all"] if all else []))
+
+
 def image_history(ref: str) -> str:
     return docker("history", ref)
 

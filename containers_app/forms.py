@@ -275,6 +275,45 @@ class ImageRemoveForm(ForceForm):
     )
 
 
+# An image reference as `docker tag` takes it: [registry[:port]/]path[:tag], lower-case path
+# components (the engine refuses upper case there), no digest.
+IMAGE_REFERENCE = re.compile(
+    r"^(?:[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
+)
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """(repository, tag) of a reference; `name` alone means `name:latest`, as the CLI says."""
+    repository, colon, tag = reference.rpartition(":")
+    if not colon or "/" in tag:  # no tag, or the colon was a registry's port
+        return reference, "latest"
+    return repository, tag
+
+
+class ImageTagForm(forms.Form):
+    """`docker tag <image> <target>`."""
+
+    target = forms.CharField(max_length=255, strip=True)
+
+    def clean_target(self) -> str:
+        target = self.cleaned_data["target"]
+        if not IMAGE_REFERENCE.match(target):
+            raise ValidationError(
+                f"{target} is not an image reference: write [registry/]name[:tag], the name "
+                "in lower case (letters, digits, . _ -)."
+            )
+        repository, tag = split_reference(target)
+        return f"{repository}:{tag}"
+
+
+class ImagePruneForm(forms.Form):
+    """`docker image prune [-a]`: dangling images only, unless `all`."""
+
+    all = forms.ChoiceField(required=False, choices=[("", "dangling images"), ("1", "all unused")])
+
+
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
 DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -27,8 +27,10 @@ container_urls = [
 ]
 image_urls = [
     path("", images.image_list, name="list"),
+    path("prune/", images.image_prune, name="prune"),
     re_path(rf"^{IMAGE_ID}/$", images.image_detail, name="detail"),
     re_path(rf"^{IMAGE_ID}/remove/$", images.image_remove, name="remove"),
+    re_path(rf"^{IMAGE_ID}/tag/$", images.image_tag, name="tag"),
 ]
 network_urls = [
     path("", by_method(get=networks.network_list, post=networks.network_create), name="list"),

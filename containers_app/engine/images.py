@@ -1,4 +1,5 @@
-"""Images: `docker images`, `docker image inspect`, `docker history` and `docker rmi`."""
+"""Images: `docker images`, `docker image inspect`, `docker history`, `docker rmi`,
+`docker tag` and `docker image prune`."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -163,3 +164,27 @@ def image_remove(*, engine: Engine, reference: str, force: bool = False) -> list
     with translated(engine.base_url):
         result = api(engine).remove_image(reference, force=force)
     return [f"{k}: {v}" for item in result or () for k, v in item.items()]
+
+
+def image_tag(*, engine: Engine, image_id: str, repository: str, tag: str) -> None:
+    """`docker tag <image> <repository>:<tag>`; a tag another image has moves to this one."""
+    with translated(engine.base_url):
+        api(engine).tag(image_id, repository, tag)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What `docker image prune` removed, in the engine's words, and the space it freed."""
+
+    removed: tuple[str, ...]
+    reclaimed: int
+
+
+def image_prune(*, engine: Engine, all: bool = False) -> PruneResult:
+    """`docker image prune [-a]`: dangling images, or every image no container uses."""
+    with translated(engine.base_url):
+        result = api(engine).prune_images(filters={"dangling": False} if all else None)
+    removed = tuple(
+        f"{kind}: {ref}" for item in result.get("ImagesDeleted") or () for kind, ref in item.items()
+    )
+    return PruneResult(removed=removed, reclaimed=int(result.get("SpaceReclaimed") or 0))

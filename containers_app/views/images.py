@@ -1,14 +1,17 @@
-"""Image pages: `docker images`, `docker image inspect` with `docker history`, and `docker rmi`."""
+"""Image pages: `docker images`, `docker image inspect` with `docker history`, `docker rmi`,
+`docker tag` and `docker image prune`."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, audit, cli, masking
+from containers_app import access, actions, audit, cli, masking
 from containers_app.engine import EngineError
 from containers_app.engine import images as engine_images
-from containers_app.forms import ImageListForm, ImageRemoveForm
+from containers_app.engine.convert import short_id
+from containers_app.forms import ImageListForm, ImagePruneForm, ImageRemoveForm, ImageTagForm
 from containers_app.views.common import action_done, can_change, can_view, engine_for, render_list
 from containers_app.views.errors import bad_request
 
@@ -24,6 +27,8 @@ def image_list(request: HttpRequest) -> HttpResponse:
         "dangling": dangling,
         "command": cli.image_list(dangling=dangling),
         "total_size": sum(i.size for i in images),
+        "prune_command": cli.image_prune(),
+        "prune_all_command": cli.image_prune(all=True),
     }
     return render_list(request, "images/list.html", "images/_rows.html", context)
 
@@ -41,6 +46,7 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
         "remove_command": cli.image_remove([image.short_id]),
         "force_remove_command": cli.image_remove([image.short_id], force=True),
         "untag_commands": [(tag, cli.image_remove([tag])) for tag in image.tags],
+        "tag_command": cli.image_tag(image.short_id, "<repository>:<tag>"),
     }
     return render(request, "images/detail.html", context)
 
@@ -73,3 +79,55 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
         reverse("images:detail", args=[ref]) if tag and untagged_only else reverse("images:list")
     )
     return action_done(request, message=f"{command}: {summary}", fallback=fallback)
+
+
+@can_change
+@require_POST
+def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
+    """`docker tag <id> <target>`; a target without a tag means `:latest`, as the CLI does."""
+    form = ImageTagForm(request.POST)
+    if not form.is_valid():
+        return bad_request(request, form)
+    engine = engine_for(request)
+    target = form.cleaned_data["target"]
+    repository, _, tag = target.rpartition(":")
+    command = cli.image_tag(short_id(ref), target)
+    actions.perform(
+        request,
+        engine=engine,
+        action="tag",
+        target=target,
+        command=command,
+        call=lambda: engine_images.image_tag(
+            engine=engine, image_id=ref, repository=repository, tag=tag
+        ),
+    )
+    return action_done(
+        request, message=f"Tagged: {command}", fallback=reverse("images:detail", args=[ref])
+    )
+
+
+@can_change
+@require_POST
+def image_prune(request: HttpRequest) -> HttpResponse:
+    """`docker image prune [-a]`, with the space it gave back."""
+    form = ImagePruneForm(request.POST)
+    if not form.is_valid():
+        return bad_request(request, form)
+    engine = engine_for(request)
+    every = form.cleaned_data["all"] == "1"
+    command = cli.image_prune(all=every)
+    result = actions.perform(
+        request,
+        engine=engine,
+        action="image prune",
+        target="unused images" if every else "dangling images",
+        command=command,
+        call=lambda: engine_images.image_prune(engine=engine, all=every),
+    )
+    removed = sum(line.startswith("Deleted") for line in result.removed)
+    message = (
+        f"{command}: removed {removed} image layer{'s' * (removed != 1)}, "
+        f"reclaimed {filesizeformat(result.reclaimed)}."
+    )
+    return action_done(request, message=message, fallback=reverse("images:list"))

@@ -449,3 +449,81 @@ def test_a_viewer_sees_an_images_secret_environment_masked_and_staff_sees_it(
     assert "DB_PASSWORD=••••••" in viewer
     assert "PLAIN=visible" in viewer
     assert "DB_PASSWORD=hunter2" in staff
+
+
+# docker tag
+
+
+def test_it_tags_an_image_and_shows_the_command(admin_client, make, docker_api, htmx):
+    image_id = make.image(f"{unique('img')}:v1")
+    target = f"{unique('tagged')}:release"
+
+    response = admin_client.post(f"/images/{image_id}/tag/", {"target": target}, **htmx)
+
+    assert response.status_code == 200
+    assert f"docker tag {short(image_id)} {target}" in flash(response)
+    assert target in tags_of(docker_api, image_id)
+    entry = AuditEntry.objects.get(action="tag", target=target)
+    assert entry.succeeded and entry.command == f"docker tag {short(image_id)} {target}"
+
+
+def test_a_target_without_a_tag_means_latest_as_the_cli_says(admin_client, make, docker_api):
+    image_id = make.image(f"{unique('img')}:v1")
+    repository = f"localhost:5000/team/{unique('tagged')}"
+
+    admin_client.post(f"/images/{image_id}/tag/", {"target": repository})
+
+    assert f"{repository}:latest" in tags_of(docker_api, image_id)
+
+
+@pytest.mark.parametrize("target", ["Upper/Case", "two words", "name@sha256:abc", "", "a:b:c"])
+def test_it_refuses_a_target_that_is_not_a_reference_and_tags_nothing(
+    admin_client, make, docker_api, target
+):
+    tag = f"{unique('img')}:v1"
+    image_id = make.image(tag)
+
+    response = admin_client.post(f"/images/{image_id}/tag/", {"target": target})
+
+    assert response.status_code == 400
+    assert tags_of(docker_api, image_id) == [tag]
+
+
+def test_tagging_an_unknown_image_is_not_found_and_recorded(admin_client):
+    response = admin_client.post("/images/0123456789ab/tag/", {"target": "x:y"})
+
+    assert response.status_code == 404
+    assert not AuditEntry.objects.get(action="tag", target="x:y").succeeded
+
+
+# docker image prune
+
+
+def test_prune_removes_dangling_images_and_keeps_tagged_ones(admin_client, make, docker_api):
+    dangling = dangling_image(make)
+    tagged = make.image(f"{unique('img')}:v1")
+
+    response = admin_client.post("/images/prune/", follow=True)
+
+    assert response.status_code == 200
+    assert not exists(docker_api, dangling)
+    assert exists(docker_api, tagged)
+    assert "docker image prune --force: removed" in page(response)
+    assert "reclaimed" in page(response)
+    assert AuditEntry.objects.get(action="image prune").command == "docker image prune --force"
+
+
+def test_prune_all_removes_unused_images_but_not_those_a_container_uses(
+    admin_client, make, docker_api
+):
+    used = make.image(f"{unique('img')}:v1")
+    make.container(image=used, state="exited")
+    make.container(state="exited")  # keeps the test image itself in use
+    unused = make.image(f"{unique('img')}:v1")
+
+    response = admin_client.post("/images/prune/", {"all": "1"}, follow=True)
+
+    assert response.status_code == 200
+    assert not exists(docker_api, unused)
+    assert exists(docker_api, used)
+    assert "docker image prune --force --all" in page(response)

@@ -38,6 +38,8 @@ EXPECTED = {
     "images:list": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "images:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "images:remove": {"GET": CHANGE, "POST": CHANGE},
+    "images:tag": {"GET": CHANGE, "POST": CHANGE},
+    "images:prune": {"GET": CHANGE, "POST": CHANGE},
     "networks:list": {"GET": VIEW, "POST": CHANGE},
     "networks:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "networks:remove": {"GET": CHANGE, "POST": CHANGE},
@@ -51,8 +53,9 @@ EXPECTED = {
 # Values for the routes' parameters: objects that do not exist.
 SAMPLE = {"ref": "berthtest-matrix-none", "action": "stop"}
 IMAGE_SAMPLE = {"ref": "0123456789ab"}
-# A body no create form accepts, so staff's POST is refused by the form, not carried out.
-INVALID_BODY = {"name": "not a valid name!", "action": "stop"}
+# A body no form accepts (create, tag, prune), so staff's POST is refused by the form, not
+# carried out.
+INVALID_BODY = {"name": "not a valid name!", "action": "stop", "target": "NOT VALID", "all": "?"}
 
 
 def http_routes(patterns=None, namespace: str = "") -> list[tuple[str, URLPattern]]:

@@ -294,3 +294,11 @@ def test_merged_logs_quotes_each_container_of_a_selection():
     assert command == (
         "docker logs --follow --tail 500 'a;b' & docker logs --follow --tail 500 '$(reboot)' & wait"
     )
+
+
+def test_tag_and_prune_read_as_the_cli_writes_them():
+    assert cli.image_tag("0123456789ab", "registry:5000/team/web:1.0") == (
+        "docker tag 0123456789ab registry:5000/team/web:1.0"
+    )
+    assert cli.image_prune() == "docker image prune --force"
+    assert cli.image_prune(all=True) == "docker image prune --force --all"

@@ -8,7 +8,9 @@ from containers_app.engine.containers import ACTIONS, STATES
 from containers_app.forms import (
     ContainerBulkForm,
     ContainerFilterForm,
+    ImagePruneForm,
     ImageRemoveForm,
+    ImageTagForm,
     NetworkCreateForm,
     VolumeCreateForm,
     host_volume_refusals,
@@ -509,3 +511,31 @@ def test_image_remove_form_rejects_what_is_not_a_tag(tag):
     form = ImageRemoveForm({"tag": tag})
     assert not form.is_valid()
     assert form.errors["tag"] == ["Not an image tag."]
+
+
+@pytest.mark.parametrize(
+    ("given", "cleaned"),
+    [
+        ("web", "web:latest"),
+        ("web:1.0", "web:1.0"),
+        ("team/web", "team/web:latest"),
+        ("localhost:5000/team/web", "localhost:5000/team/web:latest"),
+        ("registry.example.org:5000/web:v2_rc-1", "registry.example.org:5000/web:v2_rc-1"),
+    ],
+)
+def test_a_tag_target_without_a_tag_means_latest(given, cleaned):
+    form = ImageTagForm({"target": given})
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["target"] == cleaned
+
+
+@pytest.mark.parametrize("given", ["Web", "web:", "web@sha256:00", "-web", "web:-1", "a b", ""])
+def test_a_tag_target_that_is_not_a_reference_is_refused(given):
+    assert not ImageTagForm({"target": given}).is_valid()
+
+
+def test_prune_takes_all_as_1_or_nothing():
+    assert ImagePruneForm({}).is_valid()
+    assert ImagePruneForm({"all": "1"}).is_valid()
+    assert not ImagePruneForm({"all": "?"}).is_valid()
