@@ -77,6 +77,10 @@ def image_prune(*, all: bool = False) -> str:
     return docker("image", "prune", "--force", *(["--all"] if all else []))
 
 
+def image_save(ref: str) -> str:
+    return docker("save", "--output", f"{ref}.tar", ref)
+
+
 def image_history(ref: str) -> str:
     return docker("history", ref)
 

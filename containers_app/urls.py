@@ -31,6 +31,7 @@ image_urls = [
     re_path(rf"^{IMAGE_ID}/$", images.image_detail, name="detail"),
     re_path(rf"^{IMAGE_ID}/remove/$", images.image_remove, name="remove"),
     re_path(rf"^{IMAGE_ID}/tag/$", images.image_tag, name="tag"),
+    re_path(rf"^{IMAGE_ID}/save/$", images.image_save, name="save"),
 ]
 network_urls = [
     path("", by_method(get=networks.network_list, post=networks.network_create), name="list"),

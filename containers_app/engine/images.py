@@ -1,10 +1,11 @@
 """Images: `docker images`, `docker image inspect`, `docker history`, `docker rmi`,
-`docker tag` and `docker image prune`."""
+`docker tag`, `docker image prune` and `docker save`."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from containers_app.engine import raw
 from containers_app.engine.client import Engine, api
 from containers_app.engine.convert import from_rfc3339, from_unix, labels_of, pretty_json, short_id
 from containers_app.engine.errors import translated
@@ -188,3 +189,9 @@ def image_prune(*, engine: Engine, all: bool = False) -> PruneResult:
         f"{kind}: {ref}" for item in result.get("ImagesDeleted") or () for kind, ref in item.items()
     )
     return PruneResult(removed=removed, reclaimed=int(result.get("SpaceReclaimed") or 0))
+
+
+def image_save(*, engine: Engine, image_id: str) -> raw.RawStream:
+    """`docker save <image>`: the open tar stream of the image, to be read block by block
+    (an image may be gigabytes: never whole in memory) and closed by the reader."""
+    return raw.open_stream(engine, f"/images/{image_id}/get", {}, timeout=engine.timeout)

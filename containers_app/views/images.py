@@ -1,7 +1,7 @@
 """Image pages: `docker images`, `docker image inspect` with `docker history`, `docker rmi`,
-`docker tag` and `docker image prune`."""
+`docker tag`, `docker image prune` and `docker save`."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -12,6 +12,7 @@ from containers_app.engine import EngineError
 from containers_app.engine import images as engine_images
 from containers_app.engine.convert import short_id
 from containers_app.forms import ImageListForm, ImagePruneForm, ImageRemoveForm, ImageTagForm
+from containers_app.streams.downloads import StreamedBody
 from containers_app.views.common import action_done, can_change, can_view, engine_for, render_list
 from containers_app.views.errors import bad_request
 
@@ -47,6 +48,7 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
         "force_remove_command": cli.image_remove([image.short_id], force=True),
         "untag_commands": [(tag, cli.image_remove([tag])) for tag in image.tags],
         "tag_command": cli.image_tag(image.short_id, "<repository>:<tag>"),
+        "save_command": cli.image_save(image.short_id),
     }
     return render(request, "images/detail.html", context)
 
@@ -131,3 +133,14 @@ def image_prune(request: HttpRequest) -> HttpResponse:
         f"reclaimed {filesizeformat(result.reclaimed)}."
     )
     return action_done(request, message=message, fallback=reverse("images:list"))
+
+
+@can_change
+@require_GET
+def image_save(request: HttpRequest, ref: str) -> StreamingHttpResponse:
+    """`docker save <id>`: the image as a tar, streamed as the engine writes it. Staff only,
+    like a terminal: the layers hold whatever the image holds, secrets included."""
+    stream = engine_images.image_save(engine=engine_for(request), image_id=ref)
+    response = StreamingHttpResponse(StreamedBody(stream), content_type="application/x-tar")
+    response["Content-Disposition"] = f'attachment; filename="{short_id(ref)}.tar"'
+    return response

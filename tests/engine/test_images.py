@@ -1,11 +1,16 @@
 """The image pages against the private engine: `docker images`, `history`, `inspect` and `rmi`."""
 
+import asyncio
+import io
+import json
 import re
 import secrets
+import tarfile
 
 import docker
 import pytest
 from django.template.defaultfilters import filesizeformat
+from django.test import AsyncClient
 from django.utils.html import escape
 
 from containers_app.models import AuditEntry
@@ -527,3 +532,40 @@ def test_prune_all_removes_unused_images_but_not_those_a_container_uses(
     assert not exists(docker_api, unused)
     assert exists(docker_api, used)
     assert "docker image prune --force --all" in page(response)
+
+
+# docker save
+
+
+async def saved(person, url: str) -> tuple[object, bytes]:
+    """The response to a download through the ASGI handler, and its body."""
+    client = AsyncClient()
+    await client.aforce_login(person)
+    response = await client.get(url)
+    body = b"".join([block async for block in response.streaming_content])
+    return response, body
+
+
+@pytest.mark.django_db(transaction=True)  # the handler's threads see the session
+async def test_save_streams_the_image_as_the_tar_docker_save_writes(make, staff_user):
+    image_id = await asyncio.to_thread(make.image, f"{unique('img')}:v1")
+
+    response, body = await saved(staff_user, f"/images/{image_id}/save/")
+
+    assert response.status_code == 200
+    assert response.is_async  # Django would read a synchronous iterator whole first
+    assert response["Content-Type"] == "application/x-tar"
+    assert f'filename="{short(image_id)}.tar"' in response["Content-Disposition"]
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    assert manifest[0]["Config"].startswith(image_id.removeprefix("sha256:"))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_saving_an_unknown_image_is_not_found(staff_user):
+    client = AsyncClient()
+    await client.aforce_login(staff_user)
+
+    response = await client.get("/images/0123456789ab/save/")
+
+    assert response.status_code == 404

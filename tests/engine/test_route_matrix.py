@@ -40,6 +40,7 @@ EXPECTED = {
     "images:remove": {"GET": CHANGE, "POST": CHANGE},
     "images:tag": {"GET": CHANGE, "POST": CHANGE},
     "images:prune": {"GET": CHANGE, "POST": CHANGE},
+    "images:save": {"GET": CHANGE, "POST": CHANGE},
     "networks:list": {"GET": VIEW, "POST": CHANGE},
     "networks:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "networks:remove": {"GET": CHANGE, "POST": CHANGE},

@@ -302,3 +302,7 @@ def test_tag_and_prune_read_as_the_cli_writes_them():
     )
     assert cli.image_prune() == "docker image prune --force"
     assert cli.image_prune(all=True) == "docker image prune --force --all"
+
+
+def test_save_writes_the_tar_named_after_the_image():
+    assert cli.image_save("0123456789ab") == "docker save --output 0123456789ab.tar 0123456789ab"
