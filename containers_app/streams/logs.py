@@ -19,6 +19,7 @@ from datetime import datetime
 
 from containers_app.engine import Engine, EngineError, EngineUnavailable, NotFound, raw
 from containers_app.engine import containers as engine_containers
+from containers_app.streams.downloads import StreamedBody
 from containers_app.streams.executor import engine_call, in_thread
 from containers_app.streams.fanout import (
     FRAME_BYTES,
@@ -629,43 +630,19 @@ async def _merged_history(viewer, engine, sources, *, tail, since, until, max_by
     return list(lasts)
 
 
-class LogText:
-    """The whole log as `docker logs [-t]` prints it, for a download: an async iterator of
-    blocks of bytes. Under ASGI, Django drains a synchronous iterator into a list before it
-    sends a byte; this one reads (and cuts into lines) about DOWNLOAD_BYTES of the log in the
-    engine executor only when the block before was taken, so a download holds about one
-    block whatever the log's size. Closing it, or cancelling a read (the client went away),
-    closes the engine's response."""
+class LogText(StreamedBody):
+    """The whole log as `docker logs [-t]` prints it, for a download: each block is about
+    DOWNLOAD_BYTES of the log, cut into lines in the engine executor."""
 
     def __init__(self, engine: Engine, container_id: str, *, tty: bool, timestamps: bool):
+        super().__init__()
         self.engine = engine
         self.container_id = container_id
         self.timestamps = timestamps
         self.splitter = LineSplitter(tty=tty)
         self.cursor = Cursor()
-        self.stream: raw.RawStream | None = None
-        self.ended = False
-        self.closed = False
-
-    def __aiter__(self) -> "LogText":
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self.closed or self.ended:
-            self.close()
-            raise StopAsyncIteration
-        try:
-            block = await engine_call(self._read)
-        except BaseException:
-            self.close()
-            raise
-        if not block:
-            self.close()
-            raise StopAsyncIteration
-        return block
 
     def _read(self) -> bytes:
-        """The next block of text, b"" at the log's end. Runs in the engine executor."""
         if self.stream is None:
             params = {"stdout": 1, "stderr": 1, "timestamps": 1, "tail": "all"}
             self.stream = _open_whole_log(self.engine, self.container_id, params)
@@ -683,16 +660,6 @@ class LogText:
             blocks += self.cursor.take(self.splitter.feed(data))
             size += len(data)
         return _as_text(blocks, self.timestamps) if blocks else b""
-
-    def close(self) -> None:
-        """Closes the engine's response; a read in the executor wakes and ends. Django calls
-        this once the response is done."""
-        self.closed = True
-        if self.stream is not None:
-            self.stream.close()
-
-    async def aclose(self) -> None:
-        self.close()
 
 
 # Each line's stamp and the space after it.

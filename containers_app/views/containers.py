@@ -6,8 +6,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, audit, cli, masking
-from containers_app.engine import EngineError, EngineUnavailable
+from containers_app import access, actions, audit, cli, masking
+from containers_app.engine import EngineUnavailable
 from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_SORTS, ContainerBulkForm, ContainerFilterForm
 from containers_app.rows import container_rows
@@ -87,14 +87,16 @@ def container_action(request: HttpRequest, ref: str, action: str) -> HttpRespons
         raise Http404("No such container action.")
     engine = engine_for(request)
     command = cli.container_action(action, [ref])
-    try:
-        engine_containers.container_act(engine=engine, container_id=ref, action=action)
-    except EngineError as error:
-        audit.record(
-            request, engine=engine, action=action, target=ref, command=command, error=error
-        )
-        raise
-    audit.record(request, engine=engine, action=action, target=ref, command=command)
+    actions.perform(
+        request,
+        engine=engine,
+        action=action,
+        target=ref,
+        command=command,
+        call=lambda: engine_containers.container_act(
+            engine=engine, container_id=ref, action=action
+        ),
+    )
     message = f"{PAST_TENSE[action]} {ref}: {command}"
     if action in REMOVALS:
         return action_done(request, message=message, fallback=reverse("containers:list"))

@@ -7,8 +7,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, actions, audit, cli, masking
-from containers_app.engine import EngineError
+from containers_app import access, actions, cli, masking
 from containers_app.engine import images as engine_images
 from containers_app.engine.convert import short_id
 from containers_app.forms import ImageListForm, ImagePruneForm, ImageRemoveForm, ImageTagForm
@@ -67,14 +66,14 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
         return bad_request(request, form)
     reference = tag or ref
     command = cli.image_remove([reference], force=force)
-    try:
-        effects = engine_images.image_remove(engine=engine, reference=reference, force=force)
-    except EngineError as error:
-        audit.record(
-            request, engine=engine, action="rmi", target=reference, command=command, error=error
-        )
-        raise
-    audit.record(request, engine=engine, action="rmi", target=reference, command=command)
+    effects = actions.perform(
+        request,
+        engine=engine,
+        action="rmi",
+        target=reference,
+        command=command,
+        call=lambda: engine_images.image_remove(engine=engine, reference=reference, force=force),
+    )
     summary = ", ".join(effects[:4]) + (f" and {len(effects) - 4} more" if len(effects) > 4 else "")
     untagged_only = all(e.startswith("Untagged") for e in effects)
     fallback = (
