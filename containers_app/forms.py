@@ -293,7 +293,8 @@ def split_reference(reference: str) -> tuple[str, str]:
 
 
 class ImageTagForm(forms.Form):
-    """`docker tag <image> <target>`."""
+    """`docker tag <image> <target>`: cleans `target` to repository:tag, and gives both parts
+    as `repository` and `tag`, as the engine takes them."""
 
     target = forms.CharField(max_length=255, strip=True)
 
@@ -304,8 +305,8 @@ class ImageTagForm(forms.Form):
                 f"{target} is not an image reference: write [registry/]name[:tag], the name "
                 "in lower case (letters, digits, . _ -)."
             )
-        repository, tag = split_reference(target)
-        return f"{repository}:{tag}"
+        self.cleaned_data["repository"], self.cleaned_data["tag"] = split_reference(target)
+        return "{repository}:{tag}".format(**self.cleaned_data)
 
 
 class ImagePruneForm(forms.Form):

@@ -90,8 +90,7 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
     if not form.is_valid():
         return bad_request(request, form)
     engine = engine_for(request)
-    target = form.cleaned_data["target"]
-    repository, _, tag = target.rpartition(":")
+    target, repository, tag = (form.cleaned_data[k] for k in ("target", "repository", "tag"))
     command = cli.image_tag(short_id(ref), target)
     actions.perform(
         request,
