@@ -20,9 +20,10 @@ run: $(VENV)/.installed
 
 test: test-system-deps $(VENV)/.installed-dev
 	scripts/test-engine start
+	scripts/test-registry start || { scripts/test-engine stop; exit 1; }
 	BERTH_TEST_DOCKER_HOST=$${BERTH_TEST_DOCKER_HOST:-$(TEST_DOCKER_HOST)} \
 	  $(VENV)/bin/pytest tests/unit tests/engine tests/browser; \
-	  status=$$?; scripts/test-engine stop; exit $$status
+	  status=$$?; scripts/test-registry stop; scripts/test-engine stop; exit $$status
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
@@ -44,6 +45,9 @@ test-system-deps: system-deps
 	command -v busybox >/dev/null || missing="$$missing busybox-static"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
 	if [ -n "$$missing" ]; then \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi

@@ -3,6 +3,17 @@
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 
+from containers_app.engine.specs import (
+    ContainerSpec,
+    DeviceMapping,
+    MountSpec,
+    PortBinding,
+    VolumeBind,
+    format_cpus,
+    format_size,
+)
+from containers_app.masking import MASK, is_secret
+
 CONTAINER_ACTION_WORDS = {
     "start": ("start",),
     "stop": ("stop",),
@@ -81,6 +92,14 @@ def image_save(ref: str) -> str:
     return docker("save", "--output", f"{ref}.tar", ref)
 
 
+def image_pull(reference: str) -> str:
+    return docker("pull", reference)
+
+
+def image_push(reference: str) -> str:
+    return docker("push", reference)
+
+
 def image_history(ref: str) -> str:
     return docker("history", ref)
 
@@ -121,3 +140,81 @@ def volume_create(
 
 def volume_remove(refs: Sequence[str], *, force: bool = False) -> str:
     return docker("volume", "rm", *(["-f"] if force else []), *refs)
+
+
+def registry_login(server: str, username: str) -> str:
+    """`docker login --username <user> <server>`. Never the password: the CLI would prompt
+    for it, and this line is shown and kept in the audit trail."""
+    return docker("login", "--username", username, server)
+
+
+def registry_logout(server: str) -> str:
+    return docker("logout", server)
+
+
+def publish_value(port: PortBinding) -> str:
+    """`-p` as docker prints it: [ip:][host_port:]container_port[/protocol]."""
+    container = str(port.container_port) + ("" if port.protocol == "tcp" else f"/{port.protocol}")
+    host_port = str(port.host_port or "")
+    if not port.host_ip:
+        return f"{host_port}:{container}" if host_port else container
+    ip = f"[{port.host_ip}]" if ":" in port.host_ip else port.host_ip
+    return f"{ip}:{host_port}:{container}"
+
+
+def volume_value(volume: VolumeBind) -> str:
+    if volume.anonymous:
+        return volume.target
+    return f"{volume.source}:{volume.target}" + (f":{volume.mode}" if volume.mode else "")
+
+
+def mount_value(mount: MountSpec) -> str:
+    parts = [f"type={mount.type}"] + [f"source={mount.source}"] * bool(mount.source)
+    parts += [f"target={mount.target}"] + ["readonly"] * mount.read_only
+    parts += [f"tmpfs-size={format_size(mount.tmpfs_size)}"] * bool(mount.tmpfs_size)
+    parts += [f"tmpfs-mode={mount.tmpfs_mode:o}"] * bool(mount.tmpfs_mode)
+    return ",".join(parts)
+
+
+def device_value(device: DeviceMapping) -> str:
+    if device.container_path in ("", device.host_path) and device.permissions == "rwm":
+        return device.host_path
+    suffix = "" if device.permissions == "rwm" else f":{device.permissions}"
+    return f"{device.host_path}:{device.container_path or device.host_path}{suffix}"
+
+
+def container_run(spec: ContainerSpec, *, masked: bool = False) -> str:
+    """`docker run …` of a spec. `masked`: the values of secret-looking environment variables
+    hidden (masking.py), for the audit trail and messages, which must not keep secrets."""
+    words = ["run"] + ["-d"] * spec.detach
+    if spec.interactive or spec.tty:
+        words.append("-" + "i" * spec.interactive + "t" * spec.tty)
+    words += ["--rm"] * spec.rm + ["--name", spec.name] * bool(spec.name)
+    words += ["--hostname", spec.hostname] * bool(spec.hostname)
+    words += ["--user", spec.user] * bool(spec.user)
+    words += ["--workdir", spec.workdir] * bool(spec.workdir)
+    if spec.entrypoint is not None:
+        # --entrypoint takes one word; the rest of a longer entrypoint goes before the command,
+        # which makes the same process.
+        words += ["--entrypoint", spec.entrypoint[0] if spec.entrypoint else ""]
+    env = [
+        f"{name}={MASK}" if masked and is_secret(name) else f"{name}={value}"
+        for name, _, value in (entry.partition("=") for entry in spec.env)
+    ]
+    words += _options("-e", env)
+    words += _options("-p", [publish_value(port) for port in spec.publish])
+    words += _options("-v", [volume_value(v) for v in spec.volume])
+    words += _options("--mount", [mount_value(m) for m in spec.mount])
+    words += ["--network", spec.network] * bool(spec.network)
+    words += ["--restart", spec.restart_flag] * (spec.restart != "no")
+    words += _options("--label", _pairs(dict(spec.label)))
+    words += ["--memory", format_size(spec.memory)] * bool(spec.memory)
+    words += ["--cpus", format_cpus(spec.nano_cpus)] * bool(spec.nano_cpus)
+    words += ["--privileged"] * spec.privileged
+    words += _options("--cap-add", spec.cap_add) + _options("--cap-drop", spec.cap_drop)
+    words += _options("--device", [device_value(d) for d in spec.device])
+    words += ["--pid", spec.pid] * bool(spec.pid) + ["--ipc", spec.ipc] * bool(spec.ipc)
+    words += ["--userns", spec.userns] * bool(spec.userns)
+    words += _options("--security-opt", spec.security_opt)
+    words += [spec.image, *(spec.entrypoint or ())[1:], *spec.command]
+    return docker(*words)

@@ -29,3 +29,61 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}: {self.command}"
+
+
+class Job(models.Model):
+    """A long operation (pull, push, build, load, commit, recreate) that outlives the page
+    that started it: its progress and output, kept current while it runs."""
+
+    QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+    STATES = [(s, s) for s in (QUEUED, RUNNING, DONE, FAILED, CANCELLED)]
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    engine = models.CharField(max_length=255)
+    kind = models.CharField(max_length=32)
+    target = models.CharField(max_length=512)
+    command = models.TextField()
+    state = models.CharField(max_length=16, choices=STATES, default=QUEUED)
+    # The overall percentage and each layer's line, as the job page draws them.
+    progress = models.JSONField(default=dict, blank=True)
+    # The newest output lines (capped), and what the job ended with: a digest, an image id,
+    # a container, or the engine's error.
+    output = models.TextField(blank=True)
+    result = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target} ({self.state})"
+
+    @property
+    def ended(self) -> bool:
+        return self.state in (self.DONE, self.FAILED, self.CANCELLED)
+
+
+class RegistryCredential(models.Model):
+    """A user's login to one registry (`docker login`), its password encrypted at rest with
+    a key that is neither in the database nor the Django secret key (see credentials.py)."""
+
+    created = models.DateTimeField(auto_now_add=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registry_credentials"
+    )
+    server = models.CharField(max_length=255)
+    username = models.CharField(max_length=255)
+    secret = models.TextField()
+
+    class Meta:
+        ordering = ["server", "username"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "server"], name="one_login_per_registry")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.server}"

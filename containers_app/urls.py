@@ -6,8 +6,11 @@ from containers_app.views import (
     containers,
     execs,
     images,
+    jobs,
     logs,
     networks,
+    registries,
+    run,
     stats,
     system,
     volumes,
@@ -19,24 +22,38 @@ IMAGE_ID = r"(?P<ref>(sha256:)?[0-9a-f]{12,64})"
 container_urls = [
     path("", containers.container_list, name="list"),
     path("bulk/", containers.container_bulk, name="bulk"),
+    # Before the {REF} patterns, which would take "run" for a container's name.
+    path("run/", run.container_run, name="run"),
+    path("run/preview/", run.container_run_preview, name="run-preview"),
     re_path(rf"^{REF}/$", containers.container_detail, name="detail"),
     re_path(rf"^{REF}/logs/$", logs.container_logs, name="logs"),
     re_path(rf"^{REF}/logs/download/$", logs.download_logs, name="logs-download"),
     re_path(rf"^{REF}/exec/$", execs.container_exec, name="exec"),
+    re_path(rf"^{REF}/run-similar/$", run.container_run_similar, name="run-similar"),
     re_path(rf"^{REF}/(?P<action>[a-z_-]+)/$", containers.container_action, name="action"),
 ]
 image_urls = [
     path("", images.image_list, name="list"),
     path("prune/", images.image_prune, name="prune"),
+    path("pull/", by_method(get=images.image_pull_form, post=images.image_pull), name="pull"),
     re_path(rf"^{IMAGE_ID}/$", images.image_detail, name="detail"),
     re_path(rf"^{IMAGE_ID}/remove/$", images.image_remove, name="remove"),
     re_path(rf"^{IMAGE_ID}/tag/$", images.image_tag, name="tag"),
     re_path(rf"^{IMAGE_ID}/save/$", images.image_save, name="save"),
+    re_path(rf"^{IMAGE_ID}/push/$", images.image_push, name="push"),
 ]
 network_urls = [
     path("", by_method(get=networks.network_list, post=networks.network_create), name="list"),
     re_path(rf"^{REF}/$", networks.network_detail, name="detail"),
     re_path(rf"^{REF}/remove/$", networks.network_remove, name="remove"),
+]
+registry_urls = [
+    path(
+        "",
+        by_method(get=registries.registry_list, post=registries.registry_login),
+        name="list",
+    ),
+    path("<int:credential_id>/logout/", registries.registry_logout, name="logout"),
 ]
 volume_urls = [
     path("", by_method(get=volumes.volume_list, post=volumes.volume_create), name="list"),
@@ -44,11 +61,19 @@ volume_urls = [
     re_path(rf"^{REF}/remove/$", volumes.volume_remove, name="remove"),
 ]
 
+job_urls = [
+    path("", jobs.job_list, name="list"),
+    path("<int:job_id>/", jobs.job_detail, name="detail"),
+    path("<int:job_id>/cancel/", jobs.job_cancel, name="cancel"),
+]
+
 urlpatterns = [
     path("containers/", include((container_urls, "containers"))),
     path("images/", include((image_urls, "images"))),
     path("networks/", include((network_urls, "networks"))),
     path("volumes/", include((volume_urls, "volumes"))),
+    path("registries/", include((registry_urls, "registries"))),
+    path("jobs/", include((job_urls, "jobs"))),
     path("logs/", logs.merged_logs, name="merged-logs"),
     path("stats/", stats.stats_page, name="stats"),
     path("system/", include(([path("", system.system_info, name="info")], "system"))),

@@ -1,10 +1,12 @@
-"""The data folder (database, secret key, collected static files), private to Berth's user."""
+"""The data folder (database, secret keys, collected static files), private to Berth's user."""
 
+import base64
 import os
 import secrets
 import stat
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -16,6 +18,7 @@ PRIVATE_UMASK = 0o077
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 SECRET_KEY_FILE = "secret_key"
+CREDENTIALS_KEY_FILE = "credentials_key"
 # How long a second process starting at the same moment waits for the first to write the key.
 SECRET_KEY_WAIT_SECONDS = 5.0
 
@@ -56,18 +59,31 @@ def _tighten(path: Path, mode: int) -> None:
 
 
 def secret_key(folder: Path) -> str:
-    """The signing key kept in the data folder, generated on first start.
+    """The signing key kept in the data folder, generated on first start."""
+    return private_key(folder / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(50))
+
+
+def credentials_key(folder: Path) -> str:
+    """The key registry passwords are encrypted with (containers_app/credentials.py), kept in
+    the data folder beside the database but not in it: a copy of the database alone reveals
+    no password. A Fernet key: 32 random bytes in url-safe base64."""
+    return private_key(
+        folder / CREDENTIALS_KEY_FILE, lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()
+    )
+
+
+def private_key(path: Path, generate: Callable[[], str]) -> str:
+    """The key in `path`, made with `generate` if there is none yet.
 
     The file is created 0600 by the call that creates it (O_EXCL), so there is no moment it is
     readable to others. Of two processes starting at once one creates it; the other finds it
     there and reads it once the first has written it.
     """
-    path = folder / SECRET_KEY_FILE
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
         return _read_key(path)
-    key = secrets.token_urlsafe(50)
+    key = generate()
     with os.fdopen(descriptor, "w") as file:
         file.write(key)
     return key

@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 
 from containers_app.consumers.execs import ExecConsumer
+from containers_app.consumers.jobs import JobConsumer
 from containers_app.consumers.live import LiveConsumer
 from containers_app.consumers.logs import LogsConsumer
 from containers_app.consumers.stats import StatsConsumer
@@ -14,4 +15,5 @@ websocket_urlpatterns = [
     re_path(rf"^ws/containers/{REF}/exec/$", ExecConsumer.as_asgi()),
     path("ws/live/", LiveConsumer.as_asgi()),
     path("ws/stats/", StatsConsumer.as_asgi()),
+    path("ws/jobs/<int:job_id>/", JobConsumer.as_asgi()),
 ]

@@ -14,6 +14,9 @@ datadir.prepare(DATA_DIR)
 
 # The given key, or one generated on first start and kept in the data folder.
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or datadir.secret_key(DATA_DIR)
+# The Fernet key registry passwords are encrypted with. Empty: the one credentials.py generates
+# into the data folder (credentials_key) the first time a password is stored or read.
+BERTH_CREDENTIALS_KEY = env_str("BERTH_CREDENTIALS_KEY", "")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -47,6 +50,8 @@ DOCKER_TIMEOUT = env_int("BERTH_DOCKER_TIMEOUT", 30)
 # together), and the history a log view reads, the newest part kept (merged views share it).
 MAX_WEBSOCKETS_PER_USER = env_int("BERTH_MAX_WEBSOCKETS_PER_USER", 50)
 LOG_HISTORY_BYTES = env_int("BERTH_LOG_HISTORY_BYTES", 8 * 1024 * 1024)
+# Pulls, pushes, builds, loads, commits and recreates running at once per engine; more wait.
+MAX_JOBS_PER_ENGINE = env_int("BERTH_MAX_JOBS_PER_ENGINE", 3)
 
 INSTALLED_APPS = [
     "daphne",

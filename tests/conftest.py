@@ -1,10 +1,13 @@
 """Shared fixtures: the private test engine, signed-in clients and objects cleaned up after."""
 
 import contextlib
+import json
 import os
 import secrets
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -47,6 +50,29 @@ def _test_engine(settings) -> None:
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory) -> None:
+    """The test database in a file, not SQLite's shared in-memory one: jobs, terminals and
+    sign-in checks write from threads of their own, and a shared in-memory database answers
+    "table is locked" at once where a file waits its turn."""
+    from django.conf import settings
+
+    folder = tmp_path_factory.mktemp("database")
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def _jobs_ended() -> Iterator[None]:
+    """A job a test started is over before the next test: its thread writes to the
+    database, which the next test's setup empties."""
+    yield
+    from containers_app import jobs
+
+    for job_id in list(jobs._runs):
+        jobs.cancel(job_id)
+    wait_on_condition(lambda: not jobs._runs, timeout=30)
+
+
+@pytest.fixture(scope="session")
 def docker_api() -> Iterator[docker.APIClient]:
     """A raw client of the test engine, for arranging and checking what tests need."""
     api = docker.APIClient(base_url=test_docker_host(), version="auto", timeout=60)
@@ -57,6 +83,52 @@ def docker_api() -> Iterator[docker.APIClient]:
 @pytest.fixture
 def engine() -> Engine:
     return Engine(name="local", base_url=test_docker_host(), timeout=30)
+
+
+REGISTRY_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "test-registry"
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A registry the test engine reaches on its own 127.0.0.1 (scripts/test-registry); the
+    test process itself cannot reach it, being outside the engine's network namespace."""
+
+    address: str
+    username: str = ""
+    password: str = ""
+
+
+@pytest.fixture(scope="session")
+def _registries() -> dict:
+    """What scripts/test-registry wrote. `make test` has started the registries; otherwise
+    (pytest run by hand after `scripts/test-engine start`) this starts them. `start` returns at
+    once when both already answer and restarts them when they do not, so a file left by a
+    dead run is never trusted."""
+    started = subprocess.run(
+        [str(REGISTRY_SCRIPT), "start"],
+        env={**os.environ, "BERTH_ENGINE_DIR": str(ENGINE_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if started.returncode != 0:
+        pytest.fail(f"scripts/test-registry start failed: {started.stderr}", pytrace=False)
+    return json.loads((ENGINE_DIR / "registries.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def registry(_registries) -> Registry:
+    """A registry anyone may pull from and push to."""
+    return Registry(address=_registries["registry"]["address"])
+
+
+@pytest.fixture(scope="session")
+def auth_registry(_registries) -> Registry:
+    """A registry that wants `username` and `password` (htpasswd) for everything."""
+    found = _registries["auth_registry"]
+    return Registry(
+        address=found["address"], username=found["username"], password=found["password"]
+    )
 
 
 class Made:

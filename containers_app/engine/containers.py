@@ -6,10 +6,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
 
+import docker.types
+
 from containers_app.engine.client import Engine, api
 from containers_app.engine.convert import from_rfc3339, from_unix, labels_of, pretty_json, short_id
 from containers_app.engine.errors import EngineError, NotFound, translated
 from containers_app.engine.raw import request_json
+from containers_app.engine.specs import (
+    NON_NETWORK_MODES,
+    ContainerSpec,
+    settings_not_copied,
+    spec_from_inspect,
+)
 
 STATES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 ACTIONS = ("start", "stop", "restart", "pause", "unpause", "kill", "remove", "force_remove")
@@ -312,3 +320,143 @@ def container_act_many(
 
     with ThreadPoolExecutor(max_workers=BULK_WORKERS) as pool:
         return dict(zip(container_ids, pool.map(one, container_ids), strict=True))
+
+
+# --- docker run ----------------------------------------------------------------------------
+
+
+def _host_config_args(spec: ContainerSpec) -> dict:
+    """create_host_config's keyword arguments for a spec (docker/types/containers.py)."""
+    port_bindings: dict[str, list[dict]] = {}
+    for port in spec.publish:
+        port_bindings.setdefault(port.key, []).append(
+            {"HostIp": port.host_ip, "HostPort": str(port.host_port or "")}
+        )
+    return {
+        "binds": [
+            f"{v.source}:{v.target}" + (f":{v.mode}" if v.mode else "")
+            for v in spec.volume
+            if not v.anonymous
+        ]
+        or None,
+        "port_bindings": port_bindings or None,
+        "mounts": [
+            docker.types.Mount(
+                target=m.target,
+                source=m.source or None,
+                type=m.type,
+                read_only=m.read_only,
+                tmpfs_size=m.tmpfs_size or None,
+                tmpfs_mode=m.tmpfs_mode or None,
+            )
+            for m in spec.mount
+        ]
+        or None,
+        "network_mode": spec.network or None,
+        "restart_policy": {"Name": spec.restart, "MaximumRetryCount": spec.restart_max_retries}
+        if spec.restart != "no"
+        else None,
+        "auto_remove": spec.rm,
+        "mem_limit": spec.memory or None,
+        "nano_cpus": spec.nano_cpus or None,
+        "privileged": spec.privileged,
+        "cap_add": list(spec.cap_add) or None,
+        "cap_drop": list(spec.cap_drop) or None,
+        "devices": [
+            {
+                "PathOnHost": d.host_path,
+                "PathInContainer": d.container_path,
+                "CgroupPermissions": d.permissions,
+            }
+            for d in spec.device
+        ]
+        or None,
+        "pid_mode": spec.pid or None,
+        "ipc_mode": spec.ipc or None,
+        "userns_mode": spec.userns or None,
+        "security_opt": list(spec.security_opt) or None,
+    }
+
+
+def _entrypoint_words(spec: ContainerSpec) -> list[str] | None:
+    if spec.entrypoint is None:
+        return None
+    # An empty list would mean "the image's"; [""] is how `--entrypoint ""` resets it.
+    return list(spec.entrypoint) or [""]
+
+
+def container_run(*, engine: Engine, spec: ContainerSpec) -> str:
+    """`docker run`: creates the container, starts it, and returns its id. If it cannot
+    start, it is removed again (with its anonymous volumes, as `docker rm -v`) and the error
+    says so; if even that fails, the error says it was created but not started."""
+    client = api(engine)
+    with translated(engine.base_url):
+        networking = None
+        if spec.network not in NON_NETWORK_MODES and not spec.network.startswith("container:"):
+            networking = client.create_networking_config(
+                {spec.network: client.create_endpoint_config()}
+            )
+        created = client.create_container(
+            spec.image,
+            command=list(spec.command) or None,
+            name=spec.name or None,
+            entrypoint=_entrypoint_words(spec),
+            environment=list(spec.env) or None,
+            labels=dict(spec.label) or None,
+            working_dir=spec.workdir or None,
+            user=spec.user or None,
+            hostname=spec.hostname or None,
+            tty=spec.tty,
+            stdin_open=spec.interactive,
+            detach=spec.detach,
+            # The engine wants published ports exposed too, as the CLI does for `-p`.
+            ports=[(p.container_port, p.protocol) for p in spec.publish] or None,
+            volumes=[v.target for v in spec.volume if v.anonymous] or None,
+            host_config=client.create_host_config(**_host_config_args(spec)),
+            networking_config=networking,
+        )
+    container_id = created["Id"]
+    try:
+        with translated(engine.base_url):
+            client.start(container_id)
+    except EngineError as error:
+        try:
+            with translated(engine.base_url):
+                client.remove_container(container_id, force=True, v=True)
+        except EngineError as cleanup:
+            raise type(error)(
+                f"{error.reason} (container {short_id(container_id)} was created but not "
+                f"started, and could not be removed: {cleanup.reason})",
+                engine=error.engine,
+            ) from error
+        raise type(error)(
+            f"{error.reason} (the container could not start, so it was removed)",
+            engine=error.engine,
+        ) from error
+    return container_id
+
+
+@dataclass(frozen=True)
+class SimilarSpec:
+    """What running a container again takes: its spec, and the settings the spec cannot hold."""
+
+    name: str
+    spec: ContainerSpec
+    not_copied: tuple[str, ...]
+
+
+def container_spec(*, engine: Engine, container_id: str) -> SimilarSpec:
+    """The spec that runs this container again, from `docker inspect` of it and its image.
+    An image removed since leaves its settings spelled out in the spec instead."""
+    with translated(engine.base_url):
+        data = api(engine).inspect_container(container_id)
+    try:
+        with translated(engine.base_url):
+            image = api(engine).inspect_image(data["Image"])
+    except NotFound:
+        image = None
+    return SimilarSpec(
+        name=data.get("Name", "").lstrip("/"),
+        spec=spec_from_inspect(data, image=image),
+        not_copied=settings_not_copied(data, image=image),
+    )

@@ -1,14 +1,18 @@
 """Images: `docker images`, `docker image inspect`, `docker history`, `docker rmi`,
-`docker tag`, `docker image prune` and `docker save`."""
+`docker tag`, `docker image prune`, `docker save`; and the long ones, whose progress comes as
+a stream of messages: `docker pull`, `docker push`, `docker build` and `docker load`."""
 
-from collections.abc import Sequence
+import base64
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO
 
 from containers_app.engine import raw
 from containers_app.engine.client import Engine, api
 from containers_app.engine.convert import from_rfc3339, from_unix, labels_of, pretty_json, short_id
-from containers_app.engine.errors import translated
+from containers_app.engine.errors import NotFound, translated
 
 NONE_TAG = "<none>:<none>"
 
@@ -195,3 +199,91 @@ def image_save(*, engine: Engine, image_id: str) -> raw.RawStream:
     """`docker save <image>`: the open tar stream of the image, to be read block by block
     (an image may be gigabytes: never whole in memory) and closed by the reader."""
     return raw.open_stream(engine, f"/images/{image_id}/get", {}, timeout=engine.timeout)
+
+
+def image_exists(*, engine: Engine, reference: str) -> bool:
+    """Whether the engine has an image by this name, tag or id."""
+    try:
+        with translated(engine.base_url):
+            api(engine).inspect_image(reference)
+    except NotFound:
+        return False
+    return True
+
+
+def _auth_header(auth: Mapping[str, str] | None) -> dict[str, str]:
+    """X-Registry-Auth, as the CLI sends it: base64url of the login's JSON. Given per request,
+    never stored in the shared client, where every other user's pull would use it."""
+    if not auth:
+        return {}
+    return {"X-Registry-Auth": base64.urlsafe_b64encode(json.dumps(dict(auth)).encode()).decode()}
+
+
+def image_pull(
+    *, engine: Engine, repository: str, tag: str, auth: Mapping[str, str] | None = None
+) -> raw.Messages:
+    """`docker pull repository:tag` (or `repository@digest` when `tag` is a digest): its
+    progress messages, as the engine sends them, until the pull ends or is closed."""
+    params = {"fromImage": repository, "tag": tag}
+    return raw.Messages(raw.open_post(engine, "/images/create", params, headers=_auth_header(auth)))
+
+
+def image_push(
+    *, engine: Engine, repository: str, tag: str, auth: Mapping[str, str] | None = None
+) -> raw.Messages:
+    """`docker push repository:tag`: its progress messages. The engine wants a header even
+    for a registry without login."""
+    headers = _auth_header(auth) or {"X-Registry-Auth": base64.urlsafe_b64encode(b"{}").decode()}
+    return raw.Messages(
+        raw.open_post(engine, f"/images/{repository}/push", {"tag": tag}, headers=headers)
+    )
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """`docker build` options that go with a context (a tar, gzip allowed)."""
+
+    tags: tuple[str, ...] = ()
+    build_args: dict[str, str] = field(default_factory=dict, hash=False)
+    target: str = ""
+    no_cache: bool = False
+    pull: bool = False
+    dockerfile: str = "Dockerfile"
+
+
+def image_build(
+    *,
+    engine: Engine,
+    spec: BuildSpec,
+    context: BinaryIO,
+    size: int,
+    auth: Mapping[str, Mapping[str, str]] | None = None,
+) -> raw.Messages:
+    """`docker build`: the context is sent as it is read; the answer is the build's output.
+    `auth`: logins by registry, for the images its FROM lines pull."""
+    params: dict[str, object] = {
+        "t": list(spec.tags) or None,
+        "buildargs": json.dumps(spec.build_args) if spec.build_args else None,
+        "target": spec.target or None,
+        "nocache": "1" if spec.no_cache else None,
+        "pull": "1" if spec.pull else None,
+        "dockerfile": spec.dockerfile,
+        "rm": "1",
+    }
+    headers = {"Content-Type": "application/x-tar"}
+    if auth:
+        encoded = base64.urlsafe_b64encode(
+            json.dumps({k: dict(v) for k, v in auth.items()}).encode()
+        )
+        headers["X-Registry-Config"] = encoded.decode()
+    return raw.Messages(
+        raw.open_post(engine, "/build", params, headers=headers, body=context, size=size)
+    )
+
+
+def image_load(*, engine: Engine, tar: BinaryIO, size: int) -> raw.Messages:
+    """`docker load`: the tar is sent as it is read; the answer says what was loaded."""
+    headers = {"Content-Type": "application/x-tar"}
+    return raw.Messages(
+        raw.open_post(engine, "/images/load", {"quiet": "0"}, headers=headers, body=tar, size=size)
+    )

@@ -9,7 +9,9 @@ connection at its end, so a reader can take 256 KiB at a time and split frames i
 import contextlib
 import json
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 from urllib.parse import urlencode, urlsplit
 
 from containers_app.engine.client import Engine, api
@@ -93,13 +95,23 @@ def _status_error(status: int, body: bytes, engine: str) -> EngineError:
 
 
 def _request(
-    engine: Engine, request: bytes, timeout: float | None, ok: tuple[int, ...]
+    engine: Engine,
+    request: bytes,
+    timeout: float | None,
+    ok: tuple[int, ...],
+    body: BinaryIO | None = None,
+    wait_for_answer: bool = False,
 ) -> RawStream:
-    """Sends `request` and reads the answer's headers; raises the engine's error if the
-    status is not one of `ok`."""
+    """Sends `request` (then `body`, block by block) and reads the answer's headers; raises
+    the engine's error if the status is not one of `ok`. `wait_for_answer`: no time limit
+    on the headers once the request is sent (a load answers after reading its layers)."""
     sock = _connect(engine, timeout or engine.timeout)
     try:
         sock.sendall(request)
+        while body is not None and (block := body.read(READ_SIZE)):
+            sock.sendall(block)
+        if wait_for_answer:
+            sock.settimeout(None)
         head = b""
         while b"\r\n\r\n" not in head:
             data = sock.recv(READ_SIZE)
@@ -174,6 +186,56 @@ def request_json(
     except ValueError as error:
         reason = "the engine's answer could not be read"
         raise EngineError(reason, engine=engine.base_url) from error
+
+
+def open_post(
+    engine: Engine,
+    path: str,
+    params: dict[str, object],
+    *,
+    headers: dict[str, str] | None = None,
+    body: BinaryIO | None = None,
+    size: int = 0,
+) -> RawStream:
+    """POSTs to `path` (pull, push, build, load) and returns the answer's body as it comes.
+    `body` (a build context, an image's tar) is sent block by block, never whole in memory.
+    Nothing but closing the stream cuts it short: a pull of gigabytes may take an hour."""
+    query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+    lines = [f"POST /v{_version(engine)}{path}?{query} HTTP/1.0", "Host: docker"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    lines.append(f"Content-Length: {size if body is not None else 0}")
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return _request(engine, request, None, ok=(200,), body=body, wait_for_answer=True)
+
+
+class Messages:
+    """The JSON messages of a pull, push, build or load, one per line as the engine writes
+    them, decoded as they come; a line that is not JSON comes as {"stream": line}."""
+
+    def __init__(self, stream: RawStream) -> None:
+        self.stream = stream
+
+    def __iter__(self) -> Iterator[dict]:
+        pending = b""
+        while block := self.stream.read():
+            lines = (pending + block).split(b"\n")
+            pending = lines.pop()
+            yield from (_message(line) for line in lines if line.strip())
+        if pending.strip():
+            yield _message(pending)
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _message(line: bytes) -> dict:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        message = None
+    if isinstance(message, dict):
+        return message
+    return {"stream": line.decode("utf-8", "replace").rstrip("\r") + "\n"}
 
 
 def open_hijacked(engine: Engine, path: str, body: dict) -> RawStream:

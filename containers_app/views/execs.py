@@ -5,6 +5,8 @@ answer holds a single-use ticket for exactly what was asked, which the page's we
 presents to start the terminal.
 """
 
+from collections.abc import Sequence
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -31,21 +33,41 @@ def container_exec(request: HttpRequest, ref: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "containers/exec.html", context, status=400)
     data = form.cleaned_data
-    command = data["cmd"] or [_default_shell(engine, container.id)]
-    context |= {
-        "cli_command": cli.exec_terminal(
-            container.name, command, user=data["user"], workdir=data["workdir"]
-        ),
+    context |= terminal_context(
+        request,
+        engine,
+        container,
+        command=data["cmd"],
+        user=data["user"],
+        workdir=data["workdir"],
+    )
+    return render(request, "containers/exec.html", context)
+
+
+def terminal_context(
+    request: HttpRequest,
+    engine,
+    container,
+    *,
+    command: Sequence[str] = (),
+    user: str = "",
+    workdir: str = "",
+) -> dict:
+    """What containers/exec.html needs to open a terminal at once: a single-use ticket for
+    `command` (the default shell if empty) in a running container. Only a CSRF-checked POST
+    may ask for it: the ticket lets the page's websocket run the command."""
+    command = list(command) or [_default_shell(engine, container.id)]
+    return {
+        "cli_command": cli.exec_terminal(container.name, command, user=user, workdir=workdir),
         "ticket": tickets.issue(
             user_id=request.user.pk,
             container_id=container.id,
             command=command,
-            user=data["user"],
-            workdir=data["workdir"],
+            user=user,
+            workdir=workdir,
         ),
         "socket_path": f"/ws/containers/{container.id}/exec/",
     }
-    return render(request, "containers/exec.html", context)
 
 
 def _default_shell(engine, container_id: str) -> str:

@@ -1,16 +1,25 @@
 """Image pages: `docker images`, `docker image inspect` with `docker history`, `docker rmi`,
-`docker tag`, `docker image prune` and `docker save`."""
+`docker tag`, `docker image prune`, `docker save`; `docker pull` and `docker push`, which
+run as jobs (see jobs.py) and answer with the job's page."""
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, actions, cli, masking
+from containers_app import access, actions, cli, credentials, job_work, jobs, masking
+from containers_app.engine import NotFound
 from containers_app.engine import images as engine_images
 from containers_app.engine.convert import short_id
-from containers_app.forms import ImageListForm, ImagePruneForm, ImageRemoveForm, ImageTagForm
+from containers_app.forms import (
+    ImageListForm,
+    ImagePruneForm,
+    ImagePullForm,
+    ImagePushForm,
+    ImageRemoveForm,
+    ImageTagForm,
+)
 from containers_app.streams.downloads import StreamedBody
 from containers_app.views.common import action_done, can_change, can_view, engine_for, render_list
 from containers_app.views.errors import bad_request
@@ -142,3 +151,87 @@ def image_save(request: HttpRequest, ref: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(StreamedBody(stream), content_type="application/x-tar")
     response["Content-Disposition"] = f'attachment; filename="{short_id(ref)}.tar"'
     return response
+
+
+def _pull_page(request: HttpRequest, form: ImagePullForm, status: int = 200) -> HttpResponse:
+    context = {"form": form, "command": cli.image_pull("<name>[:tag]")}
+    return render(request, "images/pull.html", context, status=status)
+
+
+@can_change
+@require_GET
+def image_pull_form(request: HttpRequest) -> HttpResponse:
+    return _pull_page(request, ImagePullForm(initial=request.GET.dict()))
+
+
+@can_change
+@require_POST
+def image_pull(request: HttpRequest) -> HttpResponse:
+    """`docker pull` as a job, with the user's login to that registry if they stored one. A
+    pull of an image already being pulled joins it: reloading never starts a second one."""
+    form = ImagePullForm(request.POST)
+    if not form.is_valid():
+        return _pull_page(request, form, status=400)
+    reference, repository, tag = (form.cleaned_data[k] for k in ("reference", "repository", "tag"))
+    job = start_pull(request, reference=reference, repository=repository, tag=tag)
+    return redirect("jobs:detail", job_id=job.pk)
+
+
+def start_pull(request: HttpRequest, *, reference: str, repository: str, tag: str):
+    engine = engine_for(request)
+    return jobs.start(
+        user=request.user,
+        engine=engine,
+        kind="pull",
+        target=reference,
+        command=cli.image_pull(reference),
+        work=job_work.pull(
+            engine=engine,
+            repository=repository,
+            tag=tag,
+            auth=credentials.registry_auth(request.user, reference),
+        ),
+        key=(engine, "pull", reference),
+    )
+
+
+@can_change
+@require_POST
+def image_push(request: HttpRequest, ref: str) -> HttpResponse:
+    """`docker push <reference>` as a job. A reference that is not yet a tag of this image
+    is tagged first (`docker tag`), as one would before pushing."""
+    form = ImagePushForm(request.POST)
+    if not form.is_valid():
+        return bad_request(request, form)
+    engine = engine_for(request)
+    reference, repository, tag = (form.cleaned_data[k] for k in ("reference", "repository", "tag"))
+    try:
+        tagged = engine_images.image_has_tag(engine=engine, image_id=ref, tag=reference)
+    except NotFound:
+        tagged = False
+    if not tagged:
+        actions.perform(
+            request,
+            engine=engine,
+            action="tag",
+            target=reference,
+            command=cli.image_tag(short_id(ref), reference),
+            call=lambda: engine_images.image_tag(
+                engine=engine, image_id=ref, repository=repository, tag=tag
+            ),
+        )
+    job = jobs.start(
+        user=request.user,
+        engine=engine,
+        kind="push",
+        target=reference,
+        command=cli.image_push(reference),
+        work=job_work.push(
+            engine=engine,
+            repository=repository,
+            tag=tag,
+            auth=credentials.registry_auth(request.user, reference),
+        ),
+        key=(engine, "push", reference),
+    )
+    return redirect("jobs:detail", job_id=job.pk)

@@ -35,24 +35,39 @@ EXPECTED = {
     "containers:logs-download": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "containers:exec": {"GET": CHANGE, "POST": CHANGE},
     "containers:action": {"GET": CHANGE, "POST": CHANGE},
+    "containers:run": {"GET": CHANGE, "POST": CHANGE},
+    "containers:run-preview": {"GET": CHANGE, "POST": CHANGE},
+    "containers:run-similar": {"GET": CHANGE, "POST": CHANGE},
     "images:list": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "images:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "images:remove": {"GET": CHANGE, "POST": CHANGE},
     "images:tag": {"GET": CHANGE, "POST": CHANGE},
     "images:prune": {"GET": CHANGE, "POST": CHANGE},
     "images:save": {"GET": CHANGE, "POST": CHANGE},
+    "images:pull": {"GET": CHANGE, "POST": CHANGE},
+    "images:push": {"GET": CHANGE, "POST": CHANGE},
+    "jobs:list": {"GET": VIEW, "POST": NO_SUCH_METHOD},
+    "jobs:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
+    "jobs:cancel": {"GET": CHANGE, "POST": CHANGE},
     "networks:list": {"GET": VIEW, "POST": CHANGE},
     "networks:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "networks:remove": {"GET": CHANGE, "POST": CHANGE},
     "volumes:list": {"GET": VIEW, "POST": CHANGE},
     "volumes:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "volumes:remove": {"GET": CHANGE, "POST": CHANGE},
+    "registries:list": {"GET": CHANGE, "POST": CHANGE},
+    "registries:logout": {"GET": CHANGE, "POST": CHANGE},
     "merged-logs": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "stats": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "system:info": {"GET": VIEW, "POST": NO_SUCH_METHOD},
 }
 # Values for the routes' parameters: objects that do not exist.
-SAMPLE = {"ref": "berthtest-matrix-none", "action": "stop"}
+SAMPLE = {
+    "ref": "berthtest-matrix-none",
+    "action": "stop",
+    "job_id": 999999,
+    "credential_id": 999999,
+}
 IMAGE_SAMPLE = {"ref": "0123456789ab"}
 # A body no form accepts (create, tag, prune), so staff's POST is refused by the form, not
 # carried out.
@@ -162,6 +177,7 @@ WEBSOCKET_RULES = {
     r"^ws/containers/{ref}/exec/$": CHANGE,
     "ws/live/": VIEW,
     "ws/stats/": VIEW,
+    "ws/jobs/<int:job_id>/": VIEW,
 }
 SITE = "http://127.0.0.1:8000"
 FOREIGN_ORIGINS = {
@@ -188,6 +204,7 @@ def websocket_path(key: str, container_id: str, ticket: str) -> str:
         r"^ws/containers/{ref}/exec/$": f"/ws/containers/{container_id}/exec/?ticket={ticket}",
         "ws/live/": "/ws/live/?page=containers",
         "ws/stats/": "/ws/stats/",
+        "ws/jobs/<int:job_id>/": "/ws/jobs/999999/",
     }[key]
 
 

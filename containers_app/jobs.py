@@ -1,0 +1,246 @@
+"""Jobs: pulls, pushes, builds, loads, commits and recreates, which outlive the page that
+started them.
+
+A job runs in a thread of its own (its engine stream blocks for as long as the engine takes:
+no time limit cuts a pull short) and keeps its progress in memory, where any number of
+viewers read what changed since they last looked; the database row is brought up to date
+every few seconds and when the job ends, for the pages drawn after that. At most
+MAX_JOBS_PER_ENGINE run at once per engine; the others wait, queued.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import OperationalError, close_old_connections, connection
+from django.utils import timezone
+
+from containers_app.engine import Engine, EngineError
+from containers_app.engine.raw import Messages
+from containers_app.models import AuditEntry, Job
+from containers_app.streams.progress import Progress, StreamError
+
+log = logging.getLogger(__name__)
+SAVE_SECONDS = 2.0
+OUTPUT_SAVED_BYTES = 256 * 1024
+
+
+class Cancelled(Exception):
+    """The job was cancelled: raised in its thread at the next step, or when its stream
+    is closed under it."""
+
+
+@dataclass
+class Run:
+    """A job running in this process."""
+
+    job_id: int
+    key: Hashable | None
+    engine: Engine
+    user: object
+    kind: str
+    target: str
+    command: str
+    progress: Progress = field(default_factory=Progress)
+    state: str = Job.QUEUED
+    result: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    _stream: Messages | None = None
+    _saved_at: float = 0.0
+
+    # Used by work functions, in the job's thread.
+    def follow(self, messages: Messages) -> None:
+        """Reads an engine stream to its end into the progress; raises StreamError if the
+        stream says it failed, Cancelled if the job is cancelled meanwhile."""
+        with self.lock:
+            self._stream = messages
+        if self.cancelled.is_set():
+            messages.close()
+        try:
+            for message in messages:
+                with self.lock:
+                    self.progress.feed(message)
+                self._save_now_and_then()
+        except OSError as error:
+            if not self.cancelled.is_set():
+                raise EngineError(f"the engine's stream broke off: {error}") from error
+        finally:
+            with self.lock:
+                self._stream = None
+            messages.close()
+        self.check()
+
+    def say(self, text: str) -> None:
+        with self.lock:
+            self.progress.write(text if text.endswith("\n") else text + "\n")
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled
+
+    # Used by viewers, on the event loop: cheap, and never waits on the engine.
+    def since(self, version: int, line: int) -> tuple[dict, bool]:
+        """What changed after (version, line), and whether the job has ended."""
+        with self.lock:
+            update = self.progress.since(version, line)
+            update["state"], update["result"] = self.state, self.result
+            return update, self.state in ENDED
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self.lock:
+            stream = self._stream
+        if stream is not None:
+            stream.close()  # wakes the thread blocked reading it
+
+    # The job's thread.
+    def _save_now_and_then(self) -> None:
+        if time.monotonic() - self._saved_at >= SAVE_SECONDS:
+            self._save()
+
+    def _save(self, **fields) -> None:
+        self._saved_at = time.monotonic()
+        with self.lock:
+            output = "\n".join(self.progress.lines)[-OUTPUT_SAVED_BYTES:]
+            fields.update(state=self.state, result=self.result, output=output)
+            fields["progress"] = self.progress.saved()
+        _retried(lambda: Job.objects.filter(pk=self.job_id).update(**fields))
+
+    def _set(self, state: str, result: str = "") -> None:
+        with self.lock:
+            self.state, self.result = state, result
+            self.progress.version += 1
+
+
+ENDED = (Job.DONE, Job.FAILED, Job.CANCELLED)
+Work = Callable[[Run], str]
+_runs: dict[int, Run] = {}
+_keys: dict[Hashable, Run] = {}
+_slots: dict[tuple[str, int], threading.Semaphore] = {}
+_lock = threading.Lock()
+
+
+def start(
+    *,
+    user,
+    engine: Engine,
+    kind: str,
+    target: str,
+    command: str,
+    work: Work,
+    key: Hashable | None = None,
+) -> Job:
+    """Starts `work` as a job, or returns the running job with the same `key` (a second
+    pull of the same image joins the first instead of starting another)."""
+    with _lock:
+        running = _keys.get(key) if key is not None else None
+        if running is not None:
+            return Job.objects.get(pk=running.job_id)
+        job = Job.objects.create(
+            user=user,
+            username=user.get_username(),
+            engine=engine.base_url,
+            kind=kind,
+            target=target[:512],
+            command=command,
+        )
+        run = Run(job.pk, key, engine, user, kind, target, command)
+        _runs[job.pk] = run
+        if key is not None:
+            _keys[key] = run
+        limit = settings.MAX_JOBS_PER_ENGINE
+        slot = _slots.setdefault((engine.base_url, limit), threading.Semaphore(limit))
+    thread = threading.Thread(
+        target=_run, args=(run, work, slot), name=f"berth-job-{job.pk}", daemon=True
+    )
+    thread.start()
+    return job
+
+
+def live(job_id: int) -> Run | None:
+    """The job's run if it is running (or queued) in this process."""
+    return _runs.get(job_id)
+
+
+def cancel(job_id: int) -> bool:
+    """Cancels a running or queued job; False if it is not running here."""
+    run = _runs.get(job_id)
+    if run is None:
+        return False
+    run.cancel()
+    return True
+
+
+def _run(run: Run, work: Work, slot: threading.Semaphore) -> None:
+    try:
+        while not slot.acquire(timeout=0.25):
+            if run.cancelled.is_set():
+                _end(run, Job.CANCELLED, "cancelled before it started")
+                return
+        try:
+            _work(run, work)
+        finally:
+            slot.release()
+    finally:
+        with _lock:
+            _runs.pop(run.job_id, None)
+            if run.key is not None and _keys.get(run.key) is run:
+                del _keys[run.key]
+        connection.close()
+
+
+def _work(run: Run, work: Work) -> None:
+    close_old_connections()
+    run._set(Job.RUNNING)
+    try:
+        run._save()
+        result = work(run)
+    except Cancelled:
+        _end(run, Job.CANCELLED, "cancelled")
+    except (StreamError, EngineError) as error:
+        if run.cancelled.is_set():
+            _end(run, Job.CANCELLED, "cancelled")
+        else:
+            _end(run, Job.FAILED, getattr(error, "reason", str(error)))
+    except Exception as error:  # a job must end as failed, whatever went wrong in it
+        log.exception("job %s (%s %s) failed", run.job_id, run.kind, run.target)
+        _end(run, Job.FAILED, f"failed: {error}")
+    else:
+        with run.lock:
+            run.progress.finish()
+        _end(run, Job.DONE, result)
+
+
+def _end(run: Run, state: str, result: str) -> None:
+    run._set(state, result)
+    run._save(finished=timezone.now())
+    # The audit trail: who, what, the command line and how it ended.
+    _retried(
+        lambda: AuditEntry.objects.create(
+            user=run.user,
+            username=run.user.get_username(),
+            engine=run.engine.base_url,
+            action=run.kind,
+            target=run.target[:255],
+            command=run.command,
+            succeeded=state == Job.DONE,
+            message=result if state != Job.DONE else "",
+        )
+    )
+
+
+def _retried(write: Callable[[], object], attempts: int = 5) -> None:
+    """A job's write, tried again while the database is busy: SQLite lets one writer in at
+    a time, and a job that cannot record its end would look as if it ran for ever."""
+    for attempt in range(attempts):
+        try:
+            write()
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))

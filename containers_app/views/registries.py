@@ -1,0 +1,100 @@
+"""Registry logins: `docker login` (checked by the engine, then kept encrypted for the user's
+own pulls and pushes) and `docker logout`."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from containers_app import access, actions, cli, credentials
+from containers_app.engine import InvalidRequest
+from containers_app.engine import registries as engine_registries
+from containers_app.forms import RegistryLoginForm
+from containers_app.views.common import action_done, can_change, engine_for
+
+
+def _list_page(request: HttpRequest, form: RegistryLoginForm, status: int = 200) -> HttpResponse:
+    rows = [
+        {
+            "id": credential.pk,
+            "server": credential.server,
+            "hub": credential.server == engine_registries.DOCKER_HUB,
+            "username": credential.username,
+            "owner": credential.owner.get_username(),
+            "logged_in": timezone.localtime(credential.created).strftime("%Y-%m-%d %H:%M"),
+            "logout_command": cli.registry_logout(credential.server),
+        }
+        for credential in credentials.visible_to(request.user)
+    ]
+    context = {
+        "logins": rows,
+        "form": form,
+        "show_owner": access.allowed(request.user, access.ANY_CREDENTIAL),
+    }
+    return render(request, "registries/list.html", context, status=status)
+
+
+@can_change
+@require_GET
+def registry_list(request: HttpRequest) -> HttpResponse:
+    return _list_page(request, RegistryLoginForm())
+
+
+@can_change
+@require_POST
+def registry_login(request: HttpRequest) -> HttpResponse:
+    form = RegistryLoginForm(request.POST)
+    if not form.is_valid():
+        return _list_page(request, form, status=400)
+    server, username = form.cleaned_data["server"], form.cleaned_data["username"]
+    password = form.cleaned_data["password"]
+    engine = engine_for(request)
+    command = cli.registry_login(server, username)
+    try:
+        # Checked before anything is stored: a login kept is one the registry accepted.
+        actions.perform(
+            request,
+            engine=engine,
+            action="login",
+            target=server,
+            command=command,
+            call=lambda: engine_registries.registry_login(
+                engine=engine, server=server, username=username, password=password
+            ),
+        )
+    except InvalidRequest as error:
+        form.add_error(None, f"{server} refused the login: {error.reason}")
+        return _list_page(request, form, status=400)
+    except engine_registries.RegistryUnreachable as error:
+        form.add_error(None, f"The engine could not reach {server}: {error.reason}")
+        return _list_page(request, form, status=503)
+    credentials.store(owner=request.user, server=server, username=username, password=password)
+    messages.success(request, f"Logged in to {server} as {username}: {command}")
+    return redirect("registries:list")
+
+
+@can_change
+@require_POST
+def registry_logout(request: HttpRequest, credential_id: int) -> HttpResponse:
+    # Someone else's login is a 404, not a 403: its existence is not theirs to learn.
+    credential = get_object_or_404(credentials.visible_to(request.user), pk=credential_id)
+    server = credential.server
+    target = server
+    if credential.owner_id != request.user.pk:
+        target = f"{server} (login of {credential.owner.get_username()})"
+    command = cli.registry_logout(server)
+    # No engine call: like `docker logout`, forgetting a login is the client's alone. It goes
+    # through actions.perform all the same, so it is audited as every change is.
+    actions.perform(
+        request,
+        engine=engine_for(request),
+        action="logout",
+        target=target,
+        command=command,
+        call=credential.delete,
+    )
+    return action_done(
+        request, message=f"Logged out of {server}: {command}", fallback=reverse("registries:list")
+    )

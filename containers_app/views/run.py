@@ -1,0 +1,186 @@
+"""`docker run` as a form: run a container, preview its command line, run one like another."""
+
+import dataclasses
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from containers_app import access, actions, cli
+from containers_app.engine import Engine, EngineError, EngineUnavailable, NotFound
+from containers_app.engine import containers as engine_containers
+from containers_app.engine import images as engine_images
+from containers_app.engine import networks as engine_networks
+from containers_app.engine import volumes as engine_volumes
+from containers_app.engine.containers import SimilarSpec
+from containers_app.engine.convert import short_id
+from containers_app.engine.specs import ContainerSpec, named_volumes
+from containers_app.forms import ContainerRunForm, ExecForm, host_volume_refusals
+from containers_app.views.common import can_change, engine_for
+from containers_app.views.errors import status_of
+from containers_app.views.execs import terminal_context
+
+# What the command line shows before an image is chosen.
+NO_IMAGE_YET = cli.docker("run", "-d") + " IMAGE"
+
+
+def _host_volumes(engine: Engine, spec: ContainerSpec) -> dict[str, str]:
+    """The named volumes `spec` mounts that are a folder or device of the host (a superuser
+    made them with the local driver's bind options, or another driver), with what they are."""
+    found = {}
+    for name in named_volumes(spec):
+        try:
+            volume = engine_volumes.volume_inspect(engine=engine, name=name)
+        except NotFound:
+            continue  # the engine makes it: a plain local volume
+        if host_volume_refusals(volume.driver, volume.options):
+            options = ",".join(f"{key}={value}" for key, value in volume.options.items())
+            found[name] = f"a {volume.driver} volume" + (
+                f" with the options {options}" if options else ""
+            )
+    return found
+
+
+def _refusals(request: HttpRequest, engine: Engine, spec: ContainerSpec) -> list[str]:
+    """Why this user may not run `spec` (its options that reach the host), or nothing."""
+    if access.allowed(request.user, access.RUN_PRIVILEGED):
+        return []
+    return access.privileged_options(spec, host_volumes=_host_volumes(engine, spec))
+
+
+def _run_page(
+    request: HttpRequest,
+    form: ContainerRunForm,
+    *,
+    command: str = NO_IMAGE_YET,
+    status: int = 200,
+    refusals: list[str] | None = None,
+    similar: SimilarSpec | None = None,
+) -> HttpResponse:
+    engine = engine_for(request)
+    context = {
+        "form": form,
+        "command": command,
+        "refusals": refusals or [],
+        "similar": similar,
+        "may_run_privileged": access.allowed(request.user, access.RUN_PRIVILEGED),
+        "image_tags": sorted(
+            tag for image in engine_images.image_list(engine=engine) for tag in image.tags
+        ),
+        "network_names": sorted(n.name for n in engine_networks.network_list(engine=engine)),
+    }
+    return render(request, "containers/run.html", context, status=status)
+
+
+def _refused(
+    request: HttpRequest, engine: Engine, form: ContainerRunForm, spec: ContainerSpec
+) -> HttpResponse | None:
+    """The page answering a valid form that may not be run as it is, or None if it may."""
+    command = cli.container_run(spec)
+    refusals = _refusals(request, engine, spec)
+    if refusals:
+        return _run_page(request, form, command=command, status=403, refusals=refusals)
+    if not engine_images.image_exists(engine=engine, reference=spec.image):
+        # One place to decide what a missing image means; pulling first can replace this.
+        form.add_error("image", f"Image {spec.image} is not on this engine; pull it first.")
+        return _run_page(request, form, command=command, status=404)
+    return None
+
+
+@can_change
+@require_http_methods(["GET", "POST"])
+def container_run(request: HttpRequest) -> HttpResponse:
+    """GET: the form (?image= fills the image). POST: `docker run`, then the new container's
+    page: its terminal with -it, its logs without -d, else its details."""
+    if request.method == "GET":
+        image = request.GET.get("image", "").strip()
+        form = ContainerRunForm(initial={"image": image})
+        preview = ContainerRunForm({"image": image, "restart": "no", "detach": "on"})
+        command = cli.container_run(preview.spec()) if preview.is_valid() else NO_IMAGE_YET
+        return _run_page(request, form, command=command)
+    form = ContainerRunForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _run_page(request, form, status=400)
+    engine = engine_for(request)
+    spec = form.spec()
+    if refused := _refused(request, engine, form, spec):
+        return refused
+    # The audit trail and the message (kept in a cookie) never hold a secret's value.
+    audited = cli.container_run(spec, masked=True)
+    try:
+        container_id = actions.perform(
+            request,
+            engine=engine,
+            action="run",
+            target=spec.name or f"(new container of {spec.image})",
+            command=audited,
+            call=lambda: engine_containers.container_run(engine=engine, spec=spec),
+            named=lambda created: spec.name or short_id(created),
+        )
+    except EngineUnavailable:
+        raise
+    except EngineError as error:
+        form.add_error(None, error.reason)
+        return _run_page(request, form, command=cli.container_run(spec), status=status_of(error))
+    return _after_run(request, engine, spec, container_id, audited)
+
+
+def _after_run(
+    request: HttpRequest, engine: Engine, spec: ContainerSpec, container_id: str, audited: str
+) -> HttpResponse:
+    try:
+        container = engine_containers.container_inspect(engine=engine, container_id=container_id)
+    except NotFound:
+        messages.success(request, f"Ran a container, which ended and was removed: {audited}")
+        return redirect("containers:list")
+    messages.success(request, f"Started container {container.name}: {audited}")
+    if spec.interactive and spec.tty and container.running and not container.paused:
+        # This POST carried the CSRF token, as the terminal form's does: it may issue the
+        # terminal's ticket itself, and the page opens the terminal at once.
+        context = {"c": container, "form": ExecForm()} | terminal_context(
+            request, engine, container
+        )
+        return render(request, "containers/exec.html", context)
+    if not spec.detach:
+        # What `docker run` without -d shows: the container's output as it comes.
+        return redirect("containers:logs", container.id)
+    return redirect("containers:detail", container.id)
+
+
+@can_change
+@require_POST
+def container_run_preview(request: HttpRequest) -> HttpResponse:
+    """The `docker run` line of the form as it is being filled, or what is wrong with it.
+    A POST, as env values may be secrets that must not land in URLs and logs; runs nothing.
+    A form not yet right is answered 200 all the same: the preview itself did what it was
+    asked, and a half-typed form is no error of the page's."""
+    form = ContainerRunForm(request.POST, request.FILES)
+    if not form.is_valid():
+        context = {"form": form, "command": NO_IMAGE_YET, "preview": True}
+        return render(request, "containers/_run_command.html", context)
+    spec = form.spec()
+    context = {
+        "command": cli.container_run(spec),
+        "refusals": _refusals(request, engine_for(request), spec),
+        "preview": True,
+    }
+    return render(request, "containers/_run_command.html", context)
+
+
+@can_change
+@require_GET
+def container_run_similar(request: HttpRequest, ref: str) -> HttpResponse:
+    """The run form filled to make another container like this one; runs nothing."""
+    engine = engine_for(request)
+    similar = engine_containers.container_spec(engine=engine, container_id=ref)
+    # Names are unique: the copy gets a name of its own, which the form lets one change.
+    spec = dataclasses.replace(similar.spec, name=f"{similar.name}-2")
+    form = ContainerRunForm(initial=ContainerRunForm.initial_from(spec))
+    return _run_page(
+        request,
+        form,
+        command=cli.container_run(spec),
+        refusals=_refusals(request, engine, spec),
+        similar=similar,
+    )
