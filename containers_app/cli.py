@@ -1,5 +1,6 @@
 """The `docker` command line equivalent to each action, quoted so it can be pasted into a shell."""
 
+import dataclasses
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -88,8 +89,9 @@ def image_prune(*, all: bool = False) -> str:
     return docker("image", "prune", "--force", *(["--all"] if all else []))
 
 
-def image_save(ref: str) -> str:
-    return docker("save", "--output", f"{ref}.tar", ref)
+def image_save(ref: str, tags: Sequence[str] = ()) -> str:
+    """`docker save`, by the image's tags if it has any: by its id, the tar holds no tag."""
+    return docker("save", "--output", f"{ref}.tar", *(tags or [ref]))
 
 
 def image_pull(reference: str) -> str:
@@ -98,6 +100,42 @@ def image_pull(reference: str) -> str:
 
 def image_push(reference: str) -> str:
     return docker("push", reference)
+
+
+def image_build(
+    *,
+    tags: Sequence[str] = (),
+    build_args: Mapping[str, str] | None = None,
+    target: str = "",
+    no_cache: bool = False,
+    pull: bool = False,
+    force_rm: bool = True,
+    context: str = "",
+    dockerfile: bool = True,
+    masked: bool = True,
+) -> str:
+    """`docker build`: `context` names an uploaded tar, `dockerfile` says one was typed.
+    A typed Dockerfile alone is `docker build - < Dockerfile` (no context); a tar alone,
+    `docker build - < context.tar`; both, `docker build -f - . < Dockerfile`, run where the
+    tar is unpacked. `masked`: the values of secret-looking build args hidden (masking.py):
+    this line is shown and kept in the audit trail."""
+    words = ["build", *_options("-t", tags)]
+    words += _options(
+        "--build-arg",
+        [
+            f"{name}={MASK if masked and is_secret(name) else value}"
+            for name, value in (build_args or {}).items()
+        ],
+    )
+    words += ["--target", target] * bool(target) + ["--no-cache"] * no_cache + ["--pull"] * pull
+    words += ["--force-rm"] * force_rm
+    if context and dockerfile:
+        return docker(*words, "-f", "-", ".") + " < Dockerfile"
+    return docker(*words, "-") + " < " + shlex.quote(context or "Dockerfile")
+
+
+def image_load(file: str) -> str:
+    return docker("load", "--input", file)
 
 
 def image_history(ref: str) -> str:
@@ -218,3 +256,45 @@ def container_run(spec: ContainerSpec, *, masked: bool = False) -> str:
     words += _options("--security-opt", spec.security_opt)
     words += [spec.image, *(spec.entrypoint or ())[1:], *spec.command]
     return docker(*words)
+
+
+def container_commit(
+    container: str,
+    reference: str,
+    *,
+    pause: bool = True,
+    message: str = "",
+    author: str = "",
+    changes: Sequence[str] = (),
+) -> str:
+    """`docker commit [--pause=false] [-m …] [-a …] [-c …] <container> <repository:tag>`."""
+    words = ["commit"] + ["--pause=false"] * (not pause)
+    words += ["-m", message] * bool(message) + ["-a", author] * bool(author)
+    words += _options("-c", changes)
+    return docker(*words, container, reference)
+
+
+def container_recreate(
+    spec: ContainerSpec,
+    *,
+    old_name: str,
+    pull: bool = False,
+    running: bool = True,
+    paused: bool = False,
+    networks: Sequence[str] = (),
+    also: Sequence[str] = (),
+    masked: bool = False,
+) -> str:
+    """What a recreate does, as the commands that would do it: the pull (with `pull`), the
+    original renamed out of the way and stopped, its replacement created under its name with
+    its settings (`spec`; `also`: the settings a spec cannot hold, copied all the same, named
+    in a comment) on its other networks and started, and only then the original removed."""
+    name = spec.name
+    run = container_run(dataclasses.replace(spec, detach=False), masked=masked)
+    steps = [image_pull(spec.image)] * pull + [docker("rename", name, old_name)]
+    steps += [docker("unpause", old_name)] * paused + [docker("stop", old_name)] * running
+    steps += ["docker create" + run.removeprefix("docker run")]
+    steps += [docker("network", "connect", network, name) for network in networks]
+    steps += [docker("start", name)] * running + [docker("rm", old_name)]
+    line = " && ".join(steps)
+    return line + (f"  # also copied: {', '.join(also)}" if also else "")

@@ -125,12 +125,34 @@ def registry_auth(user, reference_or_server: str) -> dict[str, str] | None:
     }
 
 
+def registry_auths(user) -> dict[str, dict[str, str]]:
+    """Every login of `user`'s own, by registry, as a build takes them (`X-Registry-Config`):
+    a Dockerfile's FROM lines may name any registry, so the CLI sends all the logins it has,
+    and so does this. A login the current key cannot decrypt is left out rather than
+    stopping a build that may not need it: a pull that does then fails saying so."""
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    auths = {}
+    for credential in RegistryCredential.objects.filter(owner=user):
+        try:
+            password = decrypt(credential.secret)
+        except CredentialUnreadable:
+            continue
+        auths[credential.server] = {
+            "username": credential.username,
+            "password": password,
+            "serveraddress": credential.server,
+        }
+    return auths
+
+
 __all__ = [
     "DOCKER_HUB",
     "CredentialUnreadable",
     "decrypt",
     "encrypt",
     "registry_auth",
+    "registry_auths",
     "registry_of",
     "server_of",
     "store",

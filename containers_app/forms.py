@@ -11,7 +11,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 
-from containers_app import cli
+from containers_app import cli, uploads
 from containers_app.engine.containers import ACTIONS, STATES
 from containers_app.engine.registries import InvalidServer, normalise_server
 from containers_app.engine.specs import (
@@ -365,6 +365,100 @@ class ImagePruneForm(forms.Form):
     """`docker image prune [-a]`: dangling images only, unless `all`."""
 
     all = forms.ChoiceField(required=False, choices=[("", "dangling images"), ("1", "all unused")])
+
+
+# A build stage's name (`FROM … AS name`), which --target names.
+BUILD_STAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
+
+
+def parse_tags(text: str) -> tuple[str, ...]:
+    """`-t` lines, one a line (or one alone), each cleaned to repository:tag as ImageTagForm
+    does; the same tag twice is kept once."""
+    tags: list[str] = []
+    for number, line in _lines(text):
+        if not IMAGE_REFERENCE.match(line):
+            raise ValidationError(
+                f"Line {number}: {line} is not an image reference: write [registry/]name[:tag], "
+                "the name in lower case (letters, digits, . _ -)."
+            )
+        tag = "{}:{}".format(*split_reference(line))
+        if tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def parse_build_args(text: str) -> dict[str, str]:
+    """`--build-arg` lines, KEY=value, read as `parse_env` reads variables."""
+    build_args: dict[str, str] = {}
+    for name, value in parse_env(text, where="Build argument line"):
+        if name in build_args:
+            raise ValidationError(f"Build argument {name} is given twice.")
+        build_args[name] = value
+    return build_args
+
+
+class ImageBuildForm(forms.Form):
+    """`docker build`, its fields named after the CLI's flags. The context is a typed
+    Dockerfile, an uploaded tar (gzip allowed), or both: then the typed Dockerfile is added to
+    the uploaded context (see uploads.context_with_dockerfile) and used instead of the
+    context's own. Checks that the upload is a tar without reading more than its start."""
+
+    dockerfile = forms.CharField(
+        required=False, strip=False, max_length=256 * 1024, widget=forms.Textarea
+    )
+    context = forms.FileField(required=False)
+    tag = forms.CharField(required=False, max_length=8192, widget=forms.Textarea)
+    build_arg = forms.CharField(required=False, max_length=65536, widget=forms.Textarea)
+    target = forms.CharField(required=False, max_length=128, strip=True)
+    no_cache = forms.BooleanField(required=False)
+    pull = forms.BooleanField(required=False)
+
+    def clean_dockerfile(self) -> str:
+        # Browsers send a textarea's lines ending in CRLF.
+        dockerfile = self.cleaned_data["dockerfile"].replace("\r\n", "\n")
+        return dockerfile if dockerfile.strip() else ""
+
+    def clean_context(self):
+        context = self.cleaned_data["context"]
+        if context and (problem := uploads.tar_problem(context)):
+            raise ValidationError(f"The context {context.name} cannot be used: {problem}")
+        return context
+
+    def clean_tag(self) -> tuple[str, ...]:
+        return parse_tags(self.cleaned_data["tag"])
+
+    def clean_build_arg(self) -> dict[str, str]:
+        return parse_build_args(self.cleaned_data["build_arg"])
+
+    def clean_target(self) -> str:
+        target = self.cleaned_data["target"]
+        if target and not BUILD_STAGE.match(target):
+            raise ValidationError(
+                f"{target} is not a build stage's name (FROM … AS name): letters, digits, . _ -."
+            )
+        return target
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and not data.get("dockerfile") and not data.get("context"):
+            raise ValidationError(
+                "Type a Dockerfile, or upload a context: a tar (or .tar.gz) holding a Dockerfile."
+            )
+        return data
+
+
+class ImageLoadForm(forms.Form):
+    """`docker load --input <file>`: a tar written by `docker save`, gzip allowed."""
+
+    input = forms.FileField(
+        error_messages={"required": "Choose a tar file to load, as written by docker save."}
+    )
+
+    def clean_input(self):
+        upload = self.cleaned_data["input"]
+        if problem := uploads.tar_problem(upload):
+            raise ValidationError(f"{upload.name} cannot be loaded: {problem}")
+        return upload
 
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
@@ -1102,3 +1196,120 @@ class ContainerRunForm(forms.Form):
             "userns": spec.userns,
             "security_opt": "\n".join(spec.security_opt),
         }
+
+
+# --- docker commit and recreate ---------------------------------------------------------------
+
+# The instructions `docker commit --change` takes (the engine refuses the others).
+COMMIT_CHANGES = (
+    "CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME", "WORKDIR",
+)  # fmt: skip
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+PAUSE_CHOICES = (
+    ("1", "Pause it while committing (the default)"),
+    ("0", "Do not pause it (--pause=false)"),
+)
+PAUSE_ON, PAUSE_OFF = ("", "1", "on", "true", "yes"), ("0", "off", "false", "no")
+
+
+def _one_line(text: str, what: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValidationError(f"The {what} is one line, without control characters.")
+    return text
+
+
+class ContainerCommitForm(forms.Form):
+    """`docker commit [--pause=false] [-m …] [-a …] [-c …] <container> repository[:tag]`:
+    gives `repository`, `tag` and the whole `reference`, `pause` (on unless asked off, as the
+    CLI: a select, as an unticked checkbox would send nothing) and `change`, a list."""
+
+    repository = forms.CharField(
+        max_length=255,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "[registry/]name[:tag]"}),
+    )
+    tag = forms.CharField(
+        required=False,
+        max_length=128,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "latest"}),
+    )
+    message = forms.CharField(label="Message (-m)", required=False, max_length=1024, strip=True)
+    author = forms.CharField(label="Author (-a)", required=False, max_length=255, strip=True)
+    pause = forms.CharField(
+        required=False, max_length=8, widget=forms.Select(choices=PAUSE_CHOICES), initial="1"
+    )
+    change = forms.CharField(
+        label="Changes (-c)",
+        required=False,
+        max_length=16384,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": 'CMD ["sh"]\nENV KEY=value'}),
+        help_text="One a line: " + ", ".join(COMMIT_CHANGES),
+    )
+
+    def clean_repository(self) -> str:
+        repository = self.cleaned_data["repository"]
+        if not IMAGE_REFERENCE.match(repository):
+            raise ValidationError(
+                f"{repository} is not a repository: write [registry/]name[:tag], the name in "
+                "lower case (letters, digits, . _ -)."
+            )
+        name, colon, tag = repository.rpartition(":")
+        if colon and "/" not in tag:  # a tag, not a registry's port
+            self.cleaned_data["repository_tag"] = tag
+            return name
+        return repository
+
+    def clean_tag(self) -> str:
+        tag = self.cleaned_data["tag"]
+        if tag and not IMAGE_TAG.match(tag):
+            raise ValidationError(
+                f"{tag} is not a tag: up to 128 letters, digits, _ . -, not starting with . or -."
+            )
+        return tag
+
+    def clean_message(self) -> str:
+        return _one_line(self.cleaned_data["message"], "message")
+
+    def clean_author(self) -> str:
+        return _one_line(self.cleaned_data["author"], "author")
+
+    def clean_pause(self) -> bool:
+        pause = self.cleaned_data["pause"].strip().lower()
+        if pause not in PAUSE_ON + PAUSE_OFF:
+            raise ValidationError("Pause is 1 (pause it while committing) or 0 (do not).")
+        return pause in PAUSE_ON
+
+    def clean_change(self) -> list[str]:
+        changes = []
+        for number, line in _lines(self.cleaned_data["change"]):
+            instruction = line.split(None, 1)[0]
+            argument = line[len(instruction) :]
+            if instruction.upper() not in COMMIT_CHANGES:
+                raise ValidationError(
+                    f"Line {number}: docker commit --change takes "
+                    f"{', '.join(COMMIT_CHANGES)}; not {instruction[:32]}."
+                )
+            if not argument.strip():
+                raise ValidationError(f"Line {number}: {instruction.upper()} needs a value.")
+            changes.append(f"{instruction.upper()} {argument.strip()}")
+        if len(changes) > 100:
+            raise ValidationError("At most 100 changes.")
+        return changes
+
+    def clean(self) -> dict:
+        data = super().clean()
+        given = data.pop("repository_tag", "")
+        tag = data.get("tag", "")
+        if given and tag and given != tag:
+            self.add_error("tag", f"The repository says tag {given} and the tag field {tag}.")
+        elif "repository" in data and "tag" in data:
+            data["tag"] = tag or given or "latest"
+            data["reference"] = f"{data['repository']}:{data['tag']}"
+        return data
+
+
+class ContainerRecreateForm(forms.Form):
+    """Recreate: `pull` pulls the image's reference first."""
+
+    pull = forms.BooleanField(required=False)

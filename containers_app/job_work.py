@@ -2,30 +2,179 @@
 a work function: it follows the engine's streams into the job's progress and returns the
 line its job ends with."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
-from containers_app.engine import Engine
+from containers_app.engine import Engine, EngineError
+from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
+from containers_app.engine import recreate as engine_recreate
+from containers_app.engine.convert import short_id
+from containers_app.engine.raw import Messages
+from containers_app.engine.recreate import RecreatePlan
+from containers_app.engine.specs import ContainerSpec
 from containers_app.jobs import Run, Work
+from containers_app.streams.progress import StreamError
+from containers_app.uploads import Payload
 
 
 def pull(*, engine: Engine, repository: str, tag: str, auth: Mapping[str, str] | None) -> Work:
+    return _transfer(
+        "Pulled",
+        lambda: engine_images.image_pull(engine=engine, repository=repository, tag=tag, auth=auth),
+    )
+
+
+def push(*, engine: Engine, repository: str, tag: str, auth: Mapping[str, str] | None) -> Work:
+    return _transfer(
+        "Pushed",
+        lambda: engine_images.image_push(engine=engine, repository=repository, tag=tag, auth=auth),
+    )
+
+
+def _transfer(done: str, stream: Callable[[], Messages]) -> Work:
+    """A pull or a push: the engine's stream followed to its end, then the digest."""
+
     def work(run: Run) -> str:
-        run.follow(
-            engine_images.image_pull(engine=engine, repository=repository, tag=tag, auth=auth)
-        )
+        run.follow(stream())
         digest = run.progress.digest
-        return f"Pulled {run.target}" + (f", digest {digest}" if digest else "")
+        return f"{done} {run.target}" + (f", digest {digest}" if digest else "")
 
     return work
 
 
-def push(*, engine: Engine, repository: str, tag: str, auth: Mapping[str, str] | None) -> Work:
+def pull_then_run(
+    *,
+    engine: Engine,
+    repository: str,
+    tag: str,
+    auth: Mapping[str, str] | None,
+    spec: ContainerSpec,
+) -> Work:
+    """`docker run` of an image the engine does not have: pulled first, as the CLI does."""
+
     def work(run: Run) -> str:
         run.follow(
-            engine_images.image_push(engine=engine, repository=repository, tag=tag, auth=auth)
+            engine_images.image_pull(engine=engine, repository=repository, tag=tag, auth=auth)
         )
-        digest = run.progress.digest
-        return f"Pushed {run.target}" + (f", digest {digest}" if digest else "")
+        run.say(f"Pulled {spec.image}; creating the container.")
+        run.check()
+        container_id = engine_containers.container_run(engine=engine, spec=spec)
+        return f"Started container {spec.name or short_id(container_id)} ({short_id(container_id)})"
+
+    return work
+
+
+def commit(
+    *,
+    engine: Engine,
+    container_id: str,
+    repository: str,
+    tag: str,
+    message: str,
+    author: str,
+    pause: bool,
+    changes: Sequence[str],
+) -> Work:
+    def work(run: Run) -> str:
+        reference = f"{repository}:{tag}"
+        run.say(f"Committing {run.target} as {reference}" + (" (paused meanwhile)" * pause))
+        image_id = engine_containers.container_commit(
+            engine=engine,
+            container_id=container_id,
+            repository=repository,
+            tag=tag,
+            message=message,
+            author=author,
+            pause=pause,
+            changes=changes,
+        )
+        run.say(f"Image {image_id}")
+        return f"Committed {run.target} as {reference}: image {short_id(image_id)} ({image_id})"
+
+    return work
+
+
+def recreate(
+    *,
+    engine: Engine,
+    plan: RecreatePlan,
+    pull: tuple[str, str] | None,
+    auth: Mapping[str, str] | None,
+) -> Work:
+    """Pulls `pull` (repository, tag) first if given (a failed pull changes nothing), then
+    recreates the container (engine/recreate.py: any failure after that puts the original
+    back)."""
+
+    def work(run: Run) -> str:
+        if pull:
+            repository, tag = pull
+            run.say(f"Pulling {plan.image}")
+            try:
+                run.follow(
+                    engine_images.image_pull(
+                        engine=engine, repository=repository, tag=tag, auth=auth
+                    )
+                )
+            except (StreamError, EngineError) as error:
+                reason = getattr(error, "reason", str(error))
+                raise EngineError(
+                    f"The pull of {plan.image} failed: {reason}; nothing was changed"
+                ) from error
+        new_id = engine_recreate.container_recreate(
+            engine=engine, plan=plan, say=run.say, check=run.check
+        )
+        return f"Recreated {plan.name} from {plan.image}: container {short_id(new_id)}"
+
+    return work
+
+
+def build(
+    *,
+    engine: Engine,
+    spec: engine_images.BuildSpec,
+    context: Payload,
+    auth: Mapping[str, Mapping[str, str]] | None,
+) -> Work:
+    """`docker build`: sends the context, follows the build's output. The context's file,
+    if it has one, is the job's to delete (jobs.start's cleanup)."""
+
+    def work(run: Run) -> str:
+        run.say(f"Sending the build context to the engine ({context.size:,} bytes)")
+        with context.open() as body:
+            messages = engine_images.image_build(
+                engine=engine, spec=spec, context=body, size=context.size, auth=auth
+            )
+        run.follow(messages)
+        if not run.progress.image_id:
+            raise EngineError("the engine's answer ended before the build did")
+        tagged = f", tagged {', '.join(spec.tags)}" if spec.tags else ""
+        return f"Successfully built {short_id(run.progress.image_id)}{tagged}"
+
+    return work
+
+
+LOADED = ("Loaded image: ", "Loaded image ID: ")
+
+
+def load(*, engine: Engine, tar: Payload) -> Work:
+    """`docker load`: sends the tar and says what it loaded, in the engine's words."""
+
+    def work(run: Run) -> str:
+        run.say(f"Sending the tar to the engine ({tar.size:,} bytes)")
+        with tar.open() as body:
+            messages = engine_images.image_load(engine=engine, tar=body, size=tar.size)
+        try:
+            run.follow(messages)
+        except StreamError as error:
+            if "/repositories: no such file" not in str(error):
+                raise
+            raise StreamError(
+                "this tar is not an image archive as docker save writes one: it has neither "
+                "manifest.json nor repositories"
+            ) from error
+        loaded = [line for line in run.progress.lines if line.startswith(LOADED)]
+        if not loaded:
+            raise EngineError("the engine loaded nothing from this tar")
+        return "; ".join(loaded)
 
     return work

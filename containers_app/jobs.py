@@ -9,6 +9,8 @@ MAX_JOBS_PER_ENGINE run at once per engine; the others wait, queued.
 """
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -51,6 +53,7 @@ class Run:
     cancelled: threading.Event = field(default_factory=threading.Event)
     _stream: Messages | None = None
     _saved_at: float = 0.0
+    _cleanup: Callable[[], None] | None = None
 
     # Used by work functions, in the job's thread.
     def follow(self, messages: Messages) -> None:
@@ -117,6 +120,9 @@ class Run:
 
 
 ENDED = (Job.DONE, Job.FAILED, Job.CANCELLED)
+HOST = socket.gethostname()
+# This process: its pid, and when it started, as a pid may be used again after a restart.
+RUNNER = f"{HOST}:{os.getpid()}:{int(time.time())}"
 Work = Callable[[Run], str]
 _runs: dict[int, Run] = {}
 _keys: dict[Hashable, Run] = {}
@@ -133,12 +139,17 @@ def start(
     command: str,
     work: Work,
     key: Hashable | None = None,
+    cleanup: Callable[[], None] | None = None,
 ) -> Job:
     """Starts `work` as a job, or returns the running job with the same `key` (a second
-    pull of the same image joins the first instead of starting another)."""
+    pull of the same image joins the first instead of starting another). `cleanup` runs
+    once the job is over, however it ended, even cancelled before it started (an uploaded
+    file the job was to send is deleted); at once if this joined a running job."""
     with _lock:
         running = _keys.get(key) if key is not None else None
         if running is not None:
+            if cleanup is not None:
+                cleanup()
             return Job.objects.get(pk=running.job_id)
         job = Job.objects.create(
             user=user,
@@ -147,8 +158,9 @@ def start(
             kind=kind,
             target=target[:512],
             command=command,
+            runner=RUNNER,
         )
-        run = Run(job.pk, key, engine, user, kind, target, command)
+        run = Run(job.pk, key, engine, user, kind, target, command, _cleanup=cleanup)
         _runs[job.pk] = run
         if key is not None:
             _keys[key] = run
@@ -159,6 +171,45 @@ def start(
     )
     thread.start()
     return job
+
+
+def settled(job: Job) -> Job:
+    """The job as it stands: one the database says runs, in a process of this host that is
+    gone (Berth was stopped or restarted meanwhile), is marked failed, as interrupted."""
+    if job.ended:
+        return job
+    host, _, rest = job.runner.partition(":")
+    pid = int(rest.partition(":")[0] or 0)
+    with _lock:
+        if job.pk in _runs or host != HOST or (pid != os.getpid() and _alive(pid)):
+            return job
+        result = "interrupted: Berth stopped while it ran"
+        changed = Job.objects.filter(
+            pk=job.pk, state__in=(Job.QUEUED, Job.RUNNING), runner=job.runner
+        ).update(state=Job.FAILED, result=result, finished=timezone.now())
+    if changed:
+        AuditEntry.objects.create(
+            user=job.user,
+            username=job.username,
+            engine=job.engine,
+            action=job.kind,
+            target=job.target[:255],
+            command=job.command,
+            succeeded=False,
+            message=result,
+        )
+    job.refresh_from_db()
+    return job
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid > 0
 
 
 def live(job_id: int) -> Run | None:
@@ -190,7 +241,19 @@ def _run(run: Run, work: Work, slot: threading.Semaphore) -> None:
             _runs.pop(run.job_id, None)
             if run.key is not None and _keys.get(run.key) is run:
                 del _keys[run.key]
+        _cleaned(run)  # if the job's end could not be recorded
         connection.close()
+
+
+def _cleaned(run: Run) -> None:
+    """Runs the job's cleanup, once."""
+    cleanup, run._cleanup = run._cleanup, None
+    if cleanup is None:
+        return
+    try:
+        cleanup()
+    except Exception:  # what a job leaves behind must not hide how it ended
+        log.exception("cleaning up after job %s failed", run.job_id)
 
 
 def _work(run: Run, work: Work) -> None:
@@ -216,6 +279,7 @@ def _work(run: Run, work: Work) -> None:
 
 
 def _end(run: Run, state: str, result: str) -> None:
+    _cleaned(run)  # before the job shows as ended: whoever sees it ended sees it cleaned up
     run._set(state, result)
     run._save(finished=timezone.now())
     # The audit trail: who, what, the command line and how it ended.

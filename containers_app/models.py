@@ -55,6 +55,8 @@ class Job(models.Model):
     # a container, or the engine's error.
     output = models.TextField(blank=True)
     result = models.TextField(blank=True)
+    # The process running it, "host:pid:start": a job whose process is gone was interrupted.
+    runner = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created"]

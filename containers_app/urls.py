@@ -3,6 +3,7 @@
 from django.urls import include, path, re_path
 
 from containers_app.views import (
+    container_jobs,
     containers,
     execs,
     images,
@@ -30,12 +31,17 @@ container_urls = [
     re_path(rf"^{REF}/logs/download/$", logs.download_logs, name="logs-download"),
     re_path(rf"^{REF}/exec/$", execs.container_exec, name="exec"),
     re_path(rf"^{REF}/run-similar/$", run.container_run_similar, name="run-similar"),
+    # Before the action pattern, which would take them for actions.
+    re_path(rf"^{REF}/commit/$", container_jobs.container_commit, name="commit"),
+    re_path(rf"^{REF}/recreate/$", container_jobs.container_recreate, name="recreate"),
     re_path(rf"^{REF}/(?P<action>[a-z_-]+)/$", containers.container_action, name="action"),
 ]
 image_urls = [
     path("", images.image_list, name="list"),
     path("prune/", images.image_prune, name="prune"),
     path("pull/", by_method(get=images.image_pull_form, post=images.image_pull), name="pull"),
+    path("build/", by_method(get=images.image_build_form, post=images.image_build), name="build"),
+    path("load/", by_method(get=images.image_load_form, post=images.image_load), name="load"),
     re_path(rf"^{IMAGE_ID}/$", images.image_detail, name="detail"),
     re_path(rf"^{IMAGE_ID}/remove/$", images.image_remove, name="remove"),
     re_path(rf"^{IMAGE_ID}/tag/$", images.image_tag, name="tag"),

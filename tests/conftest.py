@@ -271,6 +271,33 @@ def viewer_client(viewer_user) -> Client:
 
 
 @pytest.fixture
+def blocker(engine, staff_user):
+    """A job that holds its engine's only slot until released: `blocker(settings)` starts it,
+    and the jobs started after it wait, queued."""
+    import threading
+
+    from containers_app import jobs
+
+    release = threading.Event()
+
+    def hold(run) -> str:
+        run.say("holding the slot")
+        while not release.wait(0.05):
+            run.check()
+        return "released"
+
+    def start(limit_settings):
+        limit_settings.MAX_JOBS_PER_ENGINE = 1
+        return jobs.start(
+            user=staff_user, engine=engine, kind="test", target="slot", command="true", work=hold
+        )
+
+    start.release = release
+    yield start
+    release.set()
+
+
+@pytest.fixture
 def htmx() -> dict:
     """Headers htmx sends, for requests that want partials."""
     return {"HTTP_HX_REQUEST": "true"}

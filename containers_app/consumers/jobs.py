@@ -64,7 +64,7 @@ class JobConsumer(Consumer):
         run = jobs.live(job.pk)
         if run is None:
             # Ended, or it ended between the lookup and now: its row is up to date by then.
-            job = await database_call(Job.objects.get, pk=job.pk)
+            job = await database_call(lambda: jobs.settled(Job.objects.get(pk=job.pk)))
             await self.send(json.dumps(_saved(job)))
             await self.close()
             return

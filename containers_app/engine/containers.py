@@ -460,3 +460,45 @@ def container_spec(*, engine: Engine, container_id: str) -> SimilarSpec:
         spec=spec_from_inspect(data, image=image),
         not_copied=settings_not_copied(data, image=image),
     )
+
+
+# --- docker commit -------------------------------------------------------------------------
+
+# A commit copies the container's changed files into a layer and the engine answers only
+# once it is written: gigabytes take far longer than an ordinary call's time limit.
+COMMIT_TIMEOUT = 3600
+
+
+def container_commit(
+    *,
+    engine: Engine,
+    container_id: str,
+    repository: str,
+    tag: str,
+    message: str,
+    author: str,
+    pause: bool,
+    changes: Sequence[str],
+) -> str:
+    """`docker commit`: the container's filesystem, with `changes` (Dockerfile instructions,
+    one each) applied to its configuration, as the new image repository:tag; its id. `pause`
+    freezes the container meanwhile, as the CLI does unless told --pause=false."""
+    with translated(engine.base_url):
+        # A client of its own for the one long call, on the version the engine's client
+        # already agreed (no second version query).
+        client = docker.APIClient(
+            base_url=engine.base_url, version=api(engine).api_version, timeout=COMMIT_TIMEOUT
+        )
+        try:
+            answer = client.commit(
+                container_id,
+                repository=repository,
+                tag=tag or None,
+                message=message or None,
+                author=author or None,
+                pause=pause,
+                changes=list(changes) or None,
+            )
+        finally:
+            client.close()
+    return answer["Id"]

@@ -196,9 +196,14 @@ def image_prune(*, engine: Engine, all: bool = False) -> PruneResult:
 
 
 def image_save(*, engine: Engine, image_id: str) -> raw.RawStream:
-    """`docker save <image>`: the open tar stream of the image, to be read block by block
-    (an image may be gigabytes: never whole in memory) and closed by the reader."""
-    return raw.open_stream(engine, f"/images/{image_id}/get", {}, timeout=engine.timeout)
+    """`docker save <tags>`: the open tar stream of the image, to be read block by block
+    (an image may be gigabytes: never whole in memory) and closed by the reader. Saved by
+    its id and its tags, so that `docker load` brings it back tagged; by its id alone, as
+    `docker save <id>` does, the tar would hold no tag."""
+    with translated(engine.base_url):
+        data = api(engine).inspect_image(image_id)
+    names = [data["Id"], *_tags(data.get("RepoTags"))]
+    return raw.open_stream(engine, "/images/get", {"names": names}, timeout=engine.timeout)
 
 
 def image_exists(*, engine: Engine, reference: str) -> bool:
@@ -249,6 +254,8 @@ class BuildSpec:
     no_cache: bool = False
     pull: bool = False
     dockerfile: str = "Dockerfile"
+    # The containers of a failed step removed too: nobody would find them in a dashboard.
+    force_rm: bool = True
 
 
 def image_build(
@@ -269,6 +276,7 @@ def image_build(
         "pull": "1" if spec.pull else None,
         "dockerfile": spec.dockerfile,
         "rm": "1",
+        "forcerm": "1" if spec.force_rm else None,
     }
     headers = {"Content-Type": "application/x-tar"}
     if auth:

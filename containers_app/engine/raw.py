@@ -33,13 +33,22 @@ class RawStream:
 
     sock: socket.socket
     first: bytes
+    # The engine resets, rather than closes, a connection whose request body it left partly
+    # unread (the padding after a tar's end, which it never reads): after a body, a reset
+    # is the end of the answer, everything before it having been read already.
+    reset_ends: bool = False
 
     def read(self) -> bytes:
         """The next block of the body; b"" at its end."""
         if self.first:
             data, self.first = self.first, b""
             return data
-        return self.sock.recv(READ_SIZE)
+        try:
+            return self.sock.recv(READ_SIZE)
+        except ConnectionResetError:
+            if self.reset_ends:
+                return b""
+            raise
 
     def read_ready(self) -> bytes | None:
         """The next block if it is there already (b"" at the body's end); None if a read
@@ -108,23 +117,21 @@ def _request(
     sock = _connect(engine, timeout or engine.timeout)
     try:
         sock.sendall(request)
-        while body is not None and (block := body.read(READ_SIZE)):
-            sock.sendall(block)
+        broken_off = _send_body(sock, body) if body is not None else None
         if wait_for_answer:
             sock.settimeout(None)
         head = b""
         while b"\r\n\r\n" not in head:
             data = sock.recv(READ_SIZE)
             if not data:
-                raise EngineUnavailable("the engine closed the connection", engine=engine.base_url)
+                raise broken_off or EngineUnavailable(
+                    "the engine closed the connection", engine=engine.base_url
+                )
             head += data
         header, _, first = head.partition(b"\r\n\r\n")
         status = int(header.split(b" ", 2)[1])
         if status not in ok:
-            body = first
-            while data := sock.recv(READ_SIZE):
-                body += data
-            raise _status_error(status, body, engine.base_url)
+            raise _status_error(status, _rest(sock, first), engine.base_url)
     except OSError as error:
         sock.close()
         raise EngineUnavailable(str(error), engine=engine.base_url) from error
@@ -132,7 +139,30 @@ def _request(
         sock.close()
         raise
     sock.settimeout(None)
-    return RawStream(sock=sock, first=first)
+    return RawStream(sock=sock, first=first, reset_ends=body is not None)
+
+
+def _send_body(sock: socket.socket, body: BinaryIO) -> OSError | None:
+    """Sends `body` block by block. The engine may answer before it has read it all (a
+    build context that is not a tar) and close the connection: the sending breaks off, and
+    the answer, sent already, says why; the error is returned for when there is none."""
+    try:
+        while block := body.read(READ_SIZE):
+            sock.sendall(block)
+    except (BrokenPipeError, ConnectionResetError) as error:
+        return error
+    return None
+
+
+def _rest(sock: socket.socket, first: bytes) -> bytes:
+    """An error answer's whole body (a reset ends it, as in RawStream.read)."""
+    body = first
+    try:
+        while data := sock.recv(READ_SIZE):
+            body += data
+    except ConnectionResetError:
+        pass
+    return body
 
 
 def _version(engine: Engine) -> str:

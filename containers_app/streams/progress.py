@@ -105,6 +105,7 @@ class Progress:
         lowered = status.lower()
         if lowered.startswith(FINISHED):
             fraction = 1.0
+            current = total or layer.total  # the engine's last word has no byte count
         elif lowered.startswith("downloading") and total:
             fraction = DOWNLOADED * min(current / total, 1.0)
         elif lowered.startswith(DOWNLOADED_STATES):

@@ -9,7 +9,12 @@ from django.views.decorators.http import require_GET, require_POST
 from containers_app import access, actions, audit, cli, masking
 from containers_app.engine import EngineUnavailable
 from containers_app.engine import containers as engine_containers
-from containers_app.forms import CONTAINER_SORTS, ContainerBulkForm, ContainerFilterForm
+from containers_app.forms import (
+    CONTAINER_SORTS,
+    ContainerBulkForm,
+    ContainerCommitForm,
+    ContainerFilterForm,
+)
 from containers_app.rows import container_rows
 from containers_app.views.common import (
     action_done,
@@ -75,6 +80,8 @@ def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
         "c": container,
         "actions": actions,
         "inspect_command": cli.inspect("container", container.name),
+        "commit_form": ContainerCommitForm(),
+        "commit_command": cli.container_commit(container.name, "REPOSITORY:TAG"),
     }
     return render(request, "containers/detail.html", context)
 

@@ -4,6 +4,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from containers_app.credentials import CredentialUnreadable
 from containers_app.engine import Conflict, EngineError, EngineUnavailable, InvalidRequest, NotFound
 from containers_app.views.common import is_htmx
 
@@ -69,4 +70,8 @@ class EngineErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, EngineError):
             return error_response(request, exception)
+        if isinstance(exception, CredentialUnreadable):
+            # A stored registry login the current key cannot decrypt: nothing was asked of
+            # the engine, and the way out is to log in to that registry again.
+            return error_response(request, Conflict(str(exception), engine=""))
         return None

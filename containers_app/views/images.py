@@ -1,6 +1,7 @@
 """Image pages: `docker images`, `docker image inspect` with `docker history`, `docker rmi`,
-`docker tag`, `docker image prune`, `docker save`; `docker pull` and `docker push`, which
-run as jobs (see jobs.py) and answer with the job's page."""
+`docker tag`, `docker image prune`, `docker save`; `docker pull`, `docker push`,
+`docker build` and `docker load`, which run as jobs (see jobs.py) and answer with the job's
+page."""
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -8,12 +9,14 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, actions, cli, credentials, job_work, jobs, masking
+from containers_app import access, actions, cli, credentials, job_work, jobs, masking, uploads
 from containers_app.engine import NotFound
 from containers_app.engine import images as engine_images
 from containers_app.engine.convert import short_id
 from containers_app.forms import (
+    ImageBuildForm,
     ImageListForm,
+    ImageLoadForm,
     ImagePruneForm,
     ImagePullForm,
     ImagePushForm,
@@ -56,7 +59,7 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
         "force_remove_command": cli.image_remove([image.short_id], force=True),
         "untag_commands": [(tag, cli.image_remove([tag])) for tag in image.tags],
         "tag_command": cli.image_tag(image.short_id, "<repository>:<tag>"),
-        "save_command": cli.image_save(image.short_id),
+        "save_command": cli.image_save(image.short_id, image.tags),
     }
     return render(request, "images/detail.html", context)
 
@@ -172,27 +175,34 @@ def image_pull(request: HttpRequest) -> HttpResponse:
     form = ImagePullForm(request.POST)
     if not form.is_valid():
         return _pull_page(request, form, status=400)
-    reference, repository, tag = (form.cleaned_data[k] for k in ("reference", "repository", "tag"))
-    job = start_pull(request, reference=reference, repository=repository, tag=tag)
-    return redirect("jobs:detail", job_id=job.pk)
+    return _transfer(request, "pull", form)
 
 
-def start_pull(request: HttpRequest, *, reference: str, repository: str, tag: str):
+def _transfer(request: HttpRequest, kind: str, form: ImagePullForm) -> HttpResponse:
+    """Starts a pull or push of the form's reference as a job, with the user's own login to
+    its registry, and answers with the job's page. One of the same reference already running
+    is joined instead of started again."""
     engine = engine_for(request)
-    return jobs.start(
+    reference, repository, tag = (form.cleaned_data[k] for k in ("reference", "repository", "tag"))
+    work, command = {
+        "pull": (job_work.pull, cli.image_pull),
+        "push": (job_work.push, cli.image_push),
+    }[kind]
+    job = jobs.start(
         user=request.user,
         engine=engine,
-        kind="pull",
+        kind=kind,
         target=reference,
-        command=cli.image_pull(reference),
-        work=job_work.pull(
+        command=command(reference),
+        work=work(
             engine=engine,
             repository=repository,
             tag=tag,
             auth=credentials.registry_auth(request.user, reference),
         ),
-        key=(engine, "pull", reference),
+        key=(engine, kind, reference),
     )
+    return redirect("jobs:detail", job_id=job.pk)
 
 
 @can_change
@@ -220,18 +230,116 @@ def image_push(request: HttpRequest, ref: str) -> HttpResponse:
                 engine=engine, image_id=ref, repository=repository, tag=tag
             ),
         )
-    job = jobs.start(
-        user=request.user,
-        engine=engine,
-        kind="push",
-        target=reference,
-        command=cli.image_push(reference),
-        work=job_work.push(
+    return _transfer(request, "push", form)
+
+
+def _build_page(request: HttpRequest, form: ImageBuildForm, status: int = 200) -> HttpResponse:
+    context = {"form": form, "command": cli.image_build(tags=["<name>:<tag>"])}
+    return render(request, "images/build.html", context, status=status)
+
+
+@can_change
+@require_GET
+def image_build_form(request: HttpRequest) -> HttpResponse:
+    return _build_page(request, ImageBuildForm())
+
+
+@can_change
+@require_POST
+def image_build(request: HttpRequest) -> HttpResponse:
+    """`docker build` as a job, from a typed Dockerfile, an uploaded context, or both. The
+    FROM lines pull with the user's own stored logins. The command line masks the values of
+    secret-looking build args: it is kept in the audit trail."""
+    form = ImageBuildForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _build_page(request, form, status=400)
+    data = form.cleaned_data
+    upload, dockerfile = data["context"], data["dockerfile"]
+    try:
+        context, dockerfile_name = uploads.build_context(upload=upload, dockerfile=dockerfile)
+    except uploads.Unreadable as error:
+        form.add_error("context", f"{upload.name}: {error}")
+        return _build_page(request, form, status=400)
+    spec = engine_images.BuildSpec(
+        tags=data["tag"],
+        build_args=data["build_arg"],
+        target=data["target"],
+        no_cache=data["no_cache"],
+        pull=data["pull"],
+        dockerfile=dockerfile_name,
+    )
+    command = cli.image_build(
+        tags=spec.tags,
+        build_args=spec.build_args,
+        target=spec.target,
+        no_cache=spec.no_cache,
+        pull=spec.pull,
+        force_rm=spec.force_rm,
+        context=upload.name if upload else "",
+        dockerfile=bool(dockerfile),
+    )
+    engine = engine_for(request)
+    job = _start_sending(
+        context,
+        lambda: jobs.start(
+            user=request.user,
             engine=engine,
-            repository=repository,
-            tag=tag,
-            auth=credentials.registry_auth(request.user, reference),
+            kind="build",
+            target=spec.tags[0] if spec.tags else "image",
+            command=command,
+            work=job_work.build(
+                engine=engine,
+                spec=spec,
+                context=context,
+                auth=credentials.registry_auths(request.user),
+            ),
+            cleanup=context.discard,
         ),
-        key=(engine, "push", reference),
     )
     return redirect("jobs:detail", job_id=job.pk)
+
+
+def _load_page(request: HttpRequest, form: ImageLoadForm, status: int = 200) -> HttpResponse:
+    context = {"form": form, "command": cli.image_load("<file>.tar")}
+    return render(request, "images/load.html", context, status=status)
+
+
+@can_change
+@require_GET
+def image_load_form(request: HttpRequest) -> HttpResponse:
+    return _load_page(request, ImageLoadForm())
+
+
+@can_change
+@require_POST
+def image_load(request: HttpRequest) -> HttpResponse:
+    """`docker load --input <file>` as a job: the uploaded tar, sent as it is read."""
+    form = ImageLoadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _load_page(request, form, status=400)
+    upload = form.cleaned_data["input"]
+    tar = uploads.taken(upload)
+    engine = engine_for(request)
+    job = _start_sending(
+        tar,
+        lambda: jobs.start(
+            user=request.user,
+            engine=engine,
+            kind="load",
+            target=upload.name,
+            command=cli.image_load(upload.name),
+            work=job_work.load(engine=engine, tar=tar),
+            cleanup=tar.discard,
+        ),
+    )
+    return redirect("jobs:detail", job_id=job.pk)
+
+
+def _start_sending(payload: uploads.Payload, start):
+    """Starts a job that sends `payload`, which the job deletes when it ends; here, if it
+    could not start."""
+    try:
+        return start()
+    except BaseException:
+        payload.discard()
+        raise

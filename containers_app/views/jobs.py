@@ -23,7 +23,7 @@ def job_of(request: HttpRequest, job_id: int) -> Job:
     job = Job.objects.filter(pk=job_id).first()
     if job is None or not access.owns(request.user, job.user_id):
         raise Http404("No such job.")
-    return job
+    return jobs.settled(job)
 
 
 def current(job: Job) -> dict:
@@ -49,7 +49,7 @@ def current(job: Job) -> dict:
 @can_view
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
-    found = list(visible_jobs(request.user).select_related(None)[:RECENT])
+    found = [jobs.settled(job) for job in visible_jobs(request.user)[:RECENT]]
     running = [job for job in found if not job.ended]
     for job in running:
         run = jobs.live(job.pk)

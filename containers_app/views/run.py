@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from containers_app import access, actions, cli
+from containers_app import access, actions, cli, credentials, job_work, jobs
 from containers_app.engine import Engine, EngineError, EngineUnavailable, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
@@ -16,7 +16,7 @@ from containers_app.engine import volumes as engine_volumes
 from containers_app.engine.containers import SimilarSpec
 from containers_app.engine.convert import short_id
 from containers_app.engine.specs import ContainerSpec, named_volumes
-from containers_app.forms import ContainerRunForm, ExecForm, host_volume_refusals
+from containers_app.forms import ContainerRunForm, ExecForm, ImagePullForm, host_volume_refusals
 from containers_app.views.common import can_change, engine_for
 from containers_app.views.errors import status_of
 from containers_app.views.execs import terminal_context
@@ -42,7 +42,7 @@ def _host_volumes(engine: Engine, spec: ContainerSpec) -> dict[str, str]:
     return found
 
 
-def _refusals(request: HttpRequest, engine: Engine, spec: ContainerSpec) -> list[str]:
+def run_refusals(request: HttpRequest, engine: Engine, spec: ContainerSpec) -> list[str]:
     """Why this user may not run `spec` (its options that reach the host), or nothing."""
     if access.allowed(request.user, access.RUN_PRIVILEGED):
         return []
@@ -78,13 +78,9 @@ def _refused(
 ) -> HttpResponse | None:
     """The page answering a valid form that may not be run as it is, or None if it may."""
     command = cli.container_run(spec)
-    refusals = _refusals(request, engine, spec)
+    refusals = run_refusals(request, engine, spec)
     if refusals:
         return _run_page(request, form, command=command, status=403, refusals=refusals)
-    if not engine_images.image_exists(engine=engine, reference=spec.image):
-        # One place to decide what a missing image means; pulling first can replace this.
-        form.add_error("image", f"Image {spec.image} is not on this engine; pull it first.")
-        return _run_page(request, form, command=command, status=404)
     return None
 
 
@@ -108,6 +104,8 @@ def container_run(request: HttpRequest) -> HttpResponse:
         return refused
     # The audit trail and the message (kept in a cookie) never hold a secret's value.
     audited = cli.container_run(spec, masked=True)
+    if not engine_images.image_exists(engine=engine, reference=spec.image):
+        return _pull_then_run(request, engine, form, spec, audited)
     try:
         container_id = actions.perform(
             request,
@@ -124,6 +122,37 @@ def container_run(request: HttpRequest) -> HttpResponse:
         form.add_error(None, error.reason)
         return _run_page(request, form, command=cli.container_run(spec), status=status_of(error))
     return _after_run(request, engine, spec, container_id, audited)
+
+
+def _pull_then_run(
+    request: HttpRequest,
+    engine: Engine,
+    form: ContainerRunForm,
+    spec: ContainerSpec,
+    audited: str,
+) -> HttpResponse:
+    """An image the engine does not have is pulled first, as `docker run` does: a job, whose
+    page shows the pull's progress and then the container it started."""
+    pull = ImagePullForm({"reference": spec.image})
+    if not pull.is_valid():
+        form.add_error("image", pull.errors["reference"][0])
+        return _run_page(request, form, command=cli.container_run(spec), status=400)
+    reference = pull.cleaned_data["reference"]
+    job = jobs.start(
+        user=request.user,
+        engine=engine,
+        kind="run",
+        target=spec.name or f"(new container of {reference})",
+        command=audited,
+        work=job_work.pull_then_run(
+            engine=engine,
+            repository=pull.cleaned_data["repository"],
+            tag=pull.cleaned_data["tag"],
+            auth=credentials.registry_auth(request.user, reference),
+            spec=spec,
+        ),
+    )
+    return redirect("jobs:detail", job_id=job.pk)
 
 
 def _after_run(
@@ -162,7 +191,7 @@ def container_run_preview(request: HttpRequest) -> HttpResponse:
     spec = form.spec()
     context = {
         "command": cli.container_run(spec),
-        "refusals": _refusals(request, engine_for(request), spec),
+        "refusals": run_refusals(request, engine_for(request), spec),
         "preview": True,
     }
     return render(request, "containers/_run_command.html", context)
@@ -181,6 +210,6 @@ def container_run_similar(request: HttpRequest, ref: str) -> HttpResponse:
         request,
         form,
         command=cli.container_run(spec),
-        refusals=_refusals(request, engine, spec),
+        refusals=run_refusals(request, engine, spec),
         similar=similar,
     )

@@ -28,28 +28,6 @@ def state_of(job_id: int) -> str:
     return Job.objects.get(pk=job_id).state
 
 
-@pytest.fixture
-def blocker(engine, staff_user):
-    """A job that holds its engine's only slot until released."""
-    release = threading.Event()
-
-    def hold(run: jobs.Run) -> str:
-        run.say("holding the slot")
-        while not release.wait(0.05):
-            run.check()
-        return "released"
-
-    def start(limit_settings) -> Job:
-        limit_settings.MAX_JOBS_PER_ENGINE = 1
-        return jobs.start(
-            user=staff_user, engine=engine, kind="test", target="slot", command="true", work=hold
-        )
-
-    start.release = release
-    yield start
-    release.set()
-
-
 def test_jobs_beyond_the_limit_wait_queued_and_run_when_a_slot_frees(
     settings, blocker, staff_client
 ):
@@ -280,3 +258,37 @@ async def test_updates_are_sent_at_most_ten_times_a_second_however_fast_layers_m
     assert int(received[-1]["result"].split()[0]) > 1000  # the engine side was busy
     assert len(received) <= 10 * seconds + 2, (len(received), seconds)
     await asyncio.wait_for(communicator.wait(), 10)
+
+
+@pytest.mark.parametrize(
+    ("runner", "interrupted"),
+    [
+        (f"{jobs.HOST}:{2**22 + 1}:0", True),  # a process of this host that is gone
+        (jobs.RUNNER.rsplit(":", 1)[0] + ":1", True),  # this pid, before a restart
+        ("another-host:1:0", False),  # another host's process may well run it
+    ],
+)
+def test_a_job_whose_process_is_gone_is_shown_as_interrupted(
+    staff_user, staff_client, runner, interrupted
+):
+    job = Job.objects.create(
+        user=staff_user,
+        username=staff_user.username,
+        engine="unix:///x",
+        kind="pull",
+        target="gone:1",
+        command="docker pull gone:1",
+        state=Job.RUNNING,
+        runner=runner,
+    )
+
+    page = staff_client.get(f"/jobs/{job.pk}/")
+
+    job.refresh_from_db()
+    if interrupted:
+        assert job.state == Job.FAILED and job.finished is not None
+        assert b"interrupted: Berth stopped while it ran" in page.content
+        assert not AuditEntry.objects.get(target="gone:1").succeeded
+    else:
+        assert job.state == Job.RUNNING
+        assert not AuditEntry.objects.exists()

@@ -7,16 +7,10 @@ import pytest
 
 from containers_app import credentials
 from containers_app.models import AuditEntry, Job
-from tests.conftest import ENGINE_DIR, unique, wait_on_condition
+from tests.conftest import ENGINE_DIR, unique
+from tests.engine.jobs_helpers import job_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def job_of(response) -> Job:
-    assert response.status_code == 302, response.content[:500]
-    job_id = int(response["Location"].rstrip("/").rsplit("/", 1)[1])
-    wait_on_condition(lambda: Job.objects.get(pk=job_id).ended, timeout=120)
-    return Job.objects.get(pk=job_id)
 
 
 @pytest.fixture
@@ -200,4 +194,25 @@ def test_a_reference_the_cli_would_refuse_is_refused_with_a_message(staff_client
 def test_a_viewer_can_neither_pull_nor_push(viewer_client):
     assert viewer_client.post("/images/pull/", {"reference": "busybox"}).status_code == 403
     assert viewer_client.post("/images/0123456789ab/push/", {"reference": "x:1"}).status_code == 403
+    assert not Job.objects.exists()
+
+
+def test_a_stored_login_the_key_cannot_read_is_a_409_saying_to_log_in_again(
+    staff_client, staff_user, registry
+):
+    from cryptography.fernet import Fernet
+
+    from containers_app.models import RegistryCredential
+
+    RegistryCredential.objects.create(
+        owner=staff_user,
+        server=registry.address,
+        username="someone",
+        secret=Fernet(Fernet.generate_key()).encrypt(b"old key").decode(),
+    )
+
+    response = staff_client.post("/images/pull/", {"reference": f"{registry.address}/x:1"})
+
+    assert response.status_code == 409
+    assert b"log in to that registry again" in response.content
     assert not Job.objects.exists()

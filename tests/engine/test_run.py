@@ -22,6 +22,7 @@ from containers_app.engine.specs import (
 from containers_app.forms import ContainerRunForm
 from containers_app.models import AuditEntry
 from tests.conftest import TEST_IMAGE, unique, wait_on_condition
+from tests.engine.jobs_helpers import job_of
 from tests.engine.sockets import connected
 
 # sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once when removed.
@@ -240,14 +241,40 @@ def test_a_name_in_use_is_a_409_with_the_engines_reason_on_the_form(admin_client
     assert "is already in use" in entry.message
 
 
-def test_a_missing_image_is_a_404_saying_to_pull_it_first(admin_client, make, docker_api):
+@pytest.mark.django_db(transaction=True)
+def test_an_image_the_engine_lacks_is_pulled_first_then_run(
+    admin_client, make, docker_api, registry
+):
+    """As `docker run` does: the pull is a job with its progress, and the container runs
+    once the image is there."""
+    image = f"{registry.address}/{unique('img')}:1"
+    image_id = make.image(image)
+    for line in docker_api.push(image, stream=True, decode=True):
+        assert "error" not in line, line
+    docker_api.remove_image(image_id, force=True)
     name = unique("run")
-    image = f"berthtest-absent/{unique('img')}:1"
 
-    response = run(admin_client, make, name=name, image=image)
+    job = job_of(run(admin_client, make, name=name, image=image, command=STOPPABLE))
 
-    assert response.status_code == 404
-    assert f"Image {image} is not on this engine; pull it first." in text(response)
+    make.images.append(image)
+    assert (job.kind, job.state) == ("run", "done"), job.result
+    assert job.command.startswith("docker run -d --name " + name)
+    assert "Pulling from" in job.output and f"Started container {name}" in job.result
+    assert docker_api.inspect_container(name)["State"]["Running"]
+    assert AuditEntry.objects.get(action="run", target=name).succeeded
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_image_no_registry_has_fails_the_run_and_makes_no_container(
+    admin_client, make, docker_api, registry
+):
+    name = unique("run")
+    image = f"{registry.address}/berthtest-absent/{unique('img')}:1"
+
+    job = job_of(run(admin_client, make, name=name, image=image))
+
+    assert job.state == "failed"
+    assert "manifest unknown" in job.result or "not found" in job.result
     assert not exists(docker_api, name)
 
 

@@ -1,0 +1,146 @@
+"""`docker commit` and recreate (the same configuration on the newest image), which run as
+jobs (see jobs.py) and answer with the job's page."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from containers_app import access, cli, credentials, job_work, jobs
+from containers_app.engine import containers as engine_containers
+from containers_app.engine import recreate as engine_recreate
+from containers_app.engine.recreate import RecreatePlan
+from containers_app.forms import (
+    ContainerCommitForm,
+    ContainerRecreateForm,
+    ImagePullForm,
+)
+from containers_app.views.common import can_change, engine_for, is_htmx
+from containers_app.views.errors import bad_request
+
+# The run form's check of what may reach the host, named volumes included: one rule for
+# running a container and for making one again.
+from containers_app.views.run import run_refusals
+
+
+def _nothing_done(request: HttpRequest, reason: str, status: int) -> HttpResponse:
+    """An answer saying why nothing was done, as bad_request words a form's errors."""
+    context = {
+        "status": status,
+        "title": "Nothing was done",
+        "reason": reason,
+        "flash": f"Nothing was done: {reason}",
+        "flash_level": "error",
+    }
+    template = "_flash.html" if is_htmx(request) else "error.html"
+    response = render(request, template, context, status=status)
+    response["HX-Reswap"] = "none"
+    return response
+
+
+@can_change
+@require_POST
+def container_commit(request: HttpRequest, ref: str) -> HttpResponse:
+    """`docker commit` as a job: a new image of the container's filesystem."""
+    form = ContainerCommitForm(request.POST)
+    if not form.is_valid():
+        return bad_request(request, form)
+    engine = engine_for(request)
+    container = engine_containers.container_ref(engine=engine, container_id=ref)
+    data = form.cleaned_data
+    options = {k: data[k] for k in ("message", "author", "pause")} | {"changes": data["change"]}
+    job = jobs.start(
+        user=request.user,
+        engine=engine,
+        kind="commit",
+        target=container.name,
+        command=cli.container_commit(container.name, data["reference"], **options),
+        work=job_work.commit(
+            engine=engine,
+            container_id=container.id,
+            repository=data["repository"],
+            tag=data["tag"],
+            **options,
+        ),
+        key=(engine, "commit", container.id, data["reference"]),
+    )
+    return redirect("jobs:detail", job_id=job.pk)
+
+
+def _recreate_refusals(request: HttpRequest, plan: RecreatePlan) -> list[str]:
+    """Why this user may not recreate the container: the options it has that reach the
+    host. With them, a recreate (above all with a pull) would run whatever image the
+    reference now names with the host's root."""
+    if access.allowed(request.user, access.RUN_PRIVILEGED):
+        return []
+    return run_refusals(request, engine_for(request), plan.spec) + list(plan.reaches_host)
+
+
+def recreate_command(plan: RecreatePlan, *, pull: bool, masked: bool = False) -> str:
+    return cli.container_recreate(
+        plan.spec,
+        old_name=plan.old_name,
+        pull=pull,
+        running=plan.running,
+        paused=plan.paused,
+        networks=plan.networks,
+        # The other networks are connected, not left out.
+        also=[flag for flag in plan.not_in_spec if not flag.startswith("--network ")],
+        masked=masked,
+    )
+
+
+@can_change
+@require_POST
+def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
+    """Recreate as a job: the container made again with its own configuration on the newest
+    image its reference names (`pull=1`: pulled first, with the user's registry login). The
+    original is removed only once its replacement runs; see engine/recreate.py."""
+    form = ContainerRecreateForm(request.POST)
+    if not form.is_valid():
+        return bad_request(request, form)
+    pull = form.cleaned_data["pull"]
+    engine = engine_for(request)
+    plan = engine_recreate.recreate_plan(engine=engine, container_id=ref)
+    if refusals := _recreate_refusals(request, plan):
+        raise PermissionDenied(f"Only a superuser may recreate {plan.name}: " + " ".join(refusals))
+    if plan.auto_remove:
+        return _nothing_done(
+            request,
+            f"{plan.name} was run with --rm: the engine removes it when it stops, so it "
+            "cannot be put back if its replacement fails. Run a new one instead.",
+            409,
+        )
+    if plan.dependents:
+        return _nothing_done(
+            request,
+            f"{', '.join(plan.dependents)} share{'s' * (len(plan.dependents) == 1)} "
+            f"{plan.name}'s network stack (--network container:{plan.name}) and would lose "
+            "it; recreate them together with docker compose instead.",
+            409,
+        )
+    pulled = None
+    if pull:
+        reference = ImagePullForm({"reference": plan.image})
+        if not plan.pullable or not reference.is_valid():
+            return _nothing_done(
+                request,
+                f"{plan.name} was created from {plan.image}, not from a name and tag one can "
+                "pull: recreate it without pulling.",
+                400,
+            )
+        pulled = (reference.cleaned_data["repository"], reference.cleaned_data["tag"])
+        auth = credentials.registry_auth(request.user, plan.image)
+    else:
+        auth = None
+    job = jobs.start(
+        user=request.user,
+        engine=engine,
+        kind="recreate",
+        target=plan.name,
+        # The job's page and the audit trail never hold a secret's value.
+        command=recreate_command(plan, pull=pull, masked=True),
+        work=job_work.recreate(engine=engine, plan=plan, pull=pulled, auth=auth),
+        key=(engine, "recreate", plan.id),
+    )
+    return redirect("jobs:detail", job_id=job.pk)
