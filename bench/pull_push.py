@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
+import docker
 from harness import (
     PREFIX,
     ROOT,
@@ -99,10 +100,12 @@ def bench(args: argparse.Namespace, run: Run, cli: str) -> int:
             return measure(args, run, cli, berth, registry, image_id, repository)
     finally:
         registry.stop()
-        for image in [*run.api.images(name=f"*/{repository}", quiet=True), image_id]:
+        for image in {*run.api.images(name=f"*/{repository}", quiet=True), image_id}:
             try:
                 run.api.remove_image(image, force=True)
-            except Exception as error:  # leave nothing behind, say what could not go
+            except docker.errors.NotFound:
+                pass  # removed with another of its tags
+            except docker.errors.DockerException as error:  # say what could not go
                 print(f"could not remove {image}: {error}", file=sys.stderr)
 
 
@@ -183,17 +186,17 @@ def timed(call: Callable[[], object]) -> float:
 
 def push(who, cli, run, berth, image_id, reference) -> tuple[float, float | None]:
     if who == "cli":
-        return timed(lambda: docker(cli, run, "push", reference)), None
+        return timed(lambda: docker_command(cli, run, "push", reference)), None
     return berth_job(berth, f"/images/{image_id[7:19]}/push/", reference)
 
 
 def pull(who, cli, run, berth, reference) -> tuple[float, float | None]:
     if who == "cli":
-        return timed(lambda: docker(cli, run, "pull", reference)), None
+        return timed(lambda: docker_command(cli, run, "pull", reference)), None
     return berth_job(berth, "/images/pull/", reference)
 
 
-def docker(cli: str, run: Run, *words: str) -> None:
+def docker_command(cli: str, run: Run, *words: str) -> None:
     env = {"DOCKER_HOST": run.docker_host, "PATH": "/usr/bin:/bin"}
     subprocess.run([cli, *words], check=True, env=env, stdout=subprocess.DEVNULL)
 
@@ -215,9 +218,9 @@ def berth_job(berth: BerthServer, path: str, reference: str) -> tuple[float, flo
         while True:
             update = json.loads(socket.recv())
             messages += 1
-            socket.send_text('{"ack":1}')
             if update.get("state") in ENDED:
-                break
+                break  # the server closes the socket after the last message
+            socket.send_text('{"ack":1}')
     finally:
         socket.close()
     ended = time.perf_counter()
