@@ -212,6 +212,22 @@ def _alive(pid: int) -> bool:
     return pid > 0
 
 
+def snapshot(job: Job) -> dict:
+    """The whole of a job as a page first draws it: live if it runs here, else its row."""
+    run = _runs.get(job.pk)
+    if run is not None:
+        update, _ = run.since(-1, 0)
+        return {"layers": {}, "output": [], **update}
+    progress = job.progress or {}
+    return {
+        "state": job.state,
+        "result": job.result,
+        "percent": progress.get("percent", 0.0),
+        "layers": progress.get("layers", {}),
+        "output": job.output.split("\n") if job.output else [],
+    }
+
+
 def live(job_id: int) -> Run | None:
     """The job's run if it is running (or queued) in this process."""
     return _runs.get(job_id)

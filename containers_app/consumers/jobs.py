@@ -23,19 +23,6 @@ def _visible_job(user, job_id: int) -> Job | None:
     return job if job is not None and access.owns(user, job.user_id) else None
 
 
-def _saved(job: Job) -> dict:
-    """A job that no longer runs here, as its row says."""
-    progress = job.progress or {}
-    return {
-        "state": job.state,
-        "result": job.result,
-        "percent": progress.get("percent", 0.0),
-        "layers": progress.get("layers", {}),
-        "output": job.output.split("\n") if job.output else [],
-        "full": True,
-    }
-
-
 class JobConsumer(Consumer):
     """Server sends {"state", "percent", "layers", "output", "result", ...} updates; the
     first is whole ("full": true). Client sends {"ack": n} for updates drawn."""
@@ -65,7 +52,7 @@ class JobConsumer(Consumer):
         if run is None:
             # Ended, or it ended between the lookup and now: its row is up to date by then.
             job = await database_call(lambda: jobs.settled(Job.objects.get(pk=job.pk)))
-            await self.send(json.dumps(_saved(job)))
+            await self.send(json.dumps({**jobs.snapshot(job), "full": True}))
             await self.close()
             return
         version, line, first = -1, 0, True

@@ -157,7 +157,7 @@ def image_save(request: HttpRequest, ref: str) -> StreamingHttpResponse:
 
 
 def _pull_page(request: HttpRequest, form: ImagePullForm, status: int = 200) -> HttpResponse:
-    context = {"form": form, "command": cli.image_pull("<name>[:tag]")}
+    context = {"form": form, "command": cli.image_pull("NAME:TAG")}
     return render(request, "images/pull.html", context, status=status)
 
 
@@ -234,7 +234,7 @@ def image_push(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 def _build_page(request: HttpRequest, form: ImageBuildForm, status: int = 200) -> HttpResponse:
-    context = {"form": form, "command": cli.image_build(tags=["<name>:<tag>"])}
+    context = {"form": form, "command": cli.image_build(tags=["NAME:TAG"])}
     return render(request, "images/build.html", context, status=status)
 
 

@@ -26,26 +26,6 @@ def job_of(request: HttpRequest, job_id: int) -> Job:
     return jobs.settled(job)
 
 
-def current(job: Job) -> dict:
-    """What the job page shows first: the live progress if the job runs here, else the row."""
-    run = jobs.live(job.pk)
-    if run is None:
-        progress = job.progress or {}
-        return {
-            "state": job.state,
-            "result": job.result,
-            "percent": progress.get("percent", 100.0 if job.state == Job.DONE else 0.0),
-            "layers": progress.get("layers", {}),
-            "output": job.output,
-        }
-    update, _ = run.since(-1, 0)
-    return {
-        **update,
-        "output": "\n".join(update.get("output", ())),
-        "layers": update.get("layers", {}),
-    }
-
-
 @can_view
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
@@ -61,7 +41,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = job_of(request, job_id)
-    return render(request, "jobs/detail.html", {"job": job, "now": current(job)})
+    now = jobs.snapshot(job)
+    now["output"] = "\n".join(now["output"])
+    return render(request, "jobs/detail.html", {"job": job, "now": now})
 
 
 @can_change
