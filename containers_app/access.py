@@ -6,7 +6,7 @@ run containers with options that give them some of the host's root.
 """
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -40,6 +40,22 @@ def owns(user: Person, owner_id: int | None) -> bool:
     return bool(user.is_superuser) or owner_id == getattr(user, "pk", None)
 
 
+# Every audit entry, whatever its team: see audit_scope.
+AUDIT_ALL = "all"
+
+
+def audit_scope(user: Person, admin_teams: Iterable[str]) -> str | frozenset[str] | None:
+    """Which audit entries `user` may read: AUDIT_ALL for a superuser; the entries of the
+    teams (slugs) in `admin_teams`, those they are an admin of; None for anyone else, who
+    has no audit page at all. Entries of no team (denied attempts, changes to objects of no
+    team) are a superuser's only: they may name anyone's objects."""
+    if not (user.is_authenticated and user.is_active):
+        return None
+    if user.is_superuser:
+        return AUDIT_ALL
+    return frozenset(admin_teams) or None
+
+
 def allowed(user: Person, action: str) -> bool:
     if not (user.is_authenticated and user.is_active):
         return False
@@ -50,6 +66,53 @@ def allowed(user: Person, action: str) -> bool:
     if action in (ANY_VOLUME, ANY_CREDENTIAL, RUN_PRIVILEGED):
         return bool(user.is_staff and user.is_superuser)
     return False
+
+
+# --- Teams ----------------------------------------------------------------------------------
+# A user's role in a team, weakest first: each role may do all that the roles before it may.
+# The same strings as Membership.ROLES; kept here too so these rules stay free of the database.
+ROLES = ("viewer", "operator", "admin")
+TEAM_ADMIN = ROLES[-1]
+
+
+def _active(user: Person) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def role_at_least(role: str | None, needed: str) -> bool:
+    """Whether `role` (None: not a member) is `needed` or stronger. An unknown `role` counts
+    for nothing; an unknown `needed` is a mistake in the caller's code, so it raises."""
+    if needed not in ROLES:
+        raise ValueError(f"Unknown role {needed!r}: one of {', '.join(ROLES)}.")
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+def may_create_team(user: Person) -> bool:
+    return _active(user) and bool(user.is_superuser)
+
+
+def may_see_team(user: Person, role_in_team: str | None) -> bool:
+    """Whether `user` may see a team and its members: superusers, and its members. Anyone
+    else must not learn that it exists, so views answer them 404."""
+    return _active(user) and (bool(user.is_superuser) or role_in_team in ROLES)
+
+
+def may_manage_team(user: Person, role_in_team: str | None) -> bool:
+    """Whether `user` may add, change and remove a team's members: superusers, and that
+    team's admins."""
+    return _active(user) and (bool(user.is_superuser) or role_at_least(role_in_team, TEAM_ADMIN))
+
+
+def leaves_team_without_admin(*, role: str | None, new_role: str | None, admins: int) -> bool:
+    """Whether changing a member from `role` to `new_role` (None: removing them) leaves a team
+    that has `admins` admins (them included) without any."""
+    return role == TEAM_ADMIN and new_role != TEAM_ADMIN and admins <= 1
+
+
+def may_leave_team_without_admin(user: Person) -> bool:
+    """Only superusers: a team admin who demotes or removes its last admin locks the team
+    out of managing itself, and only a superuser could then fix it."""
+    return _active(user) and bool(user.is_superuser)
 
 
 # Where an engine's socket lives; whoever reaches it commands the engine, which runs as root.

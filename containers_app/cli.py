@@ -298,3 +298,28 @@ def container_recreate(
     steps += [docker("start", name)] * running + [docker("rm", old_name)]
     line = " && ".join(steps)
     return line + (f"  # also copied: {', '.join(also)}" if also else "")
+
+
+# Teams live in Berth's own database, not in the engine: their command lines are Berth's own
+# management command, which does the same change from a shell (see commands/teams.py).
+
+
+def manage(*words: str) -> str:
+    return shlex.join(("python", "manage.py", *words))
+
+
+def team_list() -> str:
+    return manage("teams", "list")
+
+
+def team_create(slug: str, name: str = "") -> str:
+    """`--name` only when it says more than the slug, which is the name by default."""
+    return manage("teams", "create", slug, *(["--name", name] if name and name != slug else []))
+
+
+def team_add(slug: str, username: str, role: str) -> str:
+    return manage("teams", "add", slug, username, "--role", role)
+
+
+def team_remove(slug: str, username: str) -> str:
+    return manage("teams", "remove", slug, username)

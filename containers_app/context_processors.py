@@ -1,10 +1,11 @@
 """Template context every page shares."""
 
+import functools
 import time
 
 from django.http import HttpRequest
 
-from containers_app import access
+from containers_app import access, audit
 from containers_app.engine import default_engine
 
 
@@ -13,7 +14,14 @@ def engine(request: HttpRequest) -> dict:
     return {
         "engine": default_engine(),
         "can_change": user is not None and access.allowed(user, access.CHANGE),
+        # A callable, which the template calls only where it asks (the nav), so partials
+        # cost no query: whether this user has an audit page (superusers, team admins).
+        "can_audit": functools.partial(_can_audit, user),
     }
+
+
+def _can_audit(user) -> bool:
+    return user is not None and audit.scope_of(user) is not None
 
 
 class RequestStartMiddleware:

@@ -5,13 +5,15 @@ import ipaddress
 import re
 import shlex
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from containers_app import cli, uploads
+from containers_app import audit, cli, uploads
 from containers_app.engine.containers import ACTIONS, STATES
 from containers_app.engine.registries import InvalidServer, normalise_server
 from containers_app.engine.specs import (
@@ -23,6 +25,7 @@ from containers_app.engine.specs import (
     format_cpus,
     format_size,
 )
+from containers_app.models import Membership
 
 # A full or short container id, or a name as the engine allows it.
 CONTAINER_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -1313,3 +1316,140 @@ class ContainerRecreateForm(forms.Form):
     """Recreate: `pull` pulls the image's reference first."""
 
     pull = forms.BooleanField(required=False)
+
+
+# A team's slug is the value of its objects' label berth.team=<slug>: Django's slug rule in
+# lower case only, so `Dev` and `dev` can never be two teams, or one team under two labels.
+TEAM_SLUG = re.compile(r"^[a-z0-9_-]+\Z")
+TEAM_SLUG_LENGTH = 63
+
+
+def validate_team_slug(slug: str) -> None:
+    if not TEAM_SLUG.match(slug):
+        raise ValidationError(
+            f"{slug[:80]!r} is not a team slug: use lower-case letters, digits, hyphens and "
+            "underscores only."
+        )
+
+
+class TeamCreateForm(forms.Form):
+    """A new team (`python manage.py teams create`); its name is its slug unless given."""
+
+    slug = forms.CharField(
+        max_length=TEAM_SLUG_LENGTH,
+        validators=[validate_team_slug],
+        help_text="lower case; its objects carry the label berth.team=<slug>",
+    )
+    name = forms.CharField(required=False, max_length=150)
+
+    def clean_name(self) -> str:
+        # `teams list` prints a team a line, its fields split by tabs.
+        name = self.cleaned_data["name"]
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise ValidationError("Write the name on one line, without tabs or control characters.")
+        return name
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("slug") and not data.get("name"):
+            data["name"] = data["slug"]
+        return data
+
+
+class MembershipForm(forms.Form):
+    """A user's role in a team (`python manage.py teams add`): adds them, or changes the role
+    of someone who is a member already. `cleaned_data["user"]` is the user named."""
+
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Membership.ROLES, initial=Membership.VIEWER)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        username = data.get("username")
+        if username:
+            users = get_user_model()
+            user = users._default_manager.filter(**{users.USERNAME_FIELD: username}).first()
+            if user is None:
+                self.add_error("username", f"There is no user named {username}.")
+            else:
+                data["user"] = user
+        return data
+
+
+TIME_HELP = "Write a time as 2024-05-01 or 2024-05-01T13:45, with a UTC offset if you like."
+# Past these a time cannot be turned into UTC and back everywhere: no audit entry is older.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+MAX_ENTRY_ID = 2**63 - 1
+
+
+def parse_time(text: str, *, end_of_day: bool = False) -> datetime:
+    """An ISO 8601 date-time or date (its first moment, or its last with `end_of_day`), in
+    the current time zone unless it names its own offset."""
+    text = text.strip()
+    try:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            value = datetime.fromisoformat(text)
+        else:
+            value = datetime(day.year, day.month, day.day)
+            if end_of_day:
+                value += timedelta(days=1, microseconds=-1)
+    except (ValueError, OverflowError):
+        raise ValidationError(TIME_HELP) from None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(f"Write a time between the years {FIRST_YEAR} and {LAST_YEAR}.")
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters (its query string), also read by its CSV export and its
+    live feed. `filters()` is what audit.matching takes."""
+
+    user = forms.CharField(required=False, max_length=150, strip=True)
+    team = forms.CharField(
+        required=False,
+        max_length=TEAM_SLUG_LENGTH,
+        strip=True,
+        validators=[validate_team_slug],
+    )
+    action = forms.CharField(required=False, max_length=64, strip=True)
+    object = forms.CharField(required=False, max_length=255, strip=True)
+    since = forms.CharField(required=False, max_length=64, strip=True)
+    until = forms.CharField(required=False, max_length=64, strip=True)
+    result = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "any result"),
+            (audit.OK, "succeeded"),
+            (audit.FAILED, "failed"),
+            (audit.DENIED, "denied"),
+        ],
+    )
+    q = forms.CharField(required=False, max_length=200, strip=True)
+    page = forms.IntegerField(required=False, min_value=1, max_value=10**6)
+    # Only entries with a greater id: where the live feed catches up from.
+    after = forms.IntegerField(required=False, min_value=0, max_value=MAX_ENTRY_ID)
+
+    def clean_since(self) -> datetime | None:
+        text = self.cleaned_data["since"]
+        return parse_time(text) if text else None
+
+    def clean_until(self) -> datetime | None:
+        text = self.cleaned_data["until"]
+        return parse_time(text, end_of_day=True) if text else None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise ValidationError("The start of the time range is after its end.")
+        return data
+
+    def filters(self) -> dict:
+        """The filters given, by name, as audit.matching takes them (no page)."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name != "page" and value not in (None, "")
+        }

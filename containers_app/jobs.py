@@ -20,9 +20,10 @@ from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
 from django.utils import timezone
 
+from containers_app import audit
 from containers_app.engine import Engine, EngineError
 from containers_app.engine.raw import Messages
-from containers_app.models import AuditEntry, Job
+from containers_app.models import Job
 from containers_app.streams.progress import Progress, StreamError
 
 log = logging.getLogger(__name__)
@@ -188,12 +189,12 @@ def settled(job: Job) -> Job:
             pk=job.pk, state__in=(Job.QUEUED, Job.RUNNING), runner=job.runner
         ).update(state=Job.FAILED, result=result, finished=timezone.now())
     if changed:
-        AuditEntry.objects.create(
+        audit.write(
             user=job.user,
             username=job.username,
             engine=job.engine,
             action=job.kind,
-            target=job.target[:255],
+            target=job.target,
             command=job.command,
             succeeded=False,
             message=result,
@@ -300,12 +301,12 @@ def _end(run: Run, state: str, result: str) -> None:
     run._save(finished=timezone.now())
     # The audit trail: who, what, the command line and how it ended.
     _retried(
-        lambda: AuditEntry.objects.create(
+        lambda: audit.write(
             user=run.user,
             username=run.user.get_username(),
             engine=run.engine.base_url,
             action=run.kind,
-            target=run.target[:255],
+            target=run.target,
             command=run.command,
             succeeded=state == Job.DONE,
             message=result if state != Job.DONE else "",

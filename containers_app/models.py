@@ -1,4 +1,5 @@
-"""What the engine does not keep: the audit trail of who did what through Berth."""
+"""What the engine does not keep: teams and their members, the audit trail of who did what
+through Berth, jobs, and registry logins."""
 
 from django.conf import settings
 from django.db import models
@@ -22,6 +23,10 @@ class AuditEntry(models.Model):
     # single-use ticket that opened it (unique, so a ticket opens one terminal only).
     exit_code = models.IntegerField(null=True, blank=True)
     ticket = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The team the object belongs to (its slug, kept when the team is gone), and whether
+    # this entry is an attempt that access refused.
+    team = models.CharField(max_length=63, blank=True, db_index=True)
+    denied = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created"]
@@ -89,3 +94,39 @@ class RegistryCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}@{self.server}"
+
+
+class Team(models.Model):
+    """People who share the objects labelled berth.team=<slug> on the host."""
+
+    created = models.DateTimeField(auto_now_add=True)
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Membership(models.Model):
+    """A user's role in a team: viewer (look), operator (also start, stop, terminal...),
+    admin (also run, remove, build, push, networks, volumes, members and policy)."""
+
+    VIEWER, OPERATOR, ADMIN = "viewer", "operator", "admin"
+    ROLES = [(r, r) for r in (VIEWER, OPERATOR, ADMIN)]
+
+    created = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=ROLES)
+
+    class Meta:
+        ordering = ["team__slug", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["user", "team"], name="one_role_per_team")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} as {self.role}"

@@ -1,5 +1,5 @@
-"""What a containers list row shows, worked out once per row in Python: shared by the list
-view and by the live pages that push redrawn rows."""
+"""What a containers list row (and an audit page row) shows, worked out once per row in
+Python: shared by the list views and by the live pages that push redrawn rows."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -8,7 +8,9 @@ from typing import TypedDict
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from containers_app.audit import result_of
 from containers_app.engine.containers import ContainerSummary
+from containers_app.models import AuditEntry
 
 
 class ContainerRow(TypedDict):
@@ -56,6 +58,45 @@ def container_rows(
                 state=c.state,
                 status=c.status,
                 ports=", ".join(c.ports),
+            )
+        )
+    return rows
+
+
+class AuditRow(TypedDict):
+    """What audit/_rows.html shows of an audit entry, shared by the audit page and its
+    live feed (consumers/audit.py)."""
+
+    id: int
+    created_iso: str  # in the current time zone, with its offset
+    created: str  # "2024-05-01 13:45:02", in the current time zone
+    username: str
+    team: str
+    engine: str
+    action: str
+    target: str
+    command: str
+    result: str  # succeeded, failed or denied
+    message: str
+
+
+def audit_rows(entries: Iterable[AuditEntry]) -> list[AuditRow]:
+    rows = []
+    for entry in entries:
+        created = timezone.localtime(entry.created)
+        rows.append(
+            AuditRow(
+                id=entry.pk,
+                created_iso=created.isoformat(),
+                created=created.strftime("%Y-%m-%d %H:%M:%S"),
+                username=entry.username,
+                team=entry.team,
+                engine=entry.engine,
+                action=entry.action,
+                target=entry.target,
+                command=entry.command,
+                result=result_of(entry),
+                message=entry.message,
             )
         )
     return rows

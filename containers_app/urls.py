@@ -3,6 +3,7 @@
 from django.urls import include, path, re_path
 
 from containers_app.views import (
+    audit,
     container_jobs,
     containers,
     execs,
@@ -14,6 +15,7 @@ from containers_app.views import (
     run,
     stats,
     system,
+    teams,
     volumes,
 )
 from containers_app.views.common import REF, by_method
@@ -67,10 +69,26 @@ volume_urls = [
     re_path(rf"^{REF}/remove/$", volumes.volume_remove, name="remove"),
 ]
 
+audit_urls = [
+    path("", audit.audit_list, name="list"),
+    path("export.csv", audit.audit_export, name="export"),
+]
+
 job_urls = [
     path("", jobs.job_list, name="list"),
     path("<int:job_id>/", jobs.job_detail, name="detail"),
     path("<int:job_id>/cancel/", jobs.job_cancel, name="cancel"),
+]
+
+team_urls = [
+    path("", by_method(get=teams.team_list, post=teams.team_create), name="list"),
+    path("<slug:slug>/", teams.team_detail, name="detail"),
+    path("<slug:slug>/members/", teams.team_member_set, name="members"),
+    path(
+        "<slug:slug>/members/<str:username>/remove/",
+        teams.team_member_remove,
+        name="member-remove",
+    ),
 ]
 
 urlpatterns = [
@@ -80,6 +98,8 @@ urlpatterns = [
     path("volumes/", include((volume_urls, "volumes"))),
     path("registries/", include((registry_urls, "registries"))),
     path("jobs/", include((job_urls, "jobs"))),
+    path("audit/", include((audit_urls, "audit"))),
+    path("teams/", include((team_urls, "teams"))),
     path("logs/", logs.merged_logs, name="merged-logs"),
     path("stats/", stats.stats_page, name="stats"),
     path("system/", include(([path("", system.system_info, name="info")], "system"))),

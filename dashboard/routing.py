@@ -2,6 +2,7 @@
 
 from django.urls import path, re_path
 
+from containers_app.consumers.audit import AuditConsumer
 from containers_app.consumers.execs import ExecConsumer
 from containers_app.consumers.jobs import JobConsumer
 from containers_app.consumers.live import LiveConsumer
@@ -16,4 +17,5 @@ websocket_urlpatterns = [
     path("ws/live/", LiveConsumer.as_asgi()),
     path("ws/stats/", StatsConsumer.as_asgi()),
     path("ws/jobs/<int:job_id>/", JobConsumer.as_asgi()),
+    path("ws/audit/", AuditConsumer.as_asgi()),
 ]

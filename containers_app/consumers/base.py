@@ -10,7 +10,14 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from containers_app import audit
+from containers_app.consumers.auth import database_call
+from containers_app.engine import default_engine
+
 CLOSE_TOO_MANY = 4429
+# What every consumer closes with when access refuses the user (or their ticket).
+CLOSE_REFUSED = 4403
+REFUSED_REASON = "This account may not open this connection, or its ticket is not valid."
 # Websockets open in this process by user id, every route together: each holds upstreams,
 # queues and engine calls, so one user's many tabs (or a script) cannot take the server's.
 # Only the event loop's thread touches it.
@@ -84,8 +91,32 @@ class Consumer(AsyncWebsocketConsumer):
         await self.disconnect(message["code"])
         raise StopConsumer
 
+    async def close(self, code=None, reason=None) -> None:
+        """Closes the socket; a refusal of a signed-in user is recorded first, as every
+        consumer refuses through here (audit.denied: the route without its parameters)."""
+        if code == CLOSE_REFUSED:
+            user = self.scope.get("user")
+            # Signed in: Django's own sign-in gives a deactivated account no session.
+            if user is not None and user.is_authenticated and user.is_active:
+                await database_call(
+                    audit.denied,
+                    user=user,
+                    engine=default_engine(),
+                    action=f"websocket {route_of(self.scope)}",
+                    reason=REFUSED_REASON,
+                )
+        await super().close(code=code, reason=reason)
+
     async def dispatch(self, message: dict) -> None:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+
+def route_of(scope: dict) -> str:
+    """The socket's path with each URL parameter's value replaced by its name
+    (/ws/containers/{ref}/exec/): which route, not which object."""
+    values = {str(v): k for k, v in scope.get("url_route", {}).get("kwargs", {}).items()}
+    parts = scope.get("path", "").split("/")
+    return "/".join(f"{{{values[part]}}}" if part in values else part for part in parts)

@@ -75,8 +75,9 @@ class JobConsumer(Consumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             message = json.loads(text_data or "{}")
-            if "ack" in message:
-                self.credit = min(self.credit + max(int(message["ack"]), 0), CREDIT)
+            ack = message.get("ack")
+            if isinstance(ack, int) and not isinstance(ack, bool):
+                self.credit = min(self.credit + max(ack, 0), CREDIT)
                 self.acked.set()
 
     async def disconnect(self, code: int) -> None:

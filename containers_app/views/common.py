@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from containers_app import access
+from containers_app import access, audit
 from containers_app.engine import Engine, default_engine
 
 # A name or id as the engine accepts it in a URL; anything else is a 404 before any call.
@@ -70,12 +70,29 @@ class AccessMiddleware:
         if rule == PUBLIC:
             return None
         if rule is None:
-            raise PermissionDenied("Nobody may use this address.")
+            raise refused(request, "Nobody may use this address.")
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not access.allowed(request.user, rule):
-            raise PermissionDenied(CHANGE_REFUSED)
+            raise refused(request, CHANGE_REFUSED)
         return None
+
+
+def refused(request: HttpRequest, reason: str) -> PermissionDenied:
+    """The 403 to raise for a request access refuses; for a signed-in user, the attempt is
+    recorded first (audit.denied), as the route's name and method only: its URL's
+    parameters may name an object the user may not know about. Signed-out users are sent
+    to sign in, or refused, without a trace: anyone on the network could fill the trail."""
+    if request.user.is_authenticated and request.user.is_active:
+        match = request.resolver_match
+        route = (match.view_name if match else "") or "unnamed route"
+        audit.denied(
+            user=request.user,
+            engine=engine_for(request),
+            action=f"{route} {request.method}",
+            reason=reason,
+        )
+    return PermissionDenied(reason)
 
 
 def render_list(

@@ -200,7 +200,8 @@ def _transfer(request: HttpRequest, kind: str, form: ImagePullForm) -> HttpRespo
             tag=tag,
             auth=credentials.registry_auth(request.user, reference),
         ),
-        key=(engine, kind, reference),
+        # Joined only by the same user: another's pull runs with their own login.
+        key=(engine, kind, reference, request.user.pk),
     )
     return redirect("jobs:detail", job_id=job.pk)
 

@@ -22,6 +22,12 @@ from tests import route_matrix
 from tests.conftest import unique
 
 PUBLIC, VIEW, CHANGE, NO_SUCH_METHOD = "public", "view", "change", "405"
+# Let through to anyone signed in by the route (VIEW), refused by the view itself (403) to
+# all but superusers, whom the matrix does not ask: creating a team.
+SUPERUSER = "superuser"
+# The same, but let in by the view to team admins as well (access.audit_scope): the
+# matrix's viewer and staff belong to no team, so the view answers them 403.
+AUDITORS = "superusers and team admins"
 
 # What each route allows, by method. A new route must be added here, or this test fails.
 EXPECTED = {
@@ -64,6 +70,12 @@ EXPECTED = {
     "merged-logs": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "stats": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "system:info": {"GET": VIEW, "POST": NO_SUCH_METHOD},
+    "teams:list": {"GET": VIEW, "POST": SUPERUSER},
+    "teams:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
+    "teams:members": {"GET": NO_SUCH_METHOD, "POST": VIEW},
+    "teams:member-remove": {"GET": NO_SUCH_METHOD, "POST": VIEW},
+    "audit:list": {"GET": AUDITORS, "POST": NO_SUCH_METHOD},
+    "audit:export": {"GET": AUDITORS, "POST": NO_SUCH_METHOD},
 }
 # Values for the routes' parameters: objects that do not exist.
 SAMPLE = {
@@ -71,6 +83,8 @@ SAMPLE = {
     "action": "stop",
     "job_id": 999999,
     "credential_id": 999999,
+    "slug": "berthtest-matrix-none",
+    "username": "berthtest-matrix-none",
 }
 IMAGE_SAMPLE = {"ref": "0123456789ab"}
 # A body no form accepts (create, tag, prune), so staff's POST is refused by the form, not
@@ -123,6 +137,10 @@ def verdict(who: str, rule: str, response) -> str | None:
         return None if signed_out else f"let someone signed out through ({status})"
     if rule == NO_SUCH_METHOD:
         return None if status == 405 else f"answered {status}, not 405"
+    if rule == SUPERUSER:
+        return None if status == 403 else f"let {who} do what only a superuser may ({status})"
+    if rule == AUDITORS:
+        return None if status == 403 else f"let {who} read the audit trail ({status})"
     if rule == CHANGE and who == "viewer":
         return None if status == 403 else f"let a viewer change things ({status})"
     return f"refused {who} ({status})" if status in (302, 403) else None
@@ -182,6 +200,7 @@ WEBSOCKET_RULES = {
     "ws/live/": VIEW,
     "ws/stats/": VIEW,
     "ws/jobs/<int:job_id>/": VIEW,
+    "ws/audit/": AUDITORS,
 }
 SITE = "http://127.0.0.1:8000"
 FOREIGN_ORIGINS = {
@@ -209,6 +228,7 @@ def websocket_path(key: str, container_id: str, ticket: str) -> str:
         "ws/live/": "/ws/live/?page=containers",
         "ws/stats/": "/ws/stats/",
         "ws/jobs/<int:job_id>/": "/ws/jobs/999999/",
+        "ws/audit/": "/ws/audit/",
     }[key]
 
 
@@ -256,7 +276,8 @@ async def test_each_websocket_route_answers_each_person_and_origin_as_its_rule_s
         path = websocket_path(key, container["Id"], ticket)
         route_matrix.count("websocket")
         accepted, code = await through_the_application(path, origin=SITE, cookie=cookie)
-        may = who == "staff" or (who == "viewer" and rule == VIEW)
+        # AUDITORS: neither the viewer nor staff is a superuser or a team admin.
+        may = rule != AUDITORS and (who == "staff" or (who == "viewer" and rule == VIEW))
         assert accepted == may, f"{path} as {who}: accepted={accepted}, code {code}"
         if not may:
             assert code == 4403, f"{path} as {who}: closed with {code}"
