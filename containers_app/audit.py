@@ -216,12 +216,12 @@ def team_change(
     """Records a change to a team or its members (no engine is involved): done, failed
     (`error`: why), or refused by access (`denied`, with `error` saying why). `user` None: made
     from the shell."""
-    AuditEntry.objects.create(
+    write(
         user=user if user is not None and user.is_authenticated else None,
         username=user.get_username() if user is not None else SHELL,
         engine="",
         action=action,
-        target=team[:255],
+        target=team,
         command=command,
         succeeded=not error,
         message=error or message,

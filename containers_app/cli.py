@@ -122,10 +122,7 @@ def image_build(
     words = ["build", *_options("-t", tags)]
     words += _options(
         "--build-arg",
-        [
-            f"{name}={MASK if masked and is_secret(name) else value}"
-            for name, value in (build_args or {}).items()
-        ],
+        [_pair(name, value, masked) for name, value in (build_args or {}).items()],
     )
     words += ["--target", target] * bool(target) + ["--no-cache"] * no_cache + ["--pull"] * pull
     words += ["--force-rm"] * force_rm
@@ -236,7 +233,7 @@ def container_run(spec: ContainerSpec, *, masked: bool = False) -> str:
         # which makes the same process.
         words += ["--entrypoint", spec.entrypoint[0] if spec.entrypoint else ""]
     env = [
-        f"{name}={MASK}" if masked and is_secret(name) else f"{name}={value}"
+        _pair(name, value, masked)
         for name, _, value in (entry.partition("=") for entry in spec.env)
     ]
     words += _options("-e", env)
@@ -266,12 +263,32 @@ def container_commit(
     message: str = "",
     author: str = "",
     changes: Sequence[str] = (),
+    masked: bool = False,
 ) -> str:
-    """`docker commit [--pause=false] [-m …] [-a …] [-c …] <container> <repository:tag>`."""
+    """`docker commit [--pause=false] [-m …] [-a …] [-c …] <container> <repository:tag>`.
+    `masked`: the values of secret-looking `ENV` changes hidden, for the job and audit line."""
     words = ["commit"] + ["--pause=false"] * (not pause)
     words += ["-m", message] * bool(message) + ["-a", author] * bool(author)
-    words += _options("-c", changes)
+    words += _options("-c", [_masked_change(c) if masked else c for c in changes])
     return docker(*words, container, reference)
+
+
+def _pair(name: str, value: str, masked: bool) -> str:
+    """NAME=value, the value hidden when `masked` and the name looks secret (masking.py)."""
+    return f"{name}={MASK if masked and is_secret(name) else value}"
+
+
+def _masked_change(change: str) -> str:
+    """A commit change with its secret-looking ENV values hidden: `ENV A=1 B=2` and the
+    older `ENV NAME value` alike."""
+    instruction, _, rest = change.partition(" ")
+    if instruction.upper() != "ENV":
+        return change
+    words = rest.split()
+    if words and "=" not in words[0]:
+        return f"{instruction} {words[0]} {MASK}" if is_secret(words[0]) else change
+    pairs = (word.partition("=") for word in words)
+    return f"{instruction} " + " ".join(_pair(name, value, True) for name, _, value in pairs)
 
 
 def container_recreate(

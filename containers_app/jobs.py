@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
 from django.utils import timezone
 
-from containers_app import audit
+from containers_app import access, audit
 from containers_app.engine import Engine, EngineError
 from containers_app.engine.raw import Messages
 from containers_app.models import Job
@@ -211,6 +211,18 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return pid > 0
+
+
+def visible_to(user):
+    """The jobs `user` may see (access.owns): their own; a superuser's, everyone's."""
+    found = Job.objects.all()
+    return found if user.is_superuser else found.filter(user=user)
+
+
+def find(user, job_id: int) -> Job | None:
+    """The job if `user` may see it, else None, as if there were no such job."""
+    job = Job.objects.filter(pk=job_id).first()
+    return job if job is not None and access.owns(user, job.user_id) else None
 
 
 def snapshot(job: Job) -> dict:

@@ -18,11 +18,6 @@ TICKS_PER_SECOND = 10
 CREDIT = 4
 
 
-def _visible_job(user, job_id: int) -> Job | None:
-    job = Job.objects.filter(pk=job_id).first()
-    return job if job is not None and access.owns(user, job.user_id) else None
-
-
 class JobConsumer(Consumer):
     """Server sends {"state", "percent", "layers", "output", "result", ...} updates; the
     first is whole ("full": true). Client sends {"ack": n} for updates drawn."""
@@ -34,9 +29,7 @@ class JobConsumer(Consumer):
         if not access.allowed(user, access.VIEW):
             await self.close(code=4403)
             return
-        job = await database_call(
-            _visible_job, user, int(self.scope["url_route"]["kwargs"]["job_id"])
-        )
+        job = await database_call(jobs.find, user, int(self.scope["url_route"]["kwargs"]["job_id"]))
         await self.accept()
         if job is None:
             reason = "No such job."

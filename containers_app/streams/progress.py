@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 OUTPUT_LINES = 2000
+PARTIAL_BYTES = 64 * 1024
 LAYER_ID = re.compile(r"^[0-9a-f]{12}$")
 # How far a pulled layer is once downloaded: the rest is extracting it.
 DOWNLOADED = 0.7
@@ -83,9 +84,19 @@ class Progress:
             self.write(message["stream"])
 
     def write(self, text: str) -> None:
-        """Output text, cut into lines (a build step may come in pieces)."""
-        text = self._partial + text
-        *lines, self._partial = text.split("\n")
+        """Output text, cut into lines (a build step may come in pieces). Only the new text
+        is searched for line ends, and an unended line longer than PARTIAL_BYTES is kept as a
+        line of its own: output without newlines (a `\r` progress bar) costs what it brings,
+        under the lock the page's socket also takes."""
+        if "\n" not in text and len(self._partial) + len(text) < PARTIAL_BYTES:
+            self._partial += text
+            return
+        *lines, rest = text.split("\n")
+        lines = [self._partial + lines[0], *lines[1:]] if lines else []
+        self._partial = rest if lines else self._partial + rest
+        if len(self._partial) >= PARTIAL_BYTES:
+            lines.append(self._partial)
+            self._partial = ""
         for line in lines:
             self.lines.append(line.rstrip("\r"))
             self.lines_total += 1

@@ -54,7 +54,8 @@ def container_commit(request: HttpRequest, ref: str) -> HttpResponse:
         engine=engine,
         kind="commit",
         target=container.name,
-        command=cli.container_commit(container.name, data["reference"], **options),
+        # The job's page and the audit trail never hold a secret's value.
+        command=cli.container_commit(container.name, data["reference"], **options, masked=True),
         work=job_work.commit(
             engine=engine,
             container_id=container.id,

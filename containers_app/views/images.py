@@ -281,20 +281,14 @@ def image_build(request: HttpRequest) -> HttpResponse:
     )
     engine = engine_for(request)
     job = _start_sending(
+        request,
         context,
-        lambda: jobs.start(
-            user=request.user,
-            engine=engine,
-            kind="build",
-            target=spec.tags[0] if spec.tags else "image",
-            command=command,
-            work=job_work.build(
-                engine=engine,
-                spec=spec,
-                context=context,
-                auth=credentials.registry_auths(request.user),
-            ),
-            cleanup=context.discard,
+        engine=engine,
+        kind="build",
+        target=spec.tags[0] if spec.tags else "image",
+        command=command,
+        work=job_work.build(
+            engine=engine, spec=spec, context=context, auth=credentials.registry_auths(request.user)
         ),
     )
     return redirect("jobs:detail", job_id=job.pk)
@@ -322,25 +316,22 @@ def image_load(request: HttpRequest) -> HttpResponse:
     tar = uploads.taken(upload)
     engine = engine_for(request)
     job = _start_sending(
+        request,
         tar,
-        lambda: jobs.start(
-            user=request.user,
-            engine=engine,
-            kind="load",
-            target=upload.name,
-            command=cli.image_load(upload.name),
-            work=job_work.load(engine=engine, tar=tar),
-            cleanup=tar.discard,
-        ),
+        engine=engine,
+        kind="load",
+        target=upload.name,
+        command=cli.image_load(upload.name),
+        work=job_work.load(engine=engine, tar=tar),
     )
     return redirect("jobs:detail", job_id=job.pk)
 
 
-def _start_sending(payload: uploads.Payload, start):
+def _start_sending(request: HttpRequest, payload: uploads.Payload, **job):
     """Starts a job that sends `payload`, which the job deletes when it ends; here, if it
     could not start."""
     try:
-        return start()
+        return jobs.start(user=request.user, cleanup=payload.discard, **job)
     except BaseException:
         payload.discard()
         raise

@@ -6,22 +6,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, jobs
+from containers_app import jobs
 from containers_app.models import Job
 from containers_app.views.common import can_change, can_view
 
 RECENT = 100
 
 
-def visible_jobs(user):
-    found = Job.objects.all()
-    return found if user.is_superuser else found.filter(user=user)
-
-
 def job_of(request: HttpRequest, job_id: int) -> Job:
     """The job if this user may see it; a 404 otherwise, as if there were no such job."""
-    job = Job.objects.filter(pk=job_id).first()
-    if job is None or not access.owns(request.user, job.user_id):
+    job = jobs.find(request.user, job_id)
+    if job is None:
         raise Http404("No such job.")
     return jobs.settled(job)
 
@@ -29,7 +24,7 @@ def job_of(request: HttpRequest, job_id: int) -> Job:
 @can_view
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
-    found = [jobs.settled(job) for job in visible_jobs(request.user)[:RECENT]]
+    found = [jobs.settled(job) for job in jobs.visible_to(request.user)[:RECENT]]
     running = [job for job in found if not job.ended]
     for job in running:
         run = jobs.live(job.pk)

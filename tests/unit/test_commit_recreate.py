@@ -385,3 +385,17 @@ def test_an_ordinary_container_reaches_nothing_of_the_host():
     data["HostConfig"]["MaskedPaths"] = ["/proc/kcore"]
 
     assert reaches_the_host(data) == ()
+
+
+def test_a_commit_line_for_the_audit_trail_hides_secret_env_values():
+    from containers_app import cli
+
+    line = cli.container_commit(
+        "web",
+        "app:1",
+        changes=["ENV DB_PASSWORD=hunter2 MODE=prod", "ENV API_TOKEN abc", "CMD sh"],
+        masked=True,
+    )
+
+    assert "hunter2" not in line and "abc" not in line
+    assert "MODE=prod" in line and "'CMD sh'" in line

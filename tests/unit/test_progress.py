@@ -141,3 +141,14 @@ def test_messages_are_decoded_across_block_boundaries(pipe):
         {"stream": "not json\n"},
         {"aux": {"ID": "sha256:1"}},
     ]
+
+
+def test_output_without_newlines_is_cut_into_lines_of_bounded_length():
+    progress = Progress()
+    for _ in range(256):
+        progress.write("x" * 4096 + "\r")  # a progress bar redrawn in place, 1 MiB in all
+
+    assert progress.lines_total >= 15
+    assert max(map(len, progress.lines)) <= 64 * 1024 + 4096
+    progress.write("done\n")
+    assert progress.lines[-1].endswith("done")
