@@ -1,21 +1,34 @@
-"""Who may see or do what. Pure functions: no database or engine calls here.
+"""Who may see or do what. Pure functions of (actor, action, target): no database or engine
+calls here; the caller loads the actor (actors.py) and the target's labels.
 
-Signed-in users may look at everything; staff (the team admins) may change things and see
-secret values; only superusers may create volumes that can reach the host's own files, or
-run containers with options that give them some of the host's root.
+A user's rights come from their role in each team (viewer, operator, admin) over the objects
+that team owns: those labelled berth.team=<slug>, or of a compose project assigned to it.
+Superusers administer the host: every object (those of no team included), prune, the
+privileged `docker run` options. A wall screen only looks at its team's containers. Anything
+not granted here is refused.
 """
 
 import posixpath
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from containers_app.engine.specs import ContainerSpec
 
-VIEW = "view"
-CHANGE = "change"
-# The values of secret-looking environment variables (masking.py decides which look secret).
+# What a team's object is asked for, weakest first; each role has the ones up to its own.
+VIEW = "view"  # lists, details, stats (and logs: LOGS)
+LOGS = "logs"  # a container's log lines: viewers; screens only where enabled
+OPERATE = "operate"  # start, stop, restart, pause, unpause, kill, a terminal
+ADMINISTER = "administer"  # run, create, remove, commit, push, build, recreate; members, policy
+# The values of secret-looking environment variables (masking.py decides which look secret):
+# whoever may open a terminal in a container can read them there anyway.
 SEE_SECRETS = "see secrets"
+# Asked without a target by the routes (views/common.py): may this actor change anything at
+# all? A team's operators and admins, and superusers; their object is checked in the view.
+CHANGE = "change"
+
+# The host's own rights, superusers' only:
 # A volume of any driver, or with the local driver's mount options (type=none o=bind
 # device=/any/host/path mounts any host folder into a container): as good as root on the host.
 ANY_VOLUME = "create any volume"
@@ -23,6 +36,30 @@ ANY_VOLUME = "create any volume"
 ANY_CREDENTIAL = "manage anyone's registry login"
 # `docker run` options that hand a container some of the host's root: see privileged_options.
 RUN_PRIVILEGED = "run privileged containers"
+# `docker ... prune` removes every team's unused objects.
+PRUNE = "prune"
+# Hand a compose project (and so its objects) to a team.
+ASSIGN = "assign to a team"
+HOST_ONLY = (ANY_VOLUME, ANY_CREDENTIAL, RUN_PRIVILEGED, PRUNE, ASSIGN)
+
+# The label Berth puts on what a team creates; no `berth.*` label is set from a form.
+TEAM_LABEL = "berth.team"
+RESERVED_LABEL_PREFIX = "berth."
+PROJECT_LABEL = "com.docker.compose.project"
+
+CONTAINER, IMAGE, NETWORK, VOLUME = "container", "image", "network", "volume"
+
+ROLES = ("viewer", "operator", "admin")
+TEAM_ADMIN = ROLES[-1]
+# The weakest role that may do each action to a team's object.
+NEEDS = {
+    VIEW: "viewer",
+    LOGS: "viewer",
+    OPERATE: "operator",
+    SEE_SECRETS: "operator",
+    CHANGE: "operator",
+    ADMINISTER: "admin",
+}
 
 
 class Person(Protocol):
@@ -30,6 +67,137 @@ class Person(Protocol):
     is_active: bool
     is_staff: bool
     is_superuser: bool
+
+
+@dataclass(frozen=True)
+class ScreenScope:
+    """What a wall screen shows: `team`'s containers (None: every container on the host),
+    only those of compose project `project` if set; log lines only if `logs`."""
+
+    team: str | None
+    project: str = ""
+    logs: bool = False
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a user (with their role in each team, by slug) or a wall screen. `projects`:
+    the compose projects assigned to a team on the engine asked about (project: slug)."""
+
+    name: str
+    user_id: int | None = None
+    active: bool = False
+    superuser: bool = False
+    roles: Mapping[str, str] = field(default_factory=dict)
+    projects: Mapping[str, str] = field(default_factory=dict)
+    screen: ScreenScope | None = None
+
+    @property
+    def is_user(self) -> bool:
+        return self.active and self.screen is None
+
+
+NOBODY = Actor(name="")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is asked about: an object of `kind` with its labels. `team`: an explicit owner (a
+    team's own page, an object about to be created for that team). `used_by`, for an image:
+    the owner of each container using it ("" for a container of no team)."""
+
+    kind: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    team: str | None = None
+    used_by: frozenset[str] = frozenset()
+
+
+def owner(actor: Actor, target: Target) -> str | None:
+    """The slug of the team that owns `target`, or None: its explicit team, its berth.team
+    label, or the team its compose project is assigned to."""
+    if target.team:
+        return target.team
+    labels = target.labels or {}
+    if labels.get(TEAM_LABEL):
+        return labels[TEAM_LABEL]
+    project = labels.get(PROJECT_LABEL)
+    return actor.projects.get(project) if project else None
+
+
+def role_at_least(role: str | None, needed: str) -> bool:
+    """Whether `role` (None: not a member) is `needed` or stronger. An unknown `role` counts
+    for nothing; an unknown `needed` is a mistake in the caller's code, so it raises."""
+    if needed not in ROLES:
+        raise ValueError(f"Unknown role {needed!r}: one of {', '.join(ROLES)}.")
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+def _has_role_somewhere(actor: Actor, needed: str) -> bool:
+    return any(role_at_least(role, needed) for role in actor.roles.values())
+
+
+def _screen_allows(screen: ScreenScope, actor: Actor, action: str, target: Target | None) -> bool:
+    if action not in (VIEW, LOGS) or target is None or target.kind != CONTAINER:
+        return False
+    if action == LOGS and not screen.logs:
+        return False
+    if screen.team is not None and owner(actor, target) != screen.team:
+        return False
+    return not screen.project or (target.labels or {}).get(PROJECT_LABEL) == screen.project
+
+
+def _image_allows(actor: Actor, action: str, target: Target) -> bool:
+    # Images are the host's, shared by every team: anyone looks; a team admin adds them (pull,
+    # build, load, tag) and removes one only when no container of another team (or of no
+    # team) uses it; its secret values go to those who could run it and read them there.
+    if action == VIEW:
+        return True
+    admin_of = {slug for slug, role in actor.roles.items() if role == TEAM_ADMIN}
+    if action == ADMINISTER:
+        return bool(admin_of) and target.used_by <= admin_of
+    return action == SEE_SECRETS and bool(admin_of)
+
+
+def allowed(actor: Actor, action: str, target: Target | None = None) -> bool:
+    """Whether `actor` may do `action` to `target`. Without a target: whether they may do it
+    to something (a route's first check, before its object is known)."""
+    if not actor.active:
+        return False
+    if actor.screen is not None:
+        return _screen_allows(actor.screen, actor, action, target)
+    if actor.superuser:
+        return True
+    if action in HOST_ONLY:
+        return False
+    if target is None:
+        return action == VIEW or (action in NEEDS and _has_role_somewhere(actor, NEEDS[action]))
+    if action not in NEEDS:
+        return False
+    if target.kind == IMAGE:
+        return _image_allows(actor, action, target)
+    team = owner(actor, target)
+    return team is not None and role_at_least(actor.roles.get(team), NEEDS[action])
+
+
+def teams_for(actor: Actor, action: str) -> list[str]:
+    """The teams (slugs) whose objects `actor` may do `action` to, for a form's team choice."""
+    if not actor.is_user or action not in NEEDS:
+        return []
+    return sorted(slug for slug, role in actor.roles.items() if role_at_least(role, NEEDS[action]))
+
+
+Labelled = TypeVar("Labelled")
+
+
+def visible(actor: Actor, kind: str, objects: Iterable[Labelled]) -> list[Labelled]:
+    """The `objects` (each with `.labels`) that `actor` may see, in their order. Lists are
+    filtered through this before they are rendered."""
+    return [o for o in objects if allowed(actor, VIEW, Target(kind, o.labels))]
+
+
+def reserved_labels(labels: Iterable[str]) -> list[str]:
+    """The label keys among `labels` that only Berth sets (berth.*)."""
+    return [key for key in labels if key.lower().startswith(RESERVED_LABEL_PREFIX)]
 
 
 def owns(user: Person, owner_id: int | None) -> bool:
@@ -40,51 +208,34 @@ def owns(user: Person, owner_id: int | None) -> bool:
     return bool(user.is_superuser) or owner_id == getattr(user, "pk", None)
 
 
+def administers_host(user: Person) -> bool:
+    """Superusers: every team's objects and the host's own rights (HOST_ONLY), for the few
+    questions asked of a user account rather than an actor (anyone's registry logins)."""
+    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+
+
 # Every audit entry, whatever its team: see audit_scope.
 AUDIT_ALL = "all"
 
 
-def audit_scope(user: Person, admin_teams: Iterable[str]) -> str | frozenset[str] | None:
-    """Which audit entries `user` may read: AUDIT_ALL for a superuser; the entries of the
-    teams (slugs) in `admin_teams`, those they are an admin of; None for anyone else, who
-    has no audit page at all. Entries of no team (denied attempts, changes to objects of no
-    team) are a superuser's only: they may name anyone's objects."""
-    if not (user.is_authenticated and user.is_active):
+def audit_scope(actor: Actor) -> str | frozenset[str] | None:
+    """Which audit entries `actor` may read: AUDIT_ALL for a superuser; the entries of the
+    teams they are an admin of; None for anyone else, who has no audit page at all. Entries
+    of no team (denied attempts, changes to objects of no team) are a superuser's only: they
+    may name anyone's objects."""
+    if not actor.is_user:
         return None
-    if user.is_superuser:
+    if actor.superuser:
         return AUDIT_ALL
-    return frozenset(admin_teams) or None
-
-
-def allowed(user: Person, action: str) -> bool:
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if action == VIEW:
-        return True
-    if action in (CHANGE, SEE_SECRETS):
-        return bool(user.is_staff)
-    if action in (ANY_VOLUME, ANY_CREDENTIAL, RUN_PRIVILEGED):
-        return bool(user.is_staff and user.is_superuser)
-    return False
+    return frozenset(slug for slug, role in actor.roles.items() if role == TEAM_ADMIN) or None
 
 
 # --- Teams ----------------------------------------------------------------------------------
-# A user's role in a team, weakest first: each role may do all that the roles before it may.
-# The same strings as Membership.ROLES; kept here too so these rules stay free of the database.
-ROLES = ("viewer", "operator", "admin")
-TEAM_ADMIN = ROLES[-1]
+# Teams' own pages (members): user accounts, not actors, since a screen never reaches them.
 
 
 def _active(user: Person) -> bool:
     return bool(user.is_authenticated and user.is_active)
-
-
-def role_at_least(role: str | None, needed: str) -> bool:
-    """Whether `role` (None: not a member) is `needed` or stronger. An unknown `role` counts
-    for nothing; an unknown `needed` is a mistake in the caller's code, so it raises."""
-    if needed not in ROLES:
-        raise ValueError(f"Unknown role {needed!r}: one of {', '.join(ROLES)}.")
-    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
 def may_create_team(user: Person) -> bool:

@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from containers_app import access
-from containers_app.engine import Engine
-from containers_app.models import AuditEntry, Membership
+from containers_app import access, actors
+from containers_app.engine import Engine, default_engine
+from containers_app.models import AuditEntry
 from containers_app.streams import audit_feed
 
 # The values of the audit page's result filter (forms.AuditFilterForm).
@@ -135,22 +135,9 @@ def terminal_ended(entry_id: int, *, exit_code: int | None = None, error: str = 
 # --- reading the trail ------------------------------------------------------------------------
 
 
-def admin_teams(user) -> list[str]:
-    """The slugs of the teams `user` is an admin of."""
-    if not user.is_authenticated:
-        return []
-    return list(
-        Membership.objects.filter(user=user, role=Membership.ADMIN).values_list(
-            "team__slug", flat=True
-        )
-    )
-
-
 def scope_of(user) -> str | frozenset[str] | None:
-    """access.audit_scope for `user`, with the teams it needs looked up (not for a
-    superuser, who sees every entry anyway)."""
-    teams = [] if user.is_superuser else admin_teams(user)
-    return access.audit_scope(user, teams)
+    """access.audit_scope for `user`, with their roles looked up."""
+    return access.audit_scope(actors.of_user(user, default_engine()))
 
 
 def visible_entries(user) -> QuerySet | None:

@@ -7,13 +7,14 @@ from django.http import HttpRequest
 
 from containers_app import access, audit
 from containers_app.engine import default_engine
+from containers_app.views.common import actor_of
 
 
 def engine(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     return {
         "engine": default_engine(),
-        "can_change": user is not None and access.allowed(user, access.CHANGE),
+        "can_change": user is not None and access.allowed(actor_of(request), access.CHANGE),
         # A callable, which the template calls only where it asks (the nav), so partials
         # cost no query: whether this user has an audit page (superusers, team admins).
         "can_audit": functools.partial(_can_audit, user),

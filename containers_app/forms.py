@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from containers_app import audit, cli, uploads
+from containers_app import access, audit, cli, uploads
 from containers_app.engine.containers import ACTIONS, STATES
 from containers_app.engine.registries import InvalidServer, normalise_server
 from containers_app.engine.specs import (
@@ -113,6 +113,65 @@ def parse_pairs(text: str, *, what: str) -> dict[str, str]:
     return pairs
 
 
+def parse_labels(text: str) -> dict[str, str]:
+    """--label pairs, without the labels only Berth sets (berth.*: who owns the object)."""
+    labels = parse_pairs(text, what="label")
+    if reserved := access.reserved_labels(labels):
+        raise ValidationError(
+            f"Labels starting with {access.RESERVED_LABEL_PREFIX} are set by Berth only: "
+            + ", ".join(reserved)
+            + "."
+        )
+    return labels
+
+
+# The team choice of a superuser who creates an object for no team (seen by superusers only).
+NO_TEAM = ""
+
+
+class TeamField(forms.ChoiceField):
+    """A choice of team that, when only one is offered, takes it if none is sent."""
+
+    def __init__(self, *args, default: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.default = default
+
+    def clean(self, value):
+        if value in self.empty_values and self.default is not None:
+            value = self.default
+        return super().clean(value)
+
+
+def add_team_field(form: forms.Form, teams: list[str], *, no_team: bool = False) -> None:
+    """Adds the choice of the team a new object is made for (it gets the label
+    berth.team=<slug>): `teams`, those the user may create for; `no_team`, whether they may
+    make it for no team (superusers). With one choice it is chosen already."""
+    choices = [(slug, slug) for slug in teams]
+    if no_team:
+        choices.append((NO_TEAM, "no team (superusers only)"))
+    only = choices[0][0] if len(choices) == 1 else None
+    form.fields["team"] = TeamField(
+        label="Team",
+        choices=choices,
+        required=not no_team,
+        default=only,
+        initial=only,
+        help_text=f"It gets the label {access.TEAM_LABEL}=<team>",
+        error_messages={
+            "required": "Choose the team it is for."
+            if choices
+            else "You are not an admin of any team, so you may not create this.",
+            "invalid_choice": "Choose one of your teams.",
+        },
+    )
+
+
+def chosen_team(form: forms.Form) -> dict[str, str]:
+    """The ownership label of a valid form with a team field: {} for no team."""
+    team = form.cleaned_data.get("team", NO_TEAM)
+    return {access.TEAM_LABEL: team} if team else {}
+
+
 class NetworkCreateForm(forms.Form):
     """`docker network create`."""
 
@@ -153,7 +212,7 @@ class NetworkCreateForm(forms.Form):
         return gateway
 
     def clean_labels(self) -> dict[str, str]:
-        return parse_pairs(self.cleaned_data["labels"], what="label")
+        return parse_labels(self.cleaned_data["labels"])
 
     def clean(self) -> dict:
         data = super().clean()
@@ -255,7 +314,7 @@ class VolumeCreateForm(forms.Form):
         return driver
 
     def clean_labels(self) -> dict[str, str]:
-        return parse_pairs(self.cleaned_data["labels"], what="label")
+        return parse_labels(self.cleaned_data["labels"])
 
     def clean_options(self) -> dict[str, str]:
         return parse_pairs(self.cleaned_data["options"], what="option")
@@ -1033,7 +1092,7 @@ class ContainerRunForm(forms.Form):
         return found["name"], int(found["retries"] or 0)
 
     def clean_label(self) -> dict[str, str]:
-        return parse_pairs(self.cleaned_data["label"], what="label")
+        return parse_labels(self.cleaned_data["label"])
 
     def clean_workdir(self) -> str:
         workdir = self.cleaned_data["workdir"].strip()

@@ -97,11 +97,22 @@ class RegistryCredential(models.Model):
 
 
 class Team(models.Model):
-    """People who share the objects labelled berth.team=<slug> on the host."""
+    """People who share the objects labelled berth.team=<slug> on the host, and the policy
+    their containers are run under (blank: no limit; see policy.py)."""
 
     created = models.DateTimeField(auto_now_add=True)
     slug = models.SlugField(max_length=63, unique=True)
     name = models.CharField(max_length=150)
+    # Image references the team may run, one shell-style pattern per line (nginx:*, *).
+    image_patterns = models.TextField(blank=True)
+    # The host ports `--publish` may bind, inclusive.
+    port_min = models.PositiveIntegerField(null=True, blank=True)
+    port_max = models.PositiveIntegerField(null=True, blank=True)
+    # Caps per container: `--memory` in bytes and `--cpus`; a container must set them within.
+    memory_max = models.PositiveBigIntegerField(null=True, blank=True)
+    cpus_max = models.FloatField(null=True, blank=True)
+    # How many containers (any state) the team may have at once.
+    containers_max = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["slug"]
@@ -130,3 +141,47 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} as {self.role}"
+
+
+class ProjectAssignment(models.Model):
+    """A compose project handed to a team: its containers, networks and volumes (by their
+    com.docker.compose.project label) belong to the team, however often compose recreates them."""
+
+    created = models.DateTimeField(auto_now_add=True)
+    engine = models.CharField(max_length=255)
+    project = models.CharField(max_length=255)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="projects")
+
+    class Meta:
+        ordering = ["project"]
+        constraints = [
+            models.UniqueConstraint(fields=["engine", "project"], name="one_team_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} to {self.team}"
+
+
+class Screen(models.Model):
+    """A wall screen: a read-only view of a team's containers (or every team's, with no
+    team), opened by a secret link. Only the token's SHA-256 is kept."""
+
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=150)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="screens"
+    )
+    # Only this compose project's containers; blank: all of the team's.
+    project = models.CharField(max_length=255, blank=True)
+    show_logs = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

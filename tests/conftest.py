@@ -18,6 +18,10 @@ from django.test import Client
 from containers_app.engine import Engine
 
 PREFIX = "berthtest-"
+# The team the signed-in test users belong to, and whose label `make` puts on what it makes.
+HOME_TEAM = "berth-tests"
+OTHER_TEAM = "berth-others"
+TEAM_LABEL = "berth.team"
 TEST_IMAGE = os.environ.get("BERTH_TEST_IMAGE", "berth-test/busybox:latest")
 ENGINE_DIR = Path(os.environ.get("BERTH_ENGINE_DIR", "/tmp/berth-engine"))
 
@@ -148,11 +152,13 @@ class Made:
         state: str = "running",
         name: str | None = None,
         image: str = TEST_IMAGE,
+        team: str | None = HOME_TEAM,
         **host_config,
     ) -> dict:
-        """A container in `state`: created, running, paused or exited. Returns its inspect."""
+        """A container in `state`: created, running, paused or exited, owned by `team` (None:
+        by no team). Returns its inspect."""
         name = name or unique("c")
-        labels = host_config.pop("labels", None)
+        labels = owned(host_config.pop("labels", None), team)
         volumes = host_config.get("binds")
         ports = host_config.get("port_bindings")
         created = self.api.create_container(
@@ -175,13 +181,15 @@ class Made:
             self.api.stop(container_id, timeout=0)
         return self.api.inspect_container(container_id)
 
-    def network(self, name: str | None = None, **options) -> dict:
+    def network(self, name: str | None = None, *, team: str | None = HOME_TEAM, **options) -> dict:
         name = name or unique("n")
+        options["labels"] = owned(options.get("labels"), team)
         created = self.api.create_network(name, **options)
         self.networks.append(created["Id"])
         return self.api.inspect_network(created["Id"])
 
-    def volume(self, name: str | None = None, **options) -> dict:
+    def volume(self, name: str | None = None, *, team: str | None = HOME_TEAM, **options) -> dict:
+        options["labels"] = owned(options.get("labels"), team)
         volume = self.api.create_volume(name=name or unique("v"), **options)
         self.volumes.append(volume["Name"])
         return volume
@@ -218,6 +226,13 @@ class Made:
             _quietly(lambda i=image_id: self.api.remove_image(i, force=True))
 
 
+def owned(labels: dict | None, team: str | None) -> dict | None:
+    """`labels` with the ownership label of `team` (None: no team) added."""
+    if team is None:
+        return labels
+    return {TEAM_LABEL: team, **(labels or {})}
+
+
 def _quietly(call: Callable[[], object]) -> None:
     with contextlib.suppress(docker.errors.NotFound):
         call()
@@ -230,8 +245,19 @@ def make(docker_api) -> Iterator[Made]:
     made.cleanup()
 
 
+def member(username: str, team: str, role: str, **flags):
+    """A new user with `role` in `team` (made if missing)."""
+    from containers_app.models import Membership, Team
+
+    user = get_user_model().objects.create_user(username=username, password="x", **flags)
+    found, _ = Team.objects.get_or_create(slug=team, defaults={"name": team})
+    Membership.objects.create(user=user, team=found, role=role)
+    return user
+
+
 @pytest.fixture
 def admin_user(db):
+    """A superuser: every team's objects and the host's own rights."""
     return get_user_model().objects.create_user(
         username="admin-" + secrets.token_hex(3), password="x", is_staff=True, is_superuser=True
     )
@@ -239,14 +265,25 @@ def admin_user(db):
 
 @pytest.fixture
 def staff_user(db):
-    return get_user_model().objects.create_user(
-        username="staff-" + secrets.token_hex(3), password="x", is_staff=True
-    )
+    """An admin of the home team: runs, changes and removes the home team's objects."""
+    return member("staff-" + secrets.token_hex(3), HOME_TEAM, "admin", is_staff=True)
+
+
+@pytest.fixture
+def operator_user(db):
+    return member("operator-" + secrets.token_hex(3), HOME_TEAM, "operator")
 
 
 @pytest.fixture
 def viewer_user(db):
-    return get_user_model().objects.create_user(username="viewer-" + secrets.token_hex(3))
+    """A viewer of the home team: looks at its objects, changes nothing."""
+    return member("viewer-" + secrets.token_hex(3), HOME_TEAM, "viewer")
+
+
+@pytest.fixture
+def other_admin_user(db):
+    """An admin of another team, who must not see the home team's objects."""
+    return member("other-" + secrets.token_hex(3), OTHER_TEAM, "admin")
 
 
 @pytest.fixture
@@ -267,6 +304,20 @@ def staff_client(staff_user) -> Client:
 def viewer_client(viewer_user) -> Client:
     c = Client()
     c.force_login(viewer_user)
+    return c
+
+
+@pytest.fixture
+def operator_client(operator_user) -> Client:
+    c = Client()
+    c.force_login(operator_user)
+    return c
+
+
+@pytest.fixture
+def other_admin_client(other_admin_user) -> Client:
+    c = Client()
+    c.force_login(other_admin_user)
     return c
 
 

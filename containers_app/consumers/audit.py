@@ -48,7 +48,7 @@ class AuditConsumer(Consumer):
 
     async def connect(self) -> None:
         user = self.scope["user"]
-        if not access.allowed(user, access.VIEW):
+        if not access.allowed(await self.actor(), access.VIEW):
             await self.close(code=CLOSE_REFUSED)
             return
         form = AuditFilterForm(QueryDict(self.scope["query_string"].decode()))

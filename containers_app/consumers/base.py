@@ -10,7 +10,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from containers_app import audit
+from containers_app import access, actors, audit
 from containers_app.consumers.auth import database_call
 from containers_app.engine import default_engine
 
@@ -106,6 +106,17 @@ class Consumer(AsyncWebsocketConsumer):
                     reason=REFUSED_REASON,
                 )
         await super().close(code=code, reason=reason)
+
+    async def actor(self) -> access.Actor:
+        """Who is on this socket (access.Actor), loaded once."""
+        if getattr(self, "_actor", None) is None:
+            user = self.scope.get("user")
+            self._actor = (
+                await database_call(actors.of_user, user, default_engine())
+                if user is not None
+                else access.NOBODY
+            )
+        return self._actor
 
     async def dispatch(self, message: dict) -> None:
         handler = getattr(self, get_handler_name(message), None)

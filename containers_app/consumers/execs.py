@@ -30,7 +30,7 @@ class ExecConsumer(Consumer):
         user = self.scope["user"]
         query = {k: v[-1] for k, v in parse_qs(self.scope["query_string"].decode()).items()}
         ref = self.scope["url_route"]["kwargs"]["ref"]
-        if not access.allowed(user, access.CHANGE):
+        if not access.allowed(await self.actor(), access.CHANGE):
             await self.close(code=CLOSE_REFUSED)
             return
         engine = default_engine()

@@ -26,7 +26,7 @@ class JobConsumer(Consumer):
 
     async def connect(self) -> None:
         user = self.scope["user"]
-        if not access.allowed(user, access.VIEW):
+        if not access.allowed(await self.actor(), access.VIEW):
             await self.close(code=4403)
             return
         job = await database_call(jobs.find, user, int(self.scope["url_route"]["kwargs"]["job_id"]))

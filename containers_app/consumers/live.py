@@ -19,8 +19,8 @@ class LiveConsumer(Consumer):
 
     async def connect(self) -> None:
         self.task: asyncio.Task | None = None
-        user = self.scope["user"]
-        if not access.allowed(user, access.VIEW):
+        actor = await self.actor()
+        if not access.allowed(actor, access.VIEW):
             await self.close(code=4403)
             return
         query = {k: v[-1] for k, v in parse_qs(self.scope["query_string"].decode()).items()}
@@ -30,7 +30,7 @@ class LiveConsumer(Consumer):
             return
         view = PageView(
             page=page,
-            can_change=access.allowed(user, access.CHANGE),
+            can_change=access.allowed(actor, access.CHANGE),
             variant="dangling" if page == "images" and query.get("dangling") == "1" else "",
             object_id=object_id if page == "container" else "",
         )

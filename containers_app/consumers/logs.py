@@ -28,7 +28,7 @@ class LogsConsumer(Consumer):
     async def connect(self) -> None:
         self.tasks: list[asyncio.Task] = []
         self.subscriptions: list = []
-        if not access.allowed(self.scope["user"], access.VIEW):
+        if not access.allowed(await self.actor(), access.VIEW):
             await self.close(code=4403)
             return
         query = parse_qs(self.scope["query_string"].decode("latin-1"))

@@ -21,7 +21,7 @@ class StatsConsumer(Consumer):
 
     async def connect(self) -> None:
         self.task: asyncio.Task | None = None
-        if not access.allowed(self.scope["user"], access.VIEW):
+        if not access.allowed(await self.actor(), access.VIEW):
             await self.close(code=4403)
             return
         query = {k: v[-1] for k, v in parse_qs(self.scope["query_string"].decode()).items()}

@@ -157,9 +157,12 @@ def container_list(
     state: str = "",
     label: str = "",
     ids: Sequence[str] = (),
+    ancestor: str = "",
 ) -> list[ContainerSummary]:
     """`docker ps [-a] [--filter …]` in one Engine API call, newest first."""
     filters: dict[str, list[str]] = {}
+    if ancestor:
+        filters["ancestor"] = [ancestor]
     if name:
         filters["name"] = [name]
     if state:
@@ -169,7 +172,9 @@ def container_list(
     if ids:
         filters["id"] = list(ids)
     with translated(engine.base_url):
-        rows = api(engine).containers(all=all or bool(state) or bool(ids), filters=filters)
+        rows = api(engine).containers(
+            all=all or bool(state) or bool(ids) or bool(ancestor), filters=filters
+        )
     return [_summary(row) for row in rows]
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from containers_app import access, audit
+from containers_app import access, actors, audit
 from containers_app.engine import Engine, default_engine
 
 # A name or id as the engine accepts it in a URL; anything else is a 404 before any call.
@@ -21,6 +21,11 @@ REF = r"(?P<ref>[A-Za-z0-9][A-Za-z0-9_.-]{0,254})"
 def engine_for(request: HttpRequest) -> Engine:
     """The engine a request is about; URLs without an engine prefix mean the default one."""
     return default_engine()
+
+
+def actor_of(request: HttpRequest) -> access.Actor:
+    """Who asks (access.Actor), loaded once per request."""
+    return actors.of_request(request, engine_for(request))
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -73,7 +78,7 @@ class AccessMiddleware:
             raise refused(request, "Nobody may use this address.")
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not access.allowed(request.user, rule):
+        if not access.allowed(actor_of(request), rule):
             raise refused(request, CHANGE_REFUSED)
         return None
 

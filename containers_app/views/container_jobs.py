@@ -15,7 +15,7 @@ from containers_app.forms import (
     ContainerRecreateForm,
     ImagePullForm,
 )
-from containers_app.views.common import can_change, engine_for, is_htmx
+from containers_app.views.common import actor_of, can_change, engine_for, is_htmx
 from containers_app.views.errors import bad_request
 
 # The run form's check of what may reach the host, named volumes included: one rule for
@@ -72,7 +72,7 @@ def _recreate_refusals(request: HttpRequest, plan: RecreatePlan) -> list[str]:
     """Why this user may not recreate the container: the options it has that reach the
     host. With them, a recreate (above all with a pull) would run whatever image the
     reference now names with the host's root."""
-    if access.allowed(request.user, access.RUN_PRIVILEGED):
+    if access.allowed(actor_of(request), access.RUN_PRIVILEGED):
         return []
     return run_refusals(request, engine_for(request), plan.spec) + list(plan.reaches_host)
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from containers_app import access, actions, audit, cli, masking
-from containers_app.engine import EngineUnavailable
+from containers_app.engine import EngineUnavailable, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.forms import (
     CONTAINER_SORTS,
@@ -18,6 +18,7 @@ from containers_app.forms import (
 from containers_app.rows import container_rows
 from containers_app.views.common import (
     action_done,
+    actor_of,
     can_change,
     can_view,
     engine_for,
@@ -25,6 +26,7 @@ from containers_app.views.common import (
     sort_queries,
 )
 from containers_app.views.errors import bad_request
+from containers_app.views.objects import container_for, hidden_attempt
 
 PAST_TENSE = {
     "start": "Started",
@@ -37,6 +39,10 @@ PAST_TENSE = {
     "force_remove": "Force-removed",
 }
 REMOVALS = ("remove", "force_remove")
+# What each action needs of the container's team (access.py): removing is an admin's.
+NEEDS = {
+    action: access.ADMINISTER if action in REMOVALS else access.OPERATE for action in PAST_TENSE
+}
 
 
 @can_view
@@ -46,7 +52,11 @@ def container_list(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         context = {"form": form, "containers": [], "command": cli.docker("ps")}
         return render_list(request, "containers/list.html", "containers/_rows.html", context, 400)
-    containers = engine_containers.container_list(engine=engine_for(request), **form.filters())
+    containers = access.visible(
+        actor_of(request),
+        access.CONTAINER,
+        engine_containers.container_list(engine=engine_for(request), **form.filters()),
+    )
     if key := form.sort_key():
         desc = form.cleaned_data["desc"]
         if not desc:
@@ -67,8 +77,8 @@ def container_list(request: HttpRequest) -> HttpResponse:
 @can_view
 @require_GET
 def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    container = engine_containers.container_inspect(engine=engine_for(request), container_id=ref)
-    if not access.allowed(request.user, access.SEE_SECRETS):
+    container, target = container_for(request, ref)
+    if not access.allowed(actor_of(request), access.SEE_SECRETS, target):
         # Before rendering, so no part of the page (nor the live refresh, which asks this view
         # again) can hold a secret value.
         container = masking.masked_container(container)
@@ -94,9 +104,12 @@ def container_action(request: HttpRequest, ref: str, action: str) -> HttpRespons
         raise Http404("No such container action.")
     engine = engine_for(request)
     command = cli.container_action(action, [ref])
+    _, target = container_for(request, ref)
     actions.perform(
         request,
         engine=engine,
+        needs=NEEDS[action],
+        on=target,
         action=action,
         target=ref,
         command=command,
@@ -127,8 +140,11 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     engine = engine_for(request)
     action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
     command = cli.container_action(action, ids)
-    results = engine_containers.container_act_many(engine=engine, container_ids=ids, action=action)
-    failed = {ref: error for ref, error in results.items() if error}
+    teams, refused = _bulk_access(request, action, ids)
+    permitted = [ref for ref in ids if ref not in refused]
+    results = engine_containers.container_act_many(
+        engine=engine, container_ids=permitted, action=action
+    )
     for ref, error in results.items():
         audit.record(
             request,
@@ -137,7 +153,9 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
             target=ref,
             command=cli.container_action(action, [ref]),
             error=error,
+            team=teams.get(ref, ""),
         )
+    failed = refused | {ref: error for ref, error in results.items() if error}
     unavailable = [e for e in failed.values() if isinstance(e, EngineUnavailable)]
     if unavailable and len(failed) == len(ids):
         raise unavailable[0]  # the engine is down: a 503, not "0 of N done"
@@ -160,3 +178,37 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
         partial="containers/_bulk_result.html",
         context={"rows": container_rows(rows), "removed": done if action in REMOVALS else []},
     )
+
+
+def _bulk_access(
+    request: HttpRequest, action: str, refs: list[str]
+) -> tuple[dict[str, str], dict[str, Exception]]:
+    """Each selected container's team, and why those the actor may not `action` are left
+    out: one they may not see is "No such container", as the engine would say (a refused
+    attempt recorded once, by route); one they see, the refusal, recorded as denied."""
+    engine = engine_for(request)
+    actor = actor_of(request)
+    rows = engine_containers.container_list(engine=engine, all=True)
+    by_ref = {c.id: c for c in rows} | {c.name: c for c in rows}
+    teams: dict[str, str] = {}
+    refused: dict[str, Exception] = {}
+    for ref in refs:
+        row = by_ref.get(ref) or next((c for c in rows if c.id.startswith(ref)), None)
+        target = access.Target(access.CONTAINER, row.labels if row else {})
+        if row is None or not access.allowed(actor, access.VIEW, target):
+            refused[ref] = NotFound(f"No such container: {ref}", engine=engine.base_url)
+            if row is not None:
+                hidden_attempt(request, engine)
+            continue
+        teams[ref] = access.owner(actor, target) or ""
+        if not access.allowed(actor, NEEDS[action], target):
+            refused[ref] = actions.denied(
+                request,
+                engine=engine,
+                action=action,
+                target=ref,
+                command=cli.container_action(action, [ref]),
+                team=teams[ref],
+                reason=actions.refusal(NEEDS[action]),
+            )
+    return teams, refused

@@ -24,7 +24,14 @@ from containers_app.forms import (
     ImageTagForm,
 )
 from containers_app.streams.downloads import StreamedBody
-from containers_app.views.common import action_done, can_change, can_view, engine_for, render_list
+from containers_app.views.common import (
+    action_done,
+    actor_of,
+    can_change,
+    can_view,
+    engine_for,
+    render_list,
+)
 from containers_app.views.errors import bad_request
 
 
@@ -49,7 +56,7 @@ def image_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
     image = engine_images.image_inspect(engine=engine_for(request), image_id=ref)
-    if not access.allowed(request.user, access.SEE_SECRETS):
+    if not access.allowed(actor_of(request), access.SEE_SECRETS):
         image = masking.masked_image(image)
     context = {
         "image": image,

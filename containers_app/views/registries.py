@@ -31,7 +31,7 @@ def _list_page(request: HttpRequest, form: RegistryLoginForm, status: int = 200)
     context = {
         "logins": rows,
         "form": form,
-        "show_owner": access.allowed(request.user, access.ANY_CREDENTIAL),
+        "show_owner": access.administers_host(request.user),
     }
     return render(request, "registries/list.html", context, status=status)
 

@@ -17,7 +17,7 @@ from containers_app.engine.containers import SimilarSpec
 from containers_app.engine.convert import short_id
 from containers_app.engine.specs import ContainerSpec, named_volumes
 from containers_app.forms import ContainerRunForm, ExecForm, ImagePullForm, host_volume_refusals
-from containers_app.views.common import can_change, engine_for
+from containers_app.views.common import actor_of, can_change, engine_for
 from containers_app.views.errors import status_of
 from containers_app.views.execs import terminal_context
 
@@ -44,7 +44,7 @@ def _host_volumes(engine: Engine, spec: ContainerSpec) -> dict[str, str]:
 
 def run_refusals(request: HttpRequest, engine: Engine, spec: ContainerSpec) -> list[str]:
     """Why this user may not run `spec` (its options that reach the host), or nothing."""
-    if access.allowed(request.user, access.RUN_PRIVILEGED):
+    if access.allowed(actor_of(request), access.RUN_PRIVILEGED):
         return []
     return access.privileged_options(spec, host_volumes=_host_volumes(engine, spec))
 
@@ -64,7 +64,7 @@ def _run_page(
         "command": command,
         "refusals": refusals or [],
         "similar": similar,
-        "may_run_privileged": access.allowed(request.user, access.RUN_PRIVILEGED),
+        "may_run_privileged": access.allowed(actor_of(request), access.RUN_PRIVILEGED),
         "image_tags": sorted(
             tag for image in engine_images.image_list(engine=engine) for tag in image.tags
         ),

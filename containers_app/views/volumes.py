@@ -10,7 +10,14 @@ from containers_app import access, actions, cli
 from containers_app.engine import Conflict, InvalidRequest
 from containers_app.engine import volumes as engine_volumes
 from containers_app.forms import ForceForm, VolumeCreateForm
-from containers_app.views.common import action_done, can_change, can_view, engine_for, render_list
+from containers_app.views.common import (
+    action_done,
+    actor_of,
+    can_change,
+    can_view,
+    engine_for,
+    render_list,
+)
 from containers_app.views.errors import bad_request
 
 
@@ -46,7 +53,7 @@ def volume_detail(request: HttpRequest, ref: str) -> HttpResponse:
 @require_POST
 def volume_create(request: HttpRequest) -> HttpResponse:
     form = VolumeCreateForm(
-        request.POST, any_volume=access.allowed(request.user, access.ANY_VOLUME)
+        request.POST, any_volume=access.allowed(actor_of(request), access.ANY_VOLUME)
     )
     if not form.is_valid():
         return _list_page(request, form, status=400)

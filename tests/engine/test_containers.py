@@ -9,7 +9,7 @@ from django.test import Client
 
 from containers_app.engine.containers import ACTIONS
 from containers_app.models import AuditEntry
-from tests.conftest import TEST_IMAGE, unique, wait_on_condition
+from tests.conftest import HOME_TEAM, TEST_IMAGE, owned, unique, wait_on_condition
 
 # sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once instead of after 10 s.
 STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
@@ -49,6 +49,7 @@ def created_with(make, *, start: bool = True, host_config: dict | None = None, *
     """A container with options `make.container` does not take (environment, working dir),
     recorded in `make` so it is force-removed afterwards like every other."""
     api = make.api
+    options["labels"] = owned(options.get("labels"), options.pop("team", HOME_TEAM))
     created = api.create_container(
         TEST_IMAGE,
         name=options.pop("name", None) or unique("c"),
