@@ -16,7 +16,7 @@ run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py collectstatic --noinput -v0
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) dashboard.asgi:application
+	$(PY) -m dashboard.serve -b $(HOST) -p $(PORT) dashboard.asgi:application
 
 test: test-system-deps $(VENV)/.installed-dev
 	scripts/test-engine start

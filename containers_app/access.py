@@ -96,6 +96,17 @@ class Actor:
     def is_user(self) -> bool:
         return self.active and self.screen is None
 
+    def key(self) -> tuple:
+        """What decides this actor's rights, hashable: actors with the same key see the same
+        things, so a live page renders once for all of them."""
+        return (
+            self.active,
+            self.superuser,
+            frozenset(self.roles.items()),
+            frozenset(self.projects.items()),
+            self.screen,
+        )
+
 
 NOBODY = Actor(name="")
 
@@ -104,12 +115,16 @@ NOBODY = Actor(name="")
 class Target:
     """What is asked about: an object of `kind` with its labels. `team`: an explicit owner (a
     team's own page, an object about to be created for that team). `used_by`, for an image:
-    the owner of each container using it ("" for a container of no team)."""
+    the owner of each container using it ("" for a container of no team). `host_default`:
+    one of the engine's own networks (bridge, host, none), which every user sees."""
 
     kind: str
     labels: Mapping[str, str] = field(default_factory=dict)
     team: str | None = None
     used_by: frozenset[str] = frozenset()
+    # One of the engine's own networks (bridge, host, none): every user sees and uses them;
+    # nobody removes them.
+    host_default: bool = False
 
 
 def owner(actor: Actor, target: Target) -> str | None:
@@ -175,6 +190,8 @@ def allowed(actor: Actor, action: str, target: Target | None = None) -> bool:
         return False
     if target.kind == IMAGE:
         return _image_allows(actor, action, target)
+    if target.host_default:
+        return action == VIEW
     team = owner(actor, target)
     return team is not None and role_at_least(actor.roles.get(team), NEEDS[action])
 
@@ -189,10 +206,17 @@ def teams_for(actor: Actor, action: str) -> list[str]:
 Labelled = TypeVar("Labelled")
 
 
+def target_of(kind: str, obj: object) -> Target:
+    """The target of an engine object of `kind` (with `.labels`): a network's `builtin` (one
+    of the engine's own: bridge, host, none) makes it host_default."""
+    builtin = kind == NETWORK and bool(getattr(obj, "builtin", False))
+    return Target(kind, getattr(obj, "labels", None) or {}, host_default=builtin)
+
+
 def visible(actor: Actor, kind: str, objects: Iterable[Labelled]) -> list[Labelled]:
     """The `objects` (each with `.labels`) that `actor` may see, in their order. Lists are
     filtered through this before they are rendered."""
-    return [o for o in objects if allowed(actor, VIEW, Target(kind, o.labels))]
+    return [o for o in objects if allowed(actor, VIEW, target_of(kind, o))]
 
 
 def reserved_labels(labels: Iterable[str]) -> list[str]:

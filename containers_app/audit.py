@@ -97,9 +97,10 @@ def denied(*, user, engine: Engine, action: str, reason: str) -> None:
 
 
 def terminal_opened(
-    *, user, engine: Engine, container: str, command: str, ticket: str
+    *, user, engine: Engine, container: str, command: str, ticket: str, team: str = ""
 ) -> int | None:
-    """Records a terminal being opened; its id, or None if this ticket already opened one."""
+    """Records a terminal being opened in a container of `team`; its id, or None if this
+    ticket already opened one."""
     try:
         with transaction.atomic():
             entry = write(
@@ -111,6 +112,7 @@ def terminal_opened(
                 command=command,
                 succeeded=True,
                 ticket=ticket,
+                team=team,
             )
     except IntegrityError:
         return None

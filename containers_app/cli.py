@@ -340,3 +340,11 @@ def team_add(slug: str, username: str, role: str) -> str:
 
 def team_remove(slug: str, username: str) -> str:
     return manage("teams", "remove", slug, username)
+
+
+def team_assign(slug: str, project: str) -> str:
+    return manage("teams", "assign", slug, project)
+
+
+def team_unassign(project: str) -> str:
+    return manage("teams", "unassign", project)

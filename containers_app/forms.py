@@ -172,6 +172,14 @@ def chosen_team(form: forms.Form) -> dict[str, str]:
     return {access.TEAM_LABEL: team} if team else {}
 
 
+def creation_arguments(form: forms.Form) -> dict:
+    """The keyword arguments of the engine's (and cli's) create call from a valid create form
+    with a team field: its fields but the team, whose label comes first among the labels."""
+    arguments = {name: value for name, value in form.cleaned_data.items() if name != "team"}
+    arguments["labels"] = chosen_team(form) | arguments.get("labels", {})
+    return arguments
+
+
 class NetworkCreateForm(forms.Form):
     """`docker network create`."""
 
@@ -998,7 +1006,7 @@ class ContainerRunForm(forms.Form):
     # How the page lays the fields out; the last group holds what only a superuser may use
     # (but --cap-drop, which takes away).
     GROUPS = (
-        ("Container", ("image", "name", "command", "entrypoint", "workdir", "user")),
+        ("Container", ("team", "image", "name", "command", "entrypoint", "workdir", "user")),
         ("Environment", ("env", "env_file", "label")),
         ("Network", ("publish", "network", "hostname")),
         ("Storage", ("volume", "mount")),
@@ -1010,8 +1018,12 @@ class ContainerRunForm(forms.Form):
     )
 
     def groups(self) -> list[tuple[str, list]]:
-        """(title, bound fields) in the order the page shows them."""
-        return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
+        """(title, bound fields) in the order the page shows them; the team's field only
+        where the view added it (add_team_field)."""
+        return [
+            (title, [self[name] for name in names if name in self.fields])
+            for title, names in self.GROUPS
+        ]
 
     def clean_image(self) -> str:
         image = self.cleaned_data["image"].strip()
@@ -1199,7 +1211,8 @@ class ContainerRunForm(forms.Form):
             network=data["network"],
             restart=restart,
             restart_max_retries=retries,
-            label=tuple(data["label"].items()),
+            # The team's label first, as the command line shows it.
+            label=tuple((chosen_team(self) | data["label"]).items()),
             workdir=data["workdir"],
             user=data["user"],
             hostname=data["hostname"],
@@ -1223,7 +1236,8 @@ class ContainerRunForm(forms.Form):
     def initial_from(spec: ContainerSpec) -> dict:
         """The form's initial values that clean back to `spec` (run similar). A port the
         engine publishes on every interface (no ip) is written 0.0.0.0, as the form reads no
-        ip as 127.0.0.1."""
+        ip as 127.0.0.1. Labels only Berth sets (berth.*) are left out: the team field sets
+        the owner's."""
         entrypoint = "" if spec.entrypoint is None else shlex.join(spec.entrypoint) or '""'
         publish = [
             dataclasses.replace(port, host_ip=port.host_ip or "0.0.0.0") for port in spec.publish
@@ -1239,7 +1253,9 @@ class ContainerRunForm(forms.Form):
             "mount": "\n".join(cli.mount_value(m) for m in spec.mount),
             "network": spec.network,
             "restart": spec.restart_flag,
-            "label": "\n".join(f"{k}={v}" if v else k for k, v in spec.label),
+            "label": "\n".join(
+                f"{k}={v}" if v else k for k, v in spec.label if not access.reserved_labels([k])
+            ),
             "workdir": spec.workdir,
             "user": spec.user,
             "hostname": spec.hostname,
@@ -1278,6 +1294,20 @@ def _one_line(text: str, what: str) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise ValidationError(f"The {what} is one line, without control characters.")
     return text
+
+
+def _label_change_keys(argument: str) -> list[str]:
+    """The reserved keys (berth.*) a `LABEL key=value …` (or `LABEL key value`) change sets.
+    One that cannot be split into words is taken as a whole, so quoting hides no key."""
+    try:
+        words = shlex.split(argument)
+    except ValueError:
+        return [argument.strip()] if access.RESERVED_LABEL_PREFIX in argument.lower() else []
+    if words and "=" not in words[0]:
+        keys = words[:1]  # the old form: LABEL key value
+    else:
+        keys = [word.partition("=")[0] for word in words]
+    return access.reserved_labels(keys)
 
 
 class ContainerCommitForm(forms.Form):
@@ -1354,6 +1384,12 @@ class ContainerCommitForm(forms.Form):
                 )
             if not argument.strip():
                 raise ValidationError(f"Line {number}: {instruction.upper()} needs a value.")
+            if instruction.upper() == "LABEL" and (reserved := _label_change_keys(argument)):
+                raise ValidationError(
+                    f"Line {number}: labels starting with {access.RESERVED_LABEL_PREFIX} are "
+                    f"set by Berth only: {', '.join(reserved)}. A container run from the "
+                    "image would inherit them."
+                )
             changes.append(f"{instruction.upper()} {argument.strip()}")
         if len(changes) > 100:
             raise ValidationError("At most 100 changes.")
@@ -1389,6 +1425,30 @@ def validate_team_slug(slug: str) -> None:
             f"{slug[:80]!r} is not a team slug: use lower-case letters, digits, hyphens and "
             "underscores only."
         )
+
+
+# A compose project's name as compose itself allows it (lower case, digits, - and _).
+COMPOSE_PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
+
+
+class ProjectAssignForm(forms.Form):
+    """A compose project to hand to a team (`python manage.py teams assign`)."""
+
+    project = forms.CharField(
+        label="Compose project",
+        max_length=255,
+        strip=True,
+        help_text="its containers, networks and volumes (label com.docker.compose.project)",
+    )
+
+    def clean_project(self) -> str:
+        project = self.cleaned_data["project"]
+        if not COMPOSE_PROJECT.match(project):
+            raise ValidationError(
+                "A compose project's name holds lower-case letters, digits, - and _ only, and "
+                "starts with a letter or digit."
+            )
+        return project
 
 
 class TeamCreateForm(forms.Form):
@@ -1433,6 +1493,117 @@ class MembershipForm(forms.Form):
             else:
                 data["user"] = user
         return data
+
+
+# An image pattern: what a reference holds, with the shell's wildcards * ? [ ] and [!…].
+IMAGE_PATTERN = re.compile(r"^[A-Za-z0-9._/:@*?\[\]!-]{1,255}$")
+MAX_IMAGE_PATTERNS = 100
+
+
+class TeamPolicyForm(forms.Form):
+    """A team's policy (policy.py): what its containers may be run with. A blank field is no
+    rule. `settings()` gives the Team fields of a valid form."""
+
+    image_patterns = forms.CharField(
+        label="Images",
+        required=False,
+        max_length=16384,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "nginx:*\nregistry.example.com/team/*"}
+        ),
+        help_text="One shell-style pattern a line (* matches any characters, / included); a "
+        "reference without a tag is matched as written and with :latest. Empty: any image",
+    )
+    port_min = forms.IntegerField(
+        label="Lowest host port (-p)", required=False, min_value=1, max_value=65535
+    )
+    port_max = forms.IntegerField(
+        label="Highest host port (-p)",
+        required=False,
+        min_value=1,
+        max_value=65535,
+        help_text="With a range, every published port names its host port in it",
+    )
+    memory_max = forms.CharField(
+        label="Memory per container (-m)",
+        required=False,
+        max_length=32,
+        help_text="e.g. 512m, 2g; every container then sets -m. Empty: no cap",
+    )
+    cpus_max = forms.CharField(
+        label="CPUs per container (--cpus)",
+        required=False,
+        max_length=32,
+        help_text="e.g. 1.5; every container then sets --cpus. Empty: no cap",
+    )
+    containers_max = forms.IntegerField(
+        label="Containers",
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        help_text="How many the team may have, in any state. Empty: any number",
+    )
+
+    def clean_image_patterns(self) -> str:
+        lines = list(dict.fromkeys(line for _, line in _lines(self.cleaned_data["image_patterns"])))
+        bad = [line for line in lines if not IMAGE_PATTERN.match(line)]
+        if bad:
+            raise ValidationError(
+                f"{bad[0][:80]} is not an image pattern: an image reference (letters, digits, "
+                ". _ - / : @) with * ? or [...], one a line."
+            )
+        if len(lines) > MAX_IMAGE_PATTERNS:
+            raise ValidationError(f"At most {MAX_IMAGE_PATTERNS} image patterns.")
+        return "\n".join(lines)
+
+    def clean_memory_max(self) -> int | None:
+        text = self.cleaned_data["memory_max"].strip()
+        if not text:
+            return None
+        memory = parse_size(text, what="memory cap")
+        if memory < MIN_MEMORY:
+            raise ValidationError("The engine takes a memory limit of at least 6m.")
+        return memory
+
+    def clean_cpus_max(self) -> float | None:
+        text = self.cleaned_data["cpus_max"].strip()
+        if not text:
+            return None
+        try:
+            cpus = Decimal(text)
+        except ArithmeticError:
+            cpus = Decimal(-1)
+        if not cpus.is_finite() or cpus <= 0 or cpus > 1024:
+            raise ValidationError("Write the CPUs as a number above 0, e.g. 1.5.")
+        if cpus != cpus.quantize(Decimal("0.001")):
+            raise ValidationError("Write the CPUs with at most three decimals, e.g. 1.5.")
+        return float(cpus)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        low, high = data.get("port_min"), data.get("port_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("port_max", f"The highest port is at least the lowest ({low}).")
+        return data
+
+    def settings(self) -> dict:
+        """The Team fields of a valid form."""
+        return dict(self.cleaned_data)
+
+    @staticmethod
+    def initial_of(team) -> dict:
+        """The form's initial values from a team's policy."""
+        cpus = team.cpus_max
+        return {
+            "image_patterns": team.image_patterns,
+            "port_min": team.port_min,
+            "port_max": team.port_max,
+            "memory_max": format_size(team.memory_max) if team.memory_max is not None else "",
+            "cpus_max": format_cpus(int(Decimal(str(cpus)) * 1_000_000_000))
+            if cpus is not None
+            else "",
+            "containers_max": team.containers_max,
+        }
 
 
 TIME_HELP = "Write a time as 2024-05-01 or 2024-05-01T13:45, with a UTC offset if you like."
@@ -1512,3 +1683,64 @@ class AuditFilterForm(forms.Form):
             for name, value in self.cleaned_data.items()
             if name != "page" and value not in (None, "")
         }
+
+
+# A wall screen made for every container on the host (no team): superusers only.
+EVERY_TEAM = ""
+
+
+class ScreenForm(forms.Form):
+    """A new wall screen (`python manage.py screens create`): its name, the team whose
+    containers it shows (superusers: or every container on the host), only one compose
+    project's if given, and whether it may show log lines. `teams`: the slugs the author may
+    make screens for; `every_team`: whether they may make one for the whole host."""
+
+    name = forms.CharField(max_length=150, strip=True, help_text="what the wall is called")
+    project = forms.CharField(
+        label="Compose project",
+        required=False,
+        max_length=255,
+        strip=True,
+        help_text="only this project's containers; empty: all of the team's",
+    )
+    show_logs = forms.BooleanField(
+        label="May show log lines", required=False, help_text="off: states and stats only"
+    )
+
+    def __init__(self, *args, teams: list[str], every_team: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(slug, slug) for slug in teams]
+        if every_team:
+            choices.append((EVERY_TEAM, "every container on the host (superusers only)"))
+        only = choices[0][0] if len(choices) == 1 else None
+        self.fields["team"] = TeamField(
+            label="Team",
+            choices=choices,
+            required=not every_team,
+            default=only,
+            initial=only,
+            help_text="the screen shows this team's containers",
+            error_messages={
+                "required": "Choose the team whose containers it shows."
+                if choices
+                else "You are not an admin of any team, so you may not make a screen.",
+                "invalid_choice": "Choose one of the teams you are an admin of.",
+            },
+        )
+        self.order_fields(["name", "team", "project", "show_logs"])
+
+    def clean_name(self) -> str:
+        # `screens list` prints a screen a line, its fields split by tabs.
+        name = self.cleaned_data["name"]
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise ValidationError("Write the name on one line, without tabs or control characters.")
+        return name
+
+    def clean_project(self) -> str:
+        project = self.cleaned_data["project"]
+        if project and not COMPOSE_PROJECT.match(project):
+            raise ValidationError(
+                "A compose project's name holds lower-case letters, digits, - and _ only, and "
+                "starts with a letter or digit."
+            )
+        return project

@@ -55,6 +55,7 @@ class Run:
     _stream: Messages | None = None
     _saved_at: float = 0.0
     _cleanup: Callable[[], None] | None = None
+    team: str = ""
 
     # Used by work functions, in the job's thread.
     def follow(self, messages: Messages) -> None:
@@ -141,11 +142,13 @@ def start(
     work: Work,
     key: Hashable | None = None,
     cleanup: Callable[[], None] | None = None,
+    team: str = "",
 ) -> Job:
     """Starts `work` as a job, or returns the running job with the same `key` (a second
     pull of the same image joins the first instead of starting another). `cleanup` runs
     once the job is over, however it ended, even cancelled before it started (an uploaded
-    file the job was to send is deleted); at once if this joined a running job."""
+    file the job was to send is deleted); at once if this joined a running job. `team`: the
+    team of the object the job makes or changes, for its audit entry."""
     with _lock:
         running = _keys.get(key) if key is not None else None
         if running is not None:
@@ -160,8 +163,9 @@ def start(
             target=target[:512],
             command=command,
             runner=RUNNER,
+            team=team,
         )
-        run = Run(job.pk, key, engine, user, kind, target, command, _cleanup=cleanup)
+        run = Run(job.pk, key, engine, user, kind, target, command, _cleanup=cleanup, team=team)
         _runs[job.pk] = run
         if key is not None:
             _keys[key] = run
@@ -198,6 +202,7 @@ def settled(job: Job) -> Job:
             command=job.command,
             succeeded=False,
             message=result,
+            team=job.team,
         )
     job.refresh_from_db()
     return job
@@ -322,6 +327,7 @@ def _end(run: Run, state: str, result: str) -> None:
             command=run.command,
             succeeded=state == Job.DONE,
             message=result if state != Job.DONE else "",
+            team=run.team,
         )
     )
 

@@ -62,6 +62,8 @@ class Job(models.Model):
     result = models.TextField(blank=True)
     # The process running it, "host:pid:start": a job whose process is gone was interrupted.
     runner = models.CharField(max_length=255, blank=True)
+    # The team of the object it makes or changes (its audit entries' team); blank: none.
+    team = models.CharField(max_length=63, blank=True)
 
     class Meta:
         ordering = ["-created"]

@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch
 
 from containers_app import access, audit, cli
-from containers_app.models import Membership, Team
+from containers_app.engine import Engine
+from containers_app.models import Membership, ProjectAssignment, Team
 
 
 class TeamExists(Exception):
@@ -160,3 +161,56 @@ def member_remove(*, by, team: Team, user, may_leave_without_admin: bool) -> str
         )
         raise LastAdmin(refusal)
     return membership.role
+
+
+def projects_of(team: Team, engine: Engine) -> list[str]:
+    """The compose projects assigned to `team` on `engine`."""
+    return list(
+        team.projects.filter(engine=engine.base_url)
+        .order_by("project")
+        .values_list("project", flat=True)
+    )
+
+
+def project_assign(*, by, engine: Engine, team: Team, project: str) -> str | None:
+    """Hands compose project `project` on `engine` to `team` (its containers, networks and
+    volumes, those compose makes later too). Returns the team it had before, if another."""
+    command = cli.team_assign(team.slug, project)
+    with transaction.atomic():
+        found = ProjectAssignment.objects.select_related("team").filter(
+            engine=engine.base_url, project=project
+        )
+        before = found.first()
+        ProjectAssignment.objects.update_or_create(
+            engine=engine.base_url, project=project, defaults={"team": team}
+        )
+        was = before.team.slug if before and before.team_id != team.pk else None
+        message = f"compose project {project}" + (f" (was {was}'s)" if was else "")
+        audit.team_change(
+            user=by, action="team assign", team=team.slug, command=command, message=message
+        )
+    return was
+
+
+def project_unassign(*, by, engine: Engine, project: str) -> str | None:
+    """Takes compose project `project` from its team: its objects are then of no team
+    (superusers only). Returns the team it had, None if it had none."""
+    command = cli.team_unassign(project)
+    with transaction.atomic():
+        found = (
+            ProjectAssignment.objects.select_related("team")
+            .filter(engine=engine.base_url, project=project)
+            .first()
+        )
+        if found is None:
+            return None
+        slug = found.team.slug
+        found.delete()
+        audit.team_change(
+            user=by,
+            action="team unassign",
+            team=slug,
+            command=command,
+            message=f"compose project {project}",
+        )
+    return slug

@@ -2,6 +2,7 @@
 
 from django.urls import include, path, re_path
 
+from containers_app.screens import TOKEN_PATTERN as SCREEN_TOKEN
 from containers_app.views import (
     audit,
     container_jobs,
@@ -13,6 +14,7 @@ from containers_app.views import (
     networks,
     registries,
     run,
+    screens,
     stats,
     system,
     teams,
@@ -84,11 +86,26 @@ team_urls = [
     path("", by_method(get=teams.team_list, post=teams.team_create), name="list"),
     path("<slug:slug>/", teams.team_detail, name="detail"),
     path("<slug:slug>/members/", teams.team_member_set, name="members"),
+    path("<slug:slug>/policy/", teams.team_policy_set, name="policy"),
     path(
         "<slug:slug>/members/<str:username>/remove/",
         teams.team_member_remove,
         name="member-remove",
     ),
+    path("<slug:slug>/projects/", teams.team_project_assign, name="projects"),
+    path(
+        "<slug:slug>/projects/<str:project>/remove/",
+        teams.team_project_unassign,
+        name="project-remove",
+    ),
+]
+
+# Wall screens' management, and each screen's secret link (no sign-in: it checks its token).
+screen_urls = [
+    path("", by_method(get=screens.screen_list, post=screens.screen_create), name="list"),
+    path("<int:screen_id>/rotate/", screens.screen_rotate, name="rotate"),
+    path("<int:screen_id>/revoke/", screens.screen_revoke, name="revoke"),
+    re_path(rf"^(?P<token>{SCREEN_TOKEN})/$", screens.screen_open, name="open"),
 ]
 
 urlpatterns = [
@@ -100,6 +117,9 @@ urlpatterns = [
     path("jobs/", include((job_urls, "jobs"))),
     path("audit/", include((audit_urls, "audit"))),
     path("teams/", include((team_urls, "teams"))),
+    path("screens/", include((screen_urls, "screens"))),
+    # The wall itself: its address holds no token (the link's was swapped for a cookie).
+    path("screen/", screens.screen_wall, name="screen"),
     path("logs/", logs.merged_logs, name="merged-logs"),
     path("stats/", stats.stats_page, name="stats"),
     path("system/", include(([path("", system.system_info, name="info")], "system"))),

@@ -7,6 +7,7 @@ from containers_app.consumers.execs import ExecConsumer
 from containers_app.consumers.jobs import JobConsumer
 from containers_app.consumers.live import LiveConsumer
 from containers_app.consumers.logs import LogsConsumer
+from containers_app.consumers.screens import ScreenConsumer
 from containers_app.consumers.stats import StatsConsumer
 from containers_app.views.common import REF
 
@@ -18,4 +19,5 @@ websocket_urlpatterns = [
     path("ws/stats/", StatsConsumer.as_asgi()),
     path("ws/jobs/<int:job_id>/", JobConsumer.as_asgi()),
     path("ws/audit/", AuditConsumer.as_asgi()),
+    path("ws/screen/", ScreenConsumer.as_asgi()),
 ]

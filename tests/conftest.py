@@ -357,10 +357,5 @@ def htmx() -> dict:
 def pytest_terminal_summary(terminalreporter) -> None:
     from tests import route_matrix
 
-    if route_matrix.cases:
-        http, websocket = route_matrix.cases["http"], route_matrix.cases["websocket"]
-        terminalreporter.write_line(
-            f"route matrix: {http + websocket} cases checked "
-            f"({http} HTTP: route x person x method; {websocket} websocket: "
-            "route x person x origin)"
-        )
+    for line in route_matrix.summary():
+        terminalreporter.write_line(line)

@@ -17,6 +17,9 @@ from containers_app.engine import default_engine
 CLOSE_TOO_MANY = 4429
 # What every consumer closes with when access refuses the user (or their ticket).
 CLOSE_REFUSED = 4403
+# An object that does not exist, or that the user may not see: the same answer for both, so
+# another team's names do not leak.
+CLOSE_NOT_FOUND = 4404
 REFUSED_REASON = "This account may not open this connection, or its ticket is not valid."
 # Websockets open in this process by user id, every route together: each holds upstreams,
 # queues and engine calls, so one user's many tabs (or a script) cannot take the server's.

@@ -1,6 +1,7 @@
 """`docker exec -it` over a websocket: binary frames carry the terminal's bytes both ways;
 text frames carry {"resize": [cols, rows]} and {"ack": bytes} in, {"exit": code} out.
-What runs comes from the single-use ticket, never from the query string."""
+What runs comes from the single-use ticket, never from the query string; it runs only in a
+container the user may operate (access.OPERATE)."""
 
 import asyncio
 import contextlib
@@ -9,8 +10,8 @@ from urllib.parse import parse_qs
 
 from containers_app import access, audit, cli, tickets
 from containers_app.consumers.auth import database_call
-from containers_app.consumers.base import Consumer
-from containers_app.engine import EngineError, default_engine
+from containers_app.consumers.base import CLOSE_NOT_FOUND, Consumer
+from containers_app.engine import EngineError, NotFound, default_engine
 from containers_app.engine import containers as engine_containers
 from containers_app.streams.execs import ExecSession
 from containers_app.streams.executor import engine_call
@@ -30,7 +31,8 @@ class ExecConsumer(Consumer):
         user = self.scope["user"]
         query = {k: v[-1] for k, v in parse_qs(self.scope["query_string"].decode()).items()}
         ref = self.scope["url_route"]["kwargs"]["ref"]
-        if not access.allowed(await self.actor(), access.CHANGE):
+        actor = await self.actor()
+        if not access.allowed(actor, access.CHANGE):
             await self.close(code=CLOSE_REFUSED)
             return
         engine = default_engine()
@@ -38,8 +40,19 @@ class ExecConsumer(Consumer):
             container = await engine_call(
                 engine_containers.container_ref, engine=engine, container_id=ref
             )
+        except NotFound:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
         except EngineError:
             await self.close(code=CLOSE_BAD_REQUEST)
+            return
+        target = access.Target(access.CONTAINER, container.labels)
+        if not access.allowed(actor, access.VIEW, target):
+            # Another team's container is answered as a missing one: its name never leaks.
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        if not access.allowed(actor, access.OPERATE, target):
+            await self.close(code=CLOSE_REFUSED)  # recorded as denied
             return
         grant = tickets.grant(query.get("ticket", ""), user_id=user.pk, container_id=container.id)
         if grant is None:
@@ -55,6 +68,7 @@ class ExecConsumer(Consumer):
             container=container.name,
             command=command_line,
             ticket=grant.nonce,
+            team=access.owner(actor, target) or "",
         )
         if self.audit_id is None:  # this ticket already opened a terminal
             await self.close(code=CLOSE_REFUSED)

@@ -1,4 +1,5 @@
-"""A page's live updates: the engine's events, rendered into rows once per page view."""
+"""A page's live updates: the engine's events, rendered into rows once per page view and
+sent only to those who may see what changed."""
 
 import asyncio
 import contextlib
@@ -6,10 +7,12 @@ import json
 from urllib.parse import parse_qs
 
 from containers_app import access
-from containers_app.consumers.base import Consumer
-from containers_app.engine import default_engine
+from containers_app.consumers.base import CLOSE_NOT_FOUND, Consumer
+from containers_app.engine import EngineError, NotFound, default_engine
+from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_REF
 from containers_app.live import PageView, Watcher, live_pages
+from containers_app.streams.executor import engine_call
 
 PAGES = {"containers", "images", "networks", "volumes", "system", "container"}
 
@@ -28,21 +31,37 @@ class LiveConsumer(Consumer):
         if page not in PAGES or (page == "container" and not CONTAINER_REF.match(object_id)):
             await self.close(code=4400)
             return
+        engine = default_engine()
+        if page == "container":
+            # Another team's container is answered as a missing one, so its name never leaks.
+            try:
+                found = await engine_call(
+                    engine_containers.container_ref, engine=engine, container_id=object_id
+                )
+            except NotFound:
+                found = None
+            except EngineError:
+                await self.close(code=4400)
+                return
+            target = access.Target(access.CONTAINER, found.labels if found else {})
+            if found is None or not access.allowed(actor, access.VIEW, target):
+                await self.close(code=CLOSE_NOT_FOUND)
+                return
+            object_id = found.id  # events name containers by their full id
         view = PageView(
             page=page,
-            can_change=access.allowed(actor, access.CHANGE),
+            actor=actor,
             variant="dangling" if page == "images" and query.get("dangling") == "1" else "",
             object_id=object_id if page == "container" else "",
         )
         since = query.get("since", "")
         await self.accept()
-        self.pages = live_pages(default_engine())
+        self.pages = live_pages(engine)
         self.watcher = Watcher(view=view)
         valid = since.isdigit() and len(since) <= 20
         self.pages.add(self.watcher, since_nano=int(since) if valid else 0)
         if page == "system":
-            recent = self.pages.recent_events()[-50:]
-            self.watcher.viewer.offer([{"kind": "event", **e} for e in recent])
+            self.watcher.viewer.offer(self.pages.recent_feed(view))
         self.task = asyncio.create_task(self.watcher.viewer.pump(self._send_text))
 
     async def _send_text(self, text: str) -> None:

@@ -1,4 +1,5 @@
-"""`docker logs -f` of one container, or of several merged, over a websocket."""
+"""`docker logs -f` of one container, or of several merged, over a websocket: only of
+containers whose logs the user may read (access.LOGS)."""
 
 import asyncio
 import contextlib
@@ -8,8 +9,8 @@ from urllib.parse import parse_qs
 from django.conf import settings
 
 from containers_app import access
-from containers_app.consumers.base import Consumer
-from containers_app.engine import EngineError, default_engine
+from containers_app.consumers.base import CLOSE_NOT_FOUND, CLOSE_REFUSED, Consumer
+from containers_app.engine import EngineError, NotFound, default_engine
 from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_REF, LogsForm
 from containers_app.streams import logs
@@ -17,6 +18,16 @@ from containers_app.streams.executor import engine_call
 from containers_app.streams.fanout import Viewer
 
 MAX_CONTAINERS = 50
+CLOSE_BAD_REQUEST = 4400
+LOGS_REFUSED = "This account may not read this container's log."
+
+
+async def _container(engine, ref: str) -> engine_containers.ContainerRef | None:
+    """The container `ref` names, or None if there is none."""
+    try:
+        return await engine_call(engine_containers.container_ref, engine=engine, container_id=ref)
+    except NotFound:
+        return None
 
 
 class LogsConsumer(Consumer):
@@ -47,15 +58,20 @@ class LogsConsumer(Consumer):
             return
         engine = default_engine()
         try:
-            details = await asyncio.gather(
-                *(
-                    engine_call(engine_containers.container_ref, engine=engine, container_id=r)
-                    for r in refs
-                )
-            )
+            details = await asyncio.gather(*(_container(engine, ref) for ref in refs))
         except EngineError as error:
             await self._refuse(error.reason)
             return
+        actor = await self.actor()
+        for ref, detail in zip(refs, details, strict=True):
+            target = access.Target(access.CONTAINER, detail.labels if detail else {})
+            if detail is None or not access.allowed(actor, access.VIEW, target):
+                # Another team's container is answered as a missing one: no name leaks.
+                await self._refuse(f"No such container: {ref}", code=CLOSE_NOT_FOUND)
+                return
+            if not access.allowed(actor, access.LOGS, target):
+                await self._refuse(LOGS_REFUSED, code=CLOSE_REFUSED)
+                return
         sources = [logs.LogSource(id=d.id, name=d.name, tty=d.tty) for d in details]
         await self.send(json.dumps({"containers": [[s.id, s.name] for s in sources]}))
         self.viewer = Viewer(frames=logs.BlockFrames)
@@ -80,9 +96,9 @@ class LogsConsumer(Consumer):
     async def send_text(self, text: str) -> None:
         await self.send(text_data=text)
 
-    async def _refuse(self, reason: str) -> None:
+    async def _refuse(self, reason: str, *, code: int = CLOSE_BAD_REQUEST) -> None:
         await self.send(json.dumps({"state": "ended", "error": reason, "notice": reason}))
-        await self.close(code=4400)
+        await self.close(code=code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         with contextlib.suppress(ValueError, TypeError, AttributeError):

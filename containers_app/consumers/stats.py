@@ -1,14 +1,15 @@
-"""`docker stats` over a websocket: all running containers, or one (?id=) with its recent
-history for charts."""
+"""`docker stats` over a websocket: all running containers the user may see, or one (?id=)
+with its recent history for charts."""
 
 import asyncio
 import contextlib
 import json
+from collections.abc import Mapping
 from urllib.parse import parse_qs
 
 from containers_app import access
-from containers_app.consumers.base import Consumer
-from containers_app.engine import EngineError, default_engine
+from containers_app.consumers.base import CLOSE_NOT_FOUND, Consumer
+from containers_app.engine import EngineError, NotFound, default_engine
 from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_REF
 from containers_app.streams.executor import engine_call
@@ -21,7 +22,8 @@ class StatsConsumer(Consumer):
 
     async def connect(self) -> None:
         self.task: asyncio.Task | None = None
-        if not access.allowed(await self.actor(), access.VIEW):
+        actor = await self.actor()
+        if not access.allowed(actor, access.VIEW):
             await self.close(code=4403)
             return
         query = {k: v[-1] for k, v in parse_qs(self.scope["query_string"].decode()).items()}
@@ -29,22 +31,34 @@ class StatsConsumer(Consumer):
         if one and not CONTAINER_REF.match(one):
             await self.close(code=4400)
             return
+
+        def shows(labels: Mapping[str, str]) -> bool:
+            return access.allowed(actor, access.VIEW, access.Target(access.CONTAINER, labels))
+
         engine = default_engine()
         try:
             if one:
                 detail = await engine_call(
                     engine_containers.container_inspect, engine=engine, container_id=one
                 )
-                running = [detail.id] if detail.running else []
+                found = [detail] if shows(detail.labels) else []
+                running = [c.id for c in found if c.running]
             else:
                 rows = await engine_call(engine_containers.container_list, engine=engine)
-                running = [row.id for row in rows if row.state == "running"]
+                found = [row for row in rows if shows(row.labels)]
+                running = [row.id for row in found if row.state == "running"]
+        except NotFound:
+            found = []
         except EngineError:
             await self.close(code=4400)
             return
+        if one and not found:
+            # Another team's container is answered as a missing one: its name never leaks.
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
         await self.accept()
         self.viewer = Viewer()
-        self.watch = StatsWatch(engine, self.viewer)
+        self.watch = StatsWatch(engine, self.viewer, shows=shows)
         for container_id in running:
             self.watch.watch(container_id, with_history=bool(one))
         if not one:

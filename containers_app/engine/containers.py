@@ -11,7 +11,7 @@ import docker.types
 from containers_app.engine.client import Engine, api
 from containers_app.engine.convert import from_rfc3339, from_unix, labels_of, pretty_json, short_id
 from containers_app.engine.errors import EngineError, NotFound, translated
-from containers_app.engine.raw import request_json
+from containers_app.engine.raw import RawStream, open_stream, request_json
 from containers_app.engine.specs import (
     NON_NETWORK_MODES,
     ContainerSpec,
@@ -221,6 +221,8 @@ class ContainerRef:
     id: str
     name: str
     tty: bool
+    # Who may see it (access.py): its berth.team and compose project labels.
+    labels: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 def container_ref(*, engine: Engine, container_id: str) -> ContainerRef:
@@ -232,6 +234,7 @@ def container_ref(*, engine: Engine, container_id: str) -> ContainerRef:
         id=data["Id"],
         name=data.get("Name", "").lstrip("/"),
         tty=bool((data.get("Config") or {}).get("Tty")),
+        labels=labels_of((data.get("Config") or {}).get("Labels")),
     )
 
 
@@ -325,6 +328,53 @@ def container_act_many(
 
     with ThreadPoolExecutor(max_workers=BULK_WORKERS) as pool:
         return dict(zip(container_ids, pool.map(one, container_ids), strict=True))
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """What a wall screen's tile shows of a container: its state as `docker inspect` has
+    it (the list has neither the restart count nor whether it was OOM-killed)."""
+
+    id: str
+    name: str
+    state: str
+    exit_code: int
+    health: str
+    oom_killed: bool
+    restart_count: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    labels: dict[str, str] = field(hash=False)
+
+
+def _container_state(engine: Engine, container_id: str) -> ContainerState | None:
+    try:
+        data = request_json(engine, "GET", f"/containers/{quote(container_id, safe='')}/json")
+    except NotFound:
+        return None
+    state = data.get("State") or {}
+    return ContainerState(
+        id=data["Id"],
+        name=data.get("Name", "").lstrip("/"),
+        state=state.get("Status", ""),
+        exit_code=int(state.get("ExitCode") or 0),
+        health=((state.get("Health") or {}).get("Status")) or "",
+        oom_killed=bool(state.get("OOMKilled")),
+        restart_count=int(data.get("RestartCount") or 0),
+        started_at=from_rfc3339(state.get("StartedAt")),
+        finished_at=from_rfc3339(state.get("FinishedAt")),
+        labels=labels_of((data.get("Config") or {}).get("Labels")),
+    )
+
+
+def container_states(*, engine: Engine, container_ids: Sequence[str]) -> list[ContainerState]:
+    """The state of each of `container_ids` (one inspect each, side by side), in their
+    order; those that no longer exist are left out."""
+    if not container_ids:
+        return []
+    with ThreadPoolExecutor(max_workers=min(BULK_WORKERS, len(container_ids))) as pool:
+        found = pool.map(lambda c: _container_state(engine, c), container_ids)
+        return [state for state in found if state is not None]
 
 
 # --- docker run ----------------------------------------------------------------------------
@@ -507,3 +557,17 @@ def container_commit(
         finally:
             client.close()
     return answer["Id"]
+
+
+def container_logs_stream(
+    *, engine: Engine, container_id: str, params: dict[str, object]
+) -> RawStream:
+    """`docker logs`' answer as it comes (`params`: follow, stdout, stderr, timestamps, tail,
+    since, until), for streams/logs.py to read and split."""
+    return open_stream(engine, f"/containers/{quote(container_id, safe='')}/logs", params)
+
+
+def container_stats_stream(*, engine: Engine, container_id: str) -> RawStream:
+    """`docker stats <container>`' samples as they come, one JSON object a line."""
+    path = f"/containers/{quote(container_id, safe='')}/stats"
+    return open_stream(engine, path, {"stream": 1})

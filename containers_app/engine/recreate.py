@@ -21,6 +21,9 @@ from containers_app.engine.specs import ContainerSpec, settings_not_copied, spec
 
 # The original's name while its replacement is made: <name>-berth-old-<6 hex digits>.
 OLD_MARK = "-berth-old-"
+# Berth's own labels (berth.team: the owning team) stay on the replacement even when its
+# image has the same: the newest image the reference names may carry another team's.
+OWNER_LABEL_PREFIX = "berth."
 # Settings a container has from its image, left out of the copy when they are the image's,
 # so that the newest image's own apply.
 IMAGE_DEFAULTS = ("WorkingDir", "User", "StopSignal", "Shell", "OnBuild", "Healthcheck")
@@ -67,7 +70,7 @@ def _without_image_defaults(config: dict, image_config: Mapping) -> None:
     config["Labels"] = {
         key: value
         for key, value in (config.get("Labels") or {}).items()
-        if image_labels.get(key) != value
+        if image_labels.get(key) != value or key.lower().startswith(OWNER_LABEL_PREFIX)
     }
     for key in ("Volumes", "ExposedPorts"):
         theirs = image_config.get(key) or {}

@@ -6,6 +6,7 @@ import docker
 
 from containers_app.engine.client import Engine, api
 from containers_app.engine.errors import translated
+from containers_app.engine.raw import RawStream, open_stream
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,10 @@ def system_info(*, engine: Engine) -> SystemInfo:
         info=info,
         disk_usage=_disk_usage(df),
     )
+
+
+def system_events(*, engine: Engine, since_nano: int) -> RawStream:
+    """`docker events --since <time>`, one JSON event a line, followed until closed; the
+    engine sends those since `since_nano` (Unix nanoseconds) first."""
+    seconds, nanos = divmod(since_nano, 1_000_000_000)
+    return open_stream(engine, "/events", {"since": f"{seconds}.{nanos:09d}"})

@@ -4,6 +4,12 @@ The reader resumes with `since` after a lost connection, so no event is missed, 
 ones it has seen already (the engine repeats those at the resumed second). It can start from
 a moment in the past too (when a page was rendered), and says from when it has seen every
 event, so a page that joins late knows whether it missed any.
+
+Each event says whose object it is about, so that pages send it only to those who may see
+that object: a container's event carries the container's labels among its attributes; a
+network's or a volume's does not, so the reader adds them (`labels`), from what it listed
+when it started and inspected since, and for a container joining or leaving a network or
+mounting a volume, that container's too (`container_labels`). None where they are unknown.
 """
 
 import json
@@ -11,6 +17,10 @@ import time
 from collections import deque
 
 from containers_app.engine import Engine, EngineError, raw
+from containers_app.engine import containers as engine_containers
+from containers_app.engine import networks as engine_networks
+from containers_app.engine import system as engine_system
+from containers_app.engine import volumes as engine_volumes
 from containers_app.streams.fanout import Registry, Upstream
 
 RECENT = 200
@@ -52,6 +62,9 @@ class EventsUpstream(Upstream):
         # from then, not just subscribed to, so the moment the engine takes to answer is too.
         self.covered_from = self._last_nano = since_nano or time.time_ns()
         self._stream: raw.RawStream | None = None
+        # The labels of the engine's containers, networks and volumes: (type, id) -> labels.
+        self._labels: dict[tuple[str, str], dict[str, str]] = {}
+        self._listed = False
 
     def saw_everything_since(self, since_nano: int) -> bool:
         """Whether every event after `since_nano` was read (or is being read) and those
@@ -67,10 +80,9 @@ class EventsUpstream(Upstream):
     def run(self) -> None:
         failures = 0
         while not self.stopping.is_set():
-            seconds, nanos = divmod(self._last_nano, 1_000_000_000)
             try:
-                self._stream = raw.open_stream(
-                    self.engine, "/events", {"since": f"{seconds}.{nanos:09d}"}
+                self._stream = engine_system.system_events(
+                    engine=self.engine, since_nano=self._last_nano
                 )
             except EngineError as error:
                 self.tell(state="reconnecting", notice=f"Engine unavailable ({error.reason})")
@@ -80,6 +92,8 @@ class EventsUpstream(Upstream):
             if failures:
                 self.tell(state="live", notice="Reconnected to the engine.", resync=True)
             failures = 0
+            if not self._listed:
+                self._list_labels()
             self._read(self._stream)
 
     def _read(self, stream: raw.RawStream) -> None:
@@ -108,7 +122,54 @@ class EventsUpstream(Upstream):
             return None
         self._seen.append(key)
         self._last_nano = max(self._last_nano, int(event.get("timeNano") or 0))
-        return summary(event)
+        return self._owned(summary(event))
+
+    def _list_labels(self) -> None:
+        """Learns the labels of what the engine holds now; events keep them current."""
+        try:
+            containers = engine_containers.container_list(engine=self.engine, all=True)
+            networks = engine_networks.network_list(engine=self.engine)
+            volumes = engine_volumes.volume_list(engine=self.engine)
+        except EngineError:
+            return  # learnt one by one as events name them
+        self._labels.update({("container", c.id): dict(c.labels) for c in containers})
+        self._labels.update({("network", n.id): dict(n.labels) for n in networks})
+        self._labels.update({("volume", v.name): dict(v.labels) for v in volumes})
+        self._listed = True
+
+    def _inspected(self, kind: str, object_id: str) -> dict[str, str] | None:
+        try:
+            if kind == "network":
+                found = engine_networks.network_inspect(engine=self.engine, network_id=object_id)
+            else:
+                found = engine_volumes.volume_inspect(engine=self.engine, name=object_id)
+        except EngineError:
+            return None  # gone already, or the engine is: nobody but superusers hear of it
+        return dict(found.labels)
+
+    def _owned(self, item: dict) -> dict:
+        """`item` with the labels of the object it is about (see the module's note)."""
+        kind, object_id, action = item["type"], item["id"], item["action"]
+        if kind == "container":
+            key = ("container", object_id)
+            if action == "destroy":
+                self._labels.pop(key, None)
+            else:
+                self._labels[key] = item["attributes"]
+        elif kind in ("network", "volume"):
+            key = (kind, object_id)
+            labels = self._labels.get(key)
+            if labels is None and action != "destroy":
+                labels = self._inspected(kind, object_id)
+                if labels is not None:
+                    self._labels[key] = labels
+            if action == "destroy":
+                self._labels.pop(key, None)
+            item["labels"] = labels
+            container = item["attributes"].get("container")
+            if container:
+                item["container_labels"] = self._labels.get(("container", container))
+        return item
 
     def deliver(self, items: list) -> None:
         self.recent.extend(items)

@@ -194,11 +194,12 @@ class LogUpstream(Upstream):
         return params
 
     def run(self) -> None:
-        path = f"/containers/{self.container_id}/logs"
         failures = 0
         while not self.stopping.is_set():
             try:
-                self._stream = raw.open_stream(self.engine, path, self._params())
+                self._stream = engine_containers.container_logs_stream(
+                    engine=self.engine, container_id=self.container_id, params=self._params()
+                )
             except NotFound:
                 self.tell(state="ended", notice="The container was removed.")
                 return
@@ -397,7 +398,9 @@ def _whole_log(
 
 def _open_whole_log(engine: Engine, container_id: str, params: dict) -> raw.RawStream:
     """The log's response, its socket set to wake its reader per HISTORY_READ_MIN bytes."""
-    stream = raw.open_stream(engine, f"/containers/{container_id}/logs", params)
+    stream = engine_containers.container_logs_stream(
+        engine=engine, container_id=container_id, params=params
+    )
     with contextlib.suppress(OSError):
         stream.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, HISTORY_READ_MIN)
     return stream

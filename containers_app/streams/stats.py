@@ -4,8 +4,10 @@ sample reduced to the figures the CLI shows."""
 import json
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 
 from containers_app.engine import Engine, EngineError, NotFound, raw
+from containers_app.engine import containers as engine_containers
 from containers_app.streams.fanout import Registry, Upstream
 
 HISTORY = 300  # samples kept for charts: five minutes at one a second
@@ -83,9 +85,10 @@ class StatsUpstream(Upstream):
             self._stream.close()
 
     def run(self) -> None:
-        path = f"/containers/{self.container_id}/stats"
         try:
-            self._stream = raw.open_stream(self.engine, path, {"stream": 1})
+            self._stream = engine_containers.container_stats_stream(
+                engine=self.engine, container_id=self.container_id
+            )
         except NotFound:
             self.tell(kind="gone", id=self.container_id)
             return
@@ -128,11 +131,13 @@ def container_stats(engine: Engine, container_id: str) -> StatsUpstream:
 
 class StatsWatch:
     """A viewer's stats of several containers: all running ones (following starts and stops
-    through the engine's events) or a chosen one."""
+    through the engine's events) or a chosen one. `shows(labels)`: whether the viewer may see
+    a container with those labels; containers it may not are never followed nor mentioned."""
 
-    def __init__(self, engine: Engine, viewer) -> None:
+    def __init__(self, engine: Engine, viewer, *, shows: Callable[[Mapping[str, str]], bool]):
         self.engine = engine
         self.viewer = viewer
+        self.shows = shows
         self.upstreams: dict[str, StatsUpstream] = {}
         self.events = None
 
@@ -160,7 +165,8 @@ class StatsWatch:
     # The events upstream delivers here.
     def offer(self, events: list[dict]) -> None:
         for event in events:
-            if event["type"] != "container":
+            # A container event carries the container's labels among its attributes.
+            if event["type"] != "container" or not self.shows(event["attributes"]):
                 continue
             if event["action"] in ("start", "unpause", "restart"):
                 self.watch(event["id"])

@@ -47,6 +47,10 @@ PUBLIC = "public"
 public = requires(PUBLIC)
 can_view = requires(access.VIEW)
 can_change = requires(access.CHANGE)
+# A change to one object, which only its team's role decides: the route lets every signed-in
+# user through and the view refuses through actions.check, so the refusal is recorded with the
+# object's team and its admins read it; an object the user may not see is a 404 first.
+changes_its_object = requires(access.VIEW)
 CHANGE_REFUSED = "Your account may look but not change anything."
 
 

@@ -6,8 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from containers_app import access, cli, credentials, job_work, jobs
-from containers_app.engine import containers as engine_containers
+from containers_app import access, actions, cli, credentials, job_work, jobs
 from containers_app.engine import recreate as engine_recreate
 from containers_app.engine.recreate import RecreatePlan
 from containers_app.forms import (
@@ -15,12 +14,13 @@ from containers_app.forms import (
     ContainerRecreateForm,
     ImagePullForm,
 )
-from containers_app.views.common import actor_of, can_change, engine_for, is_htmx
+from containers_app.views.common import actor_of, changes_its_object, engine_for, is_htmx
 from containers_app.views.errors import bad_request
+from containers_app.views.objects import container_for
 
-# The run form's check of what may reach the host, named volumes included: one rule for
-# running a container and for making one again.
-from containers_app.views.run import run_refusals
+# The run form's checks, of what may reach the host (named volumes included) and of the
+# team's policy: one rule for running a container and for making one again.
+from containers_app.views.run import policy_refusals, run_refusals
 
 
 def _nothing_done(request: HttpRequest, reason: str, status: int) -> HttpResponse:
@@ -38,15 +38,26 @@ def _nothing_done(request: HttpRequest, reason: str, status: int) -> HttpRespons
     return response
 
 
-@can_change
+@changes_its_object
 @require_POST
 def container_commit(request: HttpRequest, ref: str) -> HttpResponse:
-    """`docker commit` as a job: a new image of the container's filesystem."""
+    """`docker commit` as a job: a new image of the container's filesystem. The container's
+    team's admins only: the image holds all of its files."""
+    engine = engine_for(request)
+    container, target = container_for(request, ref)
+    team = actions.check(
+        request,
+        engine=engine,
+        needs=access.ADMINISTER,
+        on=target,
+        action="commit",
+        target=container.name,
+        # What was asked, without its options: a --change may hold a secret's value.
+        command=cli.container_commit(container.name, request.POST.get("repository", "")[:255]),
+    )
     form = ContainerCommitForm(request.POST)
     if not form.is_valid():
         return bad_request(request, form)
-    engine = engine_for(request)
-    container = engine_containers.container_ref(engine=engine, container_id=ref)
     data = form.cleaned_data
     options = {k: data[k] for k in ("message", "author", "pause")} | {"changes": data["change"]}
     job = jobs.start(
@@ -64,6 +75,7 @@ def container_commit(request: HttpRequest, ref: str) -> HttpResponse:
             **options,
         ),
         key=(engine, "commit", container.id, data["reference"]),
+        team=team,
     )
     return redirect("jobs:detail", job_id=job.pk)
 
@@ -75,6 +87,10 @@ def _recreate_refusals(request: HttpRequest, plan: RecreatePlan) -> list[str]:
     if access.allowed(actor_of(request), access.RUN_PRIVILEGED):
         return []
     return run_refusals(request, engine_for(request), plan.spec) + list(plan.reaches_host)
+
+
+# How settings_not_copied names a container that publishes every port on ports the engine picks.
+PUBLISH_ALL = "--publish-all"
 
 
 def recreate_command(plan: RecreatePlan, *, pull: bool, masked: bool = False) -> str:
@@ -91,20 +107,52 @@ def recreate_command(plan: RecreatePlan, *, pull: bool, masked: bool = False) ->
     )
 
 
-@can_change
+@changes_its_object
 @require_POST
 def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
     """Recreate as a job: the container made again with its own configuration on the newest
-    image its reference names (`pull=1`: pulled first, with the user's registry login). The
-    original is removed only once its replacement runs; see engine/recreate.py."""
+    image its reference names (`pull=1`: pulled first, with the user's registry login), by
+    its team's admins and within its team's policy. The original is removed only once its
+    replacement runs; see engine/recreate.py."""
+    engine = engine_for(request)
+    container, target = container_for(request, ref)
     form = ContainerRecreateForm(request.POST)
     if not form.is_valid():
         return bad_request(request, form)
     pull = form.cleaned_data["pull"]
-    engine = engine_for(request)
-    plan = engine_recreate.recreate_plan(engine=engine, container_id=ref)
+    plan = engine_recreate.recreate_plan(engine=engine, container_id=container.id)
+    command = recreate_command(plan, pull=pull, masked=True)
+    team = actions.check(
+        request,
+        engine=engine,
+        needs=access.ADMINISTER,
+        on=target,
+        action="recreate",
+        target=plan.name,
+        command=command,
+    )
     if refusals := _recreate_refusals(request, plan):
         raise PermissionDenied(f"Only a superuser may recreate {plan.name}: " + " ".join(refusals))
+    broken = policy_refusals(
+        request,
+        engine,
+        team,
+        plan.spec,
+        creating=False,
+        publish_all=PUBLISH_ALL in plan.not_in_spec,
+    )
+    if broken:
+        reason = " ".join(message for _, message in broken)
+        actions.denied(
+            request,
+            engine=engine,
+            action="recreate",
+            target=plan.name,
+            command=command,
+            team=team,
+            reason=reason,
+        )
+        return _nothing_done(request, f"{plan.name} was not recreated: {reason}", 403)
     if plan.auto_remove:
         return _nothing_done(
             request,
@@ -140,8 +188,9 @@ def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
         kind="recreate",
         target=plan.name,
         # The job's page and the audit trail never hold a secret's value.
-        command=recreate_command(plan, pull=pull, masked=True),
+        command=command,
         work=job_work.recreate(engine=engine, plan=plan, pull=pulled, auth=auth),
         key=(engine, "recreate", plan.id),
+        team=team,
     )
     return redirect("jobs:detail", job_id=job.pk)

@@ -21,12 +21,13 @@ from containers_app.views.common import (
     actor_of,
     can_change,
     can_view,
+    changes_its_object,
     engine_for,
     render_list,
     sort_queries,
 )
 from containers_app.views.errors import bad_request
-from containers_app.views.objects import container_for, hidden_attempt
+from containers_app.views.objects import Hidden, container_for, hidden_attempt
 
 PAST_TENSE = {
     "start": "Started",
@@ -66,7 +67,7 @@ def container_list(request: HttpRequest) -> HttpResponse:
         containers.sort(key=key, reverse=desc)
     context = {
         "form": form,
-        "containers": container_rows(containers),
+        "containers": container_rows(containers, actor_of(request)),
         "command": cli.container_list(**form.filters()),
         "actions": [(a, cli.CONTAINER_ACTION_WORDS[a]) for a in engine_containers.ACTIONS],
         "sort_query": sort_queries(request, CONTAINER_SORTS),
@@ -96,7 +97,7 @@ def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     return render(request, "containers/detail.html", context)
 
 
-@can_change
+@changes_its_object
 @require_POST
 def container_action(request: HttpRequest, ref: str, action: str) -> HttpResponse:
     action = action.replace("-", "_")
@@ -104,7 +105,17 @@ def container_action(request: HttpRequest, ref: str, action: str) -> HttpRespons
         raise Http404("No such container action.")
     engine = engine_for(request)
     command = cli.container_action(action, [ref])
-    _, target = container_for(request, ref)
+    try:
+        _, target = container_for(request, ref)
+    except Hidden:
+        raise
+    except NotFound as error:
+        # No such container: still an attempted change, recorded as failed (of no team, so
+        # only superusers read it).
+        audit.record(
+            request, engine=engine, action=action, target=ref, command=command, error=error
+        )
+        raise
     actions.perform(
         request,
         engine=engine,
@@ -126,7 +137,7 @@ def container_action(request: HttpRequest, ref: str, action: str) -> HttpRespons
         message=message,
         fallback=reverse("containers:detail", args=[ref]),
         partial="containers/_row.html",
-        context={"c": container_rows([row])[0]},
+        context={"c": container_rows([row], actor_of(request))[0]},
     )
 
 
@@ -176,7 +187,10 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
         level=messages.WARNING if failed else messages.SUCCESS,
         fallback=list_url,
         partial="containers/_bulk_result.html",
-        context={"rows": container_rows(rows), "removed": done if action in REMOVALS else []},
+        context={
+            "rows": container_rows(rows, actor_of(request)),
+            "removed": done if action in REMOVALS else [],
+        },
     )
 
 

@@ -1,5 +1,6 @@
 """The one place engine errors become HTTP responses."""
 
+from django.core.exceptions import PermissionDenied
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -70,6 +71,14 @@ class EngineErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, EngineError):
             return error_response(request, exception)
+        if isinstance(exception, PermissionDenied) and is_htmx(request):
+            # A refused button (access decides on the server): the message, and what the
+            # button targeted left as it was, not the whole 403 page swapped into a row.
+            reason = str(exception) or "You may not do this."
+            context = {"flash": f"Refused: {reason}", "flash_level": "error"}
+            response = render(request, "_flash.html", context, status=403)
+            response["HX-Reswap"] = "none"
+            return response
         if isinstance(exception, CredentialUnreadable):
             # A stored registry login the current key cannot decrypt: nothing was asked of
             # the engine, and the way out is to log in to that registry again.

@@ -11,19 +11,30 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from containers_app import cli, tickets
+from containers_app import access, actions, cli, tickets
 from containers_app.engine import EngineError
-from containers_app.engine import containers as engine_containers
 from containers_app.engine import execs as engine_execs
 from containers_app.forms import ExecForm
 from containers_app.views.common import can_change, engine_for
+from containers_app.views.objects import container_for
 
 
 @can_change
 @require_http_methods(["GET", "POST"])
 def container_exec(request: HttpRequest, ref: str) -> HttpResponse:
+    """A terminal needs OPERATE on the container: another team's is not found (404), one the
+    user only looks at is refused (403, recorded as denied)."""
     engine = engine_for(request)
-    container = engine_containers.container_inspect(engine=engine, container_id=ref)
+    container, target = container_for(request, ref)
+    actions.check(
+        request,
+        engine=engine,
+        needs=access.OPERATE,
+        on=target,
+        action="exec",
+        target=container.name,
+        command=cli.docker("exec", "-it", container.name),
+    )
     form = ExecForm(request.POST if request.method == "POST" else None)
     context = {"c": container, "form": form}
     if request.method == "GET":

@@ -1,8 +1,15 @@
 """Image pages: `docker images`, `docker image inspect` with `docker history`, `docker rmi`,
 `docker tag`, `docker image prune`, `docker save`; `docker pull`, `docker push`,
 `docker build` and `docker load`, which run as jobs (see jobs.py) and answer with the job's
-page."""
+page.
 
+Images are the host's, shared by every team: everyone signed in sees them; a team's admin
+adds them (pull, build, load, tag, push) and removes one that no other team's container uses;
+a superuser prunes them."""
+
+import dataclasses
+
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -10,7 +17,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from containers_app import access, actions, cli, credentials, job_work, jobs, masking, uploads
-from containers_app.engine import NotFound
+from containers_app.engine import Engine, NotFound
+from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
 from containers_app.engine.convert import short_id
 from containers_app.forms import (
@@ -23,6 +31,7 @@ from containers_app.forms import (
     ImageRemoveForm,
     ImageTagForm,
 )
+from containers_app.rows import image_rows
 from containers_app.streams.downloads import StreamedBody
 from containers_app.views.common import (
     action_done,
@@ -30,9 +39,42 @@ from containers_app.views.common import (
     can_change,
     can_view,
     engine_for,
+    refused,
     render_list,
 )
 from containers_app.views.errors import bad_request
+from containers_app.views.objects import image_target
+
+# Any image, for what does not depend on which: adding one (pull, build, load, tag, push) is
+# for the admins of some team, pruning for superusers.
+ANY_IMAGE = access.Target(access.IMAGE)
+ADD_REFUSED = "Only a team's admins may pull, build, load, tag or push images."
+SAVE_REFUSED = (
+    "Only a team's admins may save an image: its layers hold whatever it holds, secrets included."
+)
+
+
+def _may(request: HttpRequest, action: str, target: access.Target = ANY_IMAGE) -> bool:
+    return access.allowed(actor_of(request), action, target)
+
+
+def _check_adding(request: HttpRequest, *, engine: Engine, action: str, target: str, command: str):
+    """A 403, recorded as denied, unless the actor may add images to the host."""
+    actions.check(
+        request,
+        engine=engine,
+        needs=access.ADMINISTER,
+        on=ANY_IMAGE,
+        action=action,
+        target=target,
+        command=command,
+    )
+
+
+def _offer_adding(request: HttpRequest) -> None:
+    """A form page (pull, build, load) is a 403 to whoever may not send it."""
+    if not _may(request, access.ADMINISTER):
+        raise refused(request, ADD_REFUSED)
 
 
 @can_view
@@ -40,9 +82,18 @@ from containers_app.views.errors import bad_request
 def image_list(request: HttpRequest) -> HttpResponse:
     form = ImageListForm(request.GET)
     dangling = form.is_valid() and form.cleaned_data["dangling"]
-    images = engine_images.image_list(engine=engine_for(request), dangling=dangling)
+    engine = engine_for(request)
+    images = engine_images.image_list(engine=engine, dangling=dangling)
+    actor = actor_of(request)
     context = {
-        "images": images,
+        "images": image_rows(
+            images,
+            actor=actor,
+            containers=engine_containers.container_list(engine=engine, all=True),
+        ),
+        "actor": actor,
+        "may_add": access.allowed(actor, access.ADMINISTER, ANY_IMAGE),
+        "may_prune": access.allowed(actor, access.PRUNE, ANY_IMAGE),
         "dangling": dangling,
         "command": cli.image_list(dangling=dangling),
         "total_size": sum(i.size for i in images),
@@ -55,11 +106,28 @@ def image_list(request: HttpRequest) -> HttpResponse:
 @can_view
 @require_GET
 def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    image = engine_images.image_inspect(engine=engine_for(request), image_id=ref)
-    if not access.allowed(actor_of(request), access.SEE_SECRETS):
+    engine = engine_for(request)
+    actor = actor_of(request)
+    image = engine_images.image_inspect(engine=engine, image_id=ref)
+    may_see_secrets = access.allowed(
+        actor, access.SEE_SECRETS, access.Target(access.IMAGE, image.labels)
+    )
+    if not may_see_secrets:
         image = masking.masked_image(image)
+    # Every team sees the image, but only the containers using it that they may see.
+    users = engine_containers.container_list(engine=engine, ancestor=image.id)
+    seen = {c.name for c in access.visible(actor, access.CONTAINER, users)}
+    shown = tuple(name for name in image.containers if name in seen)
+    target = image_target(request, image.id, image.labels)
     context = {
-        "image": image,
+        "image": dataclasses.replace(image, containers=shown),
+        "other_users": len(image.containers) - len(shown),
+        "actor": actor,
+        "may_add": access.allowed(actor, access.ADMINISTER, ANY_IMAGE),
+        "may_remove": access.allowed(actor, access.ADMINISTER, target),
+        "may_save": may_see_secrets,
+        # `docker run` of it: for the admins of some team (views/run.py checks which).
+        "may_run": access.allowed(actor, access.ADMINISTER),
         "inspect_command": cli.inspect("image", image.short_id),
         "history_command": cli.image_history(image.short_id),
         "remove_command": cli.image_remove([image.short_id]),
@@ -74,7 +142,9 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
 @can_change
 @require_POST
 def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
-    """`docker rmi [-f] <id>`; with `tag` posted, `docker rmi <tag>` untags just that one."""
+    """`docker rmi [-f] <id>`; with `tag` posted, `docker rmi <tag>` untags just that one.
+    A team's admin may do either only while no container of another team (or of no team)
+    uses the image; a superuser always."""
     form = ImageRemoveForm(request.POST)
     if not form.is_valid():
         return bad_request(request, form)
@@ -85,9 +155,13 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
         return bad_request(request, form)
     reference = tag or ref
     command = cli.image_remove([reference], force=force)
+    target = image_target(request, ref)
+    _refuse_removal_in_use(request, engine=engine, on=target, target=reference, command=command)
     effects = actions.perform(
         request,
         engine=engine,
+        needs=access.ADMINISTER,
+        on=target,
         action="rmi",
         target=reference,
         command=command,
@@ -99,6 +173,39 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
         reverse("images:detail", args=[ref]) if tag and untagged_only else reverse("images:list")
     )
     return action_done(request, message=f"{command}: {summary}", fallback=fallback)
+
+
+def _refuse_removal_in_use(
+    request: HttpRequest, *, engine: Engine, on: access.Target, target: str, command: str
+) -> None:
+    """A 403, recorded as denied, saying why, to a team's admin removing an image that a
+    container of another team, or of no team, uses. Those containers are not named: the
+    actor may not know them. Anyone else is left to actions.perform's own refusal."""
+    actor = actor_of(request)
+    if access.allowed(actor, access.ADMINISTER, on) or not access.allowed(
+        actor, access.ADMINISTER, ANY_IMAGE
+    ):
+        return
+    others = on.used_by - set(access.teams_for(actor, access.ADMINISTER))
+    whose = " and by a container of ".join(
+        [*(["another team"] if others - {""} else []), *(["no team"] if "" in others else [])]
+    )
+    who_may = (
+        "only a superuser may remove it"
+        if "" in others
+        else "only a superuser, or an admin of every team whose containers use it, may remove it"
+    )
+    reason = f"Image {target} is used by a container of {whose}: {who_may}."
+    refusal = actions.denied(
+        request,
+        engine=engine,
+        action="rmi",
+        target=target,
+        command=command,
+        team=access.owner(actor, on) or "",
+        reason=reason,
+    )
+    raise PermissionDenied(refusal.reason)
 
 
 @can_change
@@ -114,6 +221,8 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
     actions.perform(
         request,
         engine=engine,
+        needs=access.ADMINISTER,
+        on=ANY_IMAGE,
         action="tag",
         target=target,
         command=command,
@@ -129,19 +238,28 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
 @can_change
 @require_POST
 def image_prune(request: HttpRequest) -> HttpResponse:
-    """`docker image prune [-a]`, with the space it gave back."""
+    """`docker image prune [-a]`, with the space it gave back. A superuser's alone: it
+    removes every team's unused images."""
     form = ImagePruneForm(request.POST)
-    if not form.is_valid():
-        return bad_request(request, form)
+    valid = form.is_valid()
     engine = engine_for(request)
-    every = form.cleaned_data["all"] == "1"
+    every = valid and form.cleaned_data["all"] == "1"
     command = cli.image_prune(all=every)
+    prune = {
+        "engine": engine,
+        "needs": access.PRUNE,
+        "on": ANY_IMAGE,
+        "action": "image prune",
+        "target": "unused images" if every else "dangling images",
+        "command": command,
+    }
+    # Refused whatever was sent: what others may not do, they need not get right first.
+    actions.check(request, **prune)
+    if not valid:
+        return bad_request(request, form)
     result = actions.perform(
         request,
-        engine=engine,
-        action="image prune",
-        target="unused images" if every else "dangling images",
-        command=command,
+        **prune,
         call=lambda: engine_images.image_prune(engine=engine, all=every),
     )
     removed = sum(line.startswith("Deleted") for line in result.removed)
@@ -155,8 +273,10 @@ def image_prune(request: HttpRequest) -> HttpResponse:
 @can_change
 @require_GET
 def image_save(request: HttpRequest, ref: str) -> StreamingHttpResponse:
-    """`docker save <id>`: the image as a tar, streamed as the engine writes it. Staff only,
-    like a terminal: the layers hold whatever the image holds, secrets included."""
+    """`docker save <id>`: the image as a tar, streamed as the engine writes it. Only for
+    those who may see its secrets: the layers hold whatever the image holds."""
+    if not _may(request, access.SEE_SECRETS):
+        raise refused(request, SAVE_REFUSED)
     stream = engine_images.image_save(engine=engine_for(request), image_id=ref)
     response = StreamingHttpResponse(StreamedBody(stream), content_type="application/x-tar")
     response["Content-Disposition"] = f'attachment; filename="{short_id(ref)}.tar"'
@@ -171,6 +291,7 @@ def _pull_page(request: HttpRequest, form: ImagePullForm, status: int = 200) -> 
 @can_change
 @require_GET
 def image_pull_form(request: HttpRequest) -> HttpResponse:
+    _offer_adding(request)
     return _pull_page(request, ImagePullForm(initial=request.GET.dict()))
 
 
@@ -182,13 +303,21 @@ def image_pull(request: HttpRequest) -> HttpResponse:
     form = ImagePullForm(request.POST)
     if not form.is_valid():
         return _pull_page(request, form, status=400)
+    reference = form.cleaned_data["reference"]
+    _check_adding(
+        request,
+        engine=engine_for(request),
+        action="pull",
+        target=reference,
+        command=cli.image_pull(reference),
+    )
     return _transfer(request, "pull", form)
 
 
 def _transfer(request: HttpRequest, kind: str, form: ImagePullForm) -> HttpResponse:
     """Starts a pull or push of the form's reference as a job, with the user's own login to
     its registry, and answers with the job's page. One of the same reference already running
-    is joined instead of started again."""
+    is joined instead of started again. The caller has checked that the actor may."""
     engine = engine_for(request)
     reference, repository, tag = (form.cleaned_data[k] for k in ("reference", "repository", "tag"))
     work, command = {
@@ -223,6 +352,9 @@ def image_push(request: HttpRequest, ref: str) -> HttpResponse:
         return bad_request(request, form)
     engine = engine_for(request)
     reference, repository, tag = (form.cleaned_data[k] for k in ("reference", "repository", "tag"))
+    _check_adding(
+        request, engine=engine, action="push", target=reference, command=cli.image_push(reference)
+    )
     try:
         tagged = engine_images.image_has_tag(engine=engine, image_id=ref, tag=reference)
     except NotFound:
@@ -231,6 +363,8 @@ def image_push(request: HttpRequest, ref: str) -> HttpResponse:
         actions.perform(
             request,
             engine=engine,
+            needs=access.ADMINISTER,
+            on=ANY_IMAGE,
             action="tag",
             target=reference,
             command=cli.image_tag(short_id(ref), reference),
@@ -249,6 +383,7 @@ def _build_page(request: HttpRequest, form: ImageBuildForm, status: int = 200) -
 @can_change
 @require_GET
 def image_build_form(request: HttpRequest) -> HttpResponse:
+    _offer_adding(request)
     return _build_page(request, ImageBuildForm())
 
 
@@ -263,18 +398,12 @@ def image_build(request: HttpRequest) -> HttpResponse:
         return _build_page(request, form, status=400)
     data = form.cleaned_data
     upload, dockerfile = data["context"], data["dockerfile"]
-    try:
-        context, dockerfile_name = uploads.build_context(upload=upload, dockerfile=dockerfile)
-    except uploads.Unreadable as error:
-        form.add_error("context", f"{upload.name}: {error}")
-        return _build_page(request, form, status=400)
     spec = engine_images.BuildSpec(
         tags=data["tag"],
         build_args=data["build_arg"],
         target=data["target"],
         no_cache=data["no_cache"],
         pull=data["pull"],
-        dockerfile=dockerfile_name,
     )
     command = cli.image_build(
         tags=spec.tags,
@@ -287,12 +416,21 @@ def image_build(request: HttpRequest) -> HttpResponse:
         dockerfile=bool(dockerfile),
     )
     engine = engine_for(request)
+    target = spec.tags[0] if spec.tags else "image"
+    # Before the context is put together: a refused build leaves no file behind.
+    _check_adding(request, engine=engine, action="build", target=target, command=command)
+    try:
+        context, dockerfile_name = uploads.build_context(upload=upload, dockerfile=dockerfile)
+    except uploads.Unreadable as error:
+        form.add_error("context", f"{upload.name}: {error}")
+        return _build_page(request, form, status=400)
+    spec = dataclasses.replace(spec, dockerfile=dockerfile_name)
     job = _start_sending(
         request,
         context,
         engine=engine,
         kind="build",
-        target=spec.tags[0] if spec.tags else "image",
+        target=target,
         command=command,
         work=job_work.build(
             engine=engine, spec=spec, context=context, auth=credentials.registry_auths(request.user)
@@ -309,6 +447,7 @@ def _load_page(request: HttpRequest, form: ImageLoadForm, status: int = 200) -> 
 @can_change
 @require_GET
 def image_load_form(request: HttpRequest) -> HttpResponse:
+    _offer_adding(request)
     return _load_page(request, ImageLoadForm())
 
 
@@ -320,15 +459,17 @@ def image_load(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _load_page(request, form, status=400)
     upload = form.cleaned_data["input"]
-    tar = uploads.taken(upload)
     engine = engine_for(request)
+    command = cli.image_load(upload.name)
+    _check_adding(request, engine=engine, action="load", target=upload.name, command=command)
+    tar = uploads.taken(upload)
     job = _start_sending(
         request,
         tar,
         engine=engine,
         kind="load",
         target=upload.name,
-        command=cli.image_load(upload.name),
+        command=command,
         work=job_work.load(engine=engine, tar=tar),
     )
     return redirect("jobs:detail", job_id=job.pk)

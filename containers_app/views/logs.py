@@ -1,4 +1,5 @@
-"""Log pages: `docker logs -f` in the browser, merged logs, and the whole log as a file."""
+"""Log pages: `docker logs -f` in the browser, merged logs, and the whole log as a file. Only
+of containers whose logs the user may read; another team's container is not found."""
 
 import re
 
@@ -6,21 +7,33 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from containers_app import cli
+from containers_app import access, cli
 from containers_app.engine import NotFound
 from containers_app.engine import containers as engine_containers
+from containers_app.engine.containers import ContainerDetail
 from containers_app.streams.logs import LogText
-from containers_app.views.common import can_view, engine_for
+from containers_app.views.common import actor_of, can_view, engine_for, refused
+from containers_app.views.objects import container_for
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 CONTAINER_ID = re.compile(r"^[0-9a-f]{12,64}$")
 MAX_MERGED = 50
+LOGS_REFUSED = "Your account may not read this container's log."
+
+
+def _readable(request: HttpRequest, ref: str) -> ContainerDetail:
+    """The container `ref`, if the actor may read its log: one they may not see is a 404,
+    one they see but may not read (a screen without logs) a 403."""
+    container, target = container_for(request, ref)
+    if not access.allowed(actor_of(request), access.LOGS, target):
+        raise refused(request, LOGS_REFUSED)
+    return container
 
 
 @can_view
 @require_GET
 def container_logs(request: HttpRequest, ref: str) -> HttpResponse:
-    container = engine_containers.container_inspect(engine=engine_for(request), container_id=ref)
+    container = _readable(request, ref)
     context = {
         "c": container,
         "sources": [container],
@@ -31,41 +44,60 @@ def container_logs(request: HttpRequest, ref: str) -> HttpResponse:
     return render(request, "logs/page.html", context)
 
 
+def _choose_containers(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "error.html",
+        {
+            "status": 400,
+            "title": "Choose containers",
+            "reason": f"Name one to {MAX_MERGED} container ids (?c=<id>&c=<id>) or a "
+            "compose project (?project=<name>) that has containers.",
+        },
+        status=400,
+    )
+
+
 @can_view
 @require_GET
 def merged_logs(request: HttpRequest) -> HttpResponse:
-    """Several containers' logs in one view: a selection (?c=…) or a compose project."""
+    """Several containers' logs in one view: a selection (?c=…) or a compose project; only
+    containers whose logs the actor may read."""
     engine = engine_for(request)
+    actor = actor_of(request)
+
+    def readable(row) -> bool:
+        return access.allowed(actor, access.LOGS, access.Target(access.CONTAINER, row.labels))
+
     project = request.GET.get("project", "")
     refs = request.GET.getlist("c") + request.GET.getlist("ids")
+    whole_project = bool(project)
     if project:
         rows = engine_containers.container_list(
             engine=engine, all=True, label=f"{COMPOSE_PROJECT}={project}"
         )
-        refs = [row.id for row in rows]
+        # A project's containers of other teams are left out, as if they were not there;
+        # `docker compose logs` would show them, so the command names those shown instead.
+        refs = [row.id for row in rows if readable(row)]
+        whole_project = len(refs) == len(rows)
     refs = list(dict.fromkeys(refs))
     if not refs or len(refs) > MAX_MERGED or not all(CONTAINER_ID.match(r) for r in refs):
-        return render(
-            request,
-            "error.html",
-            {
-                "status": 400,
-                "title": "Choose containers",
-                "reason": f"Name one to {MAX_MERGED} container ids (?c=<id>&c=<id>) or a "
-                "compose project (?project=<name>) that has containers.",
-            },
-            status=400,
-        )
+        return _choose_containers(request)
     rows = engine_containers.container_list(engine=engine, ids=refs)
-    missing = [ref for ref in refs if not any(row.id.startswith(ref) for row in rows)]
-    if missing:
-        raise NotFound(f"No such container: {missing[0]}", engine=engine.base_url)
+    found = {ref: next((r for r in rows if r.id.startswith(ref)), None) for ref in refs}
+    for ref, row in found.items():
+        # Another team's container is as missing as one that is not there.
+        if row is None or not readable(row):
+            raise NotFound(f"No such container: {ref}", engine=engine.base_url)
+    rows = list({row.id: row for row in found.values() if row}.values())
     query = "&".join(f"c={row.id}" for row in rows)
     context = {
         "sources": rows,
         "socket_path": f"/ws/logs/?{query}",
         "project": project,
-        "command": cli.merged_logs(project=project, containers=[row.name for row in rows]),
+        "command": cli.merged_logs(
+            project=project if whole_project else "", containers=[row.name for row in rows]
+        ),
     }
     return render(request, "logs/page.html", context)
 
@@ -74,7 +106,7 @@ def merged_logs(request: HttpRequest) -> HttpResponse:
 @require_GET
 def download_logs(request: HttpRequest, ref: str) -> StreamingHttpResponse:
     engine = engine_for(request)
-    container = engine_containers.container_inspect(engine=engine, container_id=ref)
+    container = _readable(request, ref)
     timestamps = request.GET.get("timestamps") == "1"
     # An async iterator: Django would read a synchronous one whole before sending a byte.
     body = LogText(engine, container.id, tty=container.tty, timestamps=timestamps)

@@ -1,4 +1,5 @@
-"""Network pages: `docker network ls`, `create`, `inspect` and `rm`."""
+"""Network pages: `docker network ls`, `create`, `inspect` and `rm`. A team's member sees the
+team's networks and the engine's own (bridge, host, none); its admins create and remove them."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -6,17 +7,38 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import actions, cli
+from containers_app import access, actions, cli
 from containers_app.engine import Conflict, InvalidRequest
 from containers_app.engine import networks as engine_networks
-from containers_app.forms import NetworkCreateForm
-from containers_app.views.common import action_done, can_change, can_view, engine_for, render_list
+from containers_app.forms import NetworkCreateForm, add_team_field, creation_arguments
+from containers_app.views.common import (
+    action_done,
+    actor_of,
+    can_change,
+    can_view,
+    changes_its_object,
+    engine_for,
+    render_list,
+)
+from containers_app.views.objects import creatable_teams, network_for
+
+
+def _create_form(request: HttpRequest, data=None) -> NetworkCreateForm:
+    form = NetworkCreateForm(data, initial={"driver": "bridge"})
+    add_team_field(form, **creatable_teams(request))
+    return form
 
 
 def _list_page(request: HttpRequest, form: NetworkCreateForm, status: int = 200) -> HttpResponse:
+    actor = actor_of(request)
+    networks = engine_networks.network_list(engine=engine_for(request))
     context = {
-        "networks": engine_networks.network_list(engine=engine_for(request)),
+        "networks": access.visible(actor, access.NETWORK, networks),
+        "actor": actor,
         "form": form,
+        # Offered to whoever may create for some team; shown again with its error to anyone
+        # who sent it.
+        "may_create": bool(form.fields["team"].choices) or form.is_bound,
         "command": cli.docker("network", "ls"),
     }
     return render_list(request, "networks/list.html", "networks/_rows.html", context, status)
@@ -25,15 +47,17 @@ def _list_page(request: HttpRequest, form: NetworkCreateForm, status: int = 200)
 @can_view
 @require_GET
 def network_list(request: HttpRequest) -> HttpResponse:
-    return _list_page(request, NetworkCreateForm(initial={"driver": "bridge"}))
+    return _list_page(request, _create_form(request))
 
 
 @can_view
 @require_GET
 def network_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    network = engine_networks.network_inspect(engine=engine_for(request), network_id=ref)
+    network, target = network_for(request, ref)
     context = {
         "network": network,
+        "may_remove": not network.builtin
+        and access.allowed(actor_of(request), access.ADMINISTER, target),
         "inspect_command": cli.inspect("network", network.name),
         "remove_command": cli.network_remove([network.name]),
     }
@@ -43,39 +67,46 @@ def network_detail(request: HttpRequest, ref: str) -> HttpResponse:
 @can_change
 @require_POST
 def network_create(request: HttpRequest) -> HttpResponse:
-    form = NetworkCreateForm(request.POST)
+    form = _create_form(request, request.POST)
     if not form.is_valid():
         return _list_page(request, form, status=400)
     engine = engine_for(request)
-    command = cli.network_create(**form.cleaned_data)
+    arguments = creation_arguments(form)
+    command = cli.network_create(**arguments)
     try:
         actions.perform(
             request,
             engine=engine,
+            needs=access.ADMINISTER,
+            on=access.Target(access.NETWORK, team=form.cleaned_data["team"] or None),
             action="network create",
-            target=form.cleaned_data["name"],
+            target=arguments["name"],
             command=command,
-            call=lambda: engine_networks.network_create(engine=engine, **form.cleaned_data),
+            call=lambda: engine_networks.network_create(engine=engine, **arguments),
         )
     except (InvalidRequest, Conflict) as error:
         form.add_error(None, error.reason)
         return _list_page(request, form, status=409 if isinstance(error, Conflict) else 400)
-    messages.success(request, f"Created network {form.cleaned_data['name']}: {command}")
+    messages.success(request, f"Created network {arguments['name']}: {command}")
     return redirect("networks:list")
 
 
-@can_change
+@changes_its_object
 @require_POST
 def network_remove(request: HttpRequest, ref: str) -> HttpResponse:
+    network, target = network_for(request, ref)
     engine = engine_for(request)
     command = cli.network_remove([ref])
     actions.perform(
         request,
         engine=engine,
+        needs=access.ADMINISTER,
+        on=target,
         action="network rm",
         target=ref,
         command=command,
-        call=lambda: engine_networks.network_remove(engine=engine, network_id=ref),
+        # The network checked, by id: a name could be another network's by now.
+        call=lambda: engine_networks.network_remove(engine=engine, network_id=network.id),
     )
     return action_done(
         request, message=f"Removed network: {command}", fallback=reverse("networks:list")

@@ -31,16 +31,29 @@ def hidden_attempt(request: HttpRequest, engine: Engine) -> None:
         )
 
 
-def hidden(request: HttpRequest, engine: Engine, message: str) -> NotFound:
+class Hidden(NotFound):
+    """An object the actor may not see: answered as NotFound, but its attempt is recorded
+    already (hidden_attempt), where a missing object's is the view's to record."""
+
+
+def hidden(request: HttpRequest, engine: Engine, message: str) -> Hidden:
     """The 404 for an object the actor may not see, in the engine's own words."""
     hidden_attempt(request, engine)
-    return NotFound(message, engine=engine.base_url)
+    return Hidden(message, engine=engine.base_url)
+
+
+# What the engine answers when asked to inspect a missing object of each kind.
+MISSING = {
+    access.CONTAINER: "No such container: {}",
+    access.NETWORK: "network {} not found",
+    access.VOLUME: "get {}: no such volume",
+}
 
 
 def _seen(request: HttpRequest, engine: Engine, kind: str, obj, ref: str):
-    target = access.Target(kind, obj.labels)
+    target = access.target_of(kind, obj)
     if not access.allowed(actor_of(request), access.VIEW, target):
-        raise hidden(request, engine, f"No such {kind}: {ref}")
+        raise hidden(request, engine, MISSING[kind].format(ref))
     return obj, target
 
 

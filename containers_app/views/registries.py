@@ -1,5 +1,7 @@
 """Registry logins: `docker login` (checked by the engine, then kept encrypted for the user's
-own pulls and pushes) and `docker logout`."""
+own pulls and pushes) and `docker logout`. A login is its owner's: they see it and may always
+forget it; a superuser sees and removes anyone's. Storing one is for those who may pull and
+push (a team's admins), the only ones who would use it."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -8,11 +10,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, actions, cli, credentials
+from containers_app import access, actions, audit, cli, credentials
 from containers_app.engine import InvalidRequest
 from containers_app.engine import registries as engine_registries
 from containers_app.forms import RegistryLoginForm
-from containers_app.views.common import action_done, can_change, engine_for
+from containers_app.views.common import action_done, actor_of, can_change, engine_for
+
+# What a login is for: pulling and pushing images, which a team's admins do (views/images.py).
+IMAGES = access.Target(access.IMAGE)
 
 
 def _list_page(request: HttpRequest, form: RegistryLoginForm, status: int = 200) -> HttpResponse:
@@ -32,6 +37,7 @@ def _list_page(request: HttpRequest, form: RegistryLoginForm, status: int = 200)
         "logins": rows,
         "form": form,
         "show_owner": access.administers_host(request.user),
+        "may_log_in": access.allowed(actor_of(request), access.ADMINISTER, IMAGES),
     }
     return render(request, "registries/list.html", context, status=status)
 
@@ -57,6 +63,8 @@ def registry_login(request: HttpRequest) -> HttpResponse:
         actions.perform(
             request,
             engine=engine,
+            needs=access.ADMINISTER,
+            on=IMAGES,
             action="login",
             target=server,
             command=command,
@@ -85,16 +93,24 @@ def registry_logout(request: HttpRequest, credential_id: int) -> HttpResponse:
     if credential.owner_id != request.user.pk:
         target = f"{server} (login of {credential.owner.get_username()})"
     command = cli.registry_logout(server)
-    # No engine call: like `docker logout`, forgetting a login is the client's alone. It goes
-    # through actions.perform all the same, so it is audited as every change is.
-    actions.perform(
-        request,
-        engine=engine_for(request),
-        action="logout",
-        target=target,
-        command=command,
-        call=credential.delete,
-    )
+    engine = engine_for(request)
+    # No engine call: like `docker logout`, forgetting a login is the client's alone.
+    if credential.owner_id == request.user.pk:
+        # One's own: its owner may always forget it, whatever their role has become. Audited
+        # as every change is.
+        credential.delete()
+        audit.record(request, engine=engine, action="logout", target=target, command=command)
+    else:
+        actions.perform(
+            request,
+            engine=engine,
+            needs=access.ANY_CREDENTIAL,
+            on=IMAGES,
+            action="logout",
+            target=target,
+            command=command,
+            call=credential.delete,
+        )
     return action_done(
         request, message=f"Logged out of {server}: {command}", fallback=reverse("registries:list")
     )

@@ -3,11 +3,12 @@
 import dataclasses
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from containers_app import access, actions, cli, credentials, job_work, jobs
+from containers_app import access, actions, cli, credentials, job_work, jobs, policy
 from containers_app.engine import Engine, EngineError, EngineUnavailable, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
@@ -16,10 +17,19 @@ from containers_app.engine import volumes as engine_volumes
 from containers_app.engine.containers import SimilarSpec
 from containers_app.engine.convert import short_id
 from containers_app.engine.specs import ContainerSpec, named_volumes
-from containers_app.forms import ContainerRunForm, ExecForm, ImagePullForm, host_volume_refusals
+from containers_app.forms import (
+    NO_TEAM,
+    ContainerRunForm,
+    ExecForm,
+    ImagePullForm,
+    add_team_field,
+    host_volume_refusals,
+)
+from containers_app.models import Team
 from containers_app.views.common import actor_of, can_change, engine_for
 from containers_app.views.errors import status_of
 from containers_app.views.execs import terminal_context
+from containers_app.views.objects import container_for, creatable_teams
 
 # What the command line shows before an image is chosen.
 NO_IMAGE_YET = cli.docker("run", "-d") + " IMAGE"
@@ -49,6 +59,62 @@ def run_refusals(request: HttpRequest, engine: Engine, spec: ContainerSpec) -> l
     return access.privileged_options(spec, host_volumes=_host_volumes(engine, spec))
 
 
+def run_form(request: HttpRequest, data=None, files=None, *, initial=None) -> ContainerRunForm:
+    """The run form with the choice of the team the container is for."""
+    form = ContainerRunForm(data, files, initial=initial)
+    add_team_field(form, **creatable_teams(request))
+    return form
+
+
+def team_containers(request: HttpRequest, engine: Engine, team: str) -> int:
+    """How many containers (any state) `team` owns on `engine`: one list call."""
+    actor = actor_of(request)
+    return sum(
+        1
+        for row in engine_containers.container_list(engine=engine, all=True)
+        if access.owner(actor, access.Target(access.CONTAINER, row.labels)) == team
+    )
+
+
+def policy_refusals(
+    request: HttpRequest,
+    engine: Engine,
+    team: str | None,
+    spec: ContainerSpec,
+    *,
+    creating: bool,
+    publish_all: bool = False,
+) -> list[tuple[str | None, str]]:
+    """What the policy of `team` (None or "": no team, no policy) refuses of `spec`, as
+    (run form field, sentence) pairs. Superusers are held to it as anyone is."""
+    found = Team.objects.filter(slug=team).first() if team else None
+    if found is None:
+        return []
+    rules = policy.Policy.of(found)
+    counted = creating and rules.containers_max is not None
+    return policy.refusals_by_field(
+        rules,
+        spec,
+        team_containers=team_containers(request, engine, found.slug) if counted else 0,
+        creating=creating,
+        publish_all=publish_all,
+    )
+
+
+def _policy_messages(
+    request: HttpRequest, engine: Engine, team: str | None, spec: ContainerSpec
+) -> list[str]:
+    """What the policy of `team` would refuse of a new container of `spec`, before it is sent."""
+    return [message for _, message in policy_refusals(request, engine, team, spec, creating=True)]
+
+
+def _team_policies(form: ContainerRunForm) -> list[tuple[str, list[str]]]:
+    """The policy of each team the form offers, a line per rule, shown before it is sent."""
+    field = form.fields.get("team")
+    slugs = [value for value, _ in field.choices if value != NO_TEAM] if field else []
+    return [(team.slug, policy.describe(team)) for team in Team.objects.filter(slug__in=slugs)]
+
+
 def _run_page(
     request: HttpRequest,
     form: ContainerRunForm,
@@ -56,13 +122,19 @@ def _run_page(
     command: str = NO_IMAGE_YET,
     status: int = 200,
     refusals: list[str] | None = None,
+    policy_refused: list[str] | None = None,
     similar: SimilarSpec | None = None,
 ) -> HttpResponse:
     engine = engine_for(request)
+    team_field = form.fields.get("team")
     context = {
         "form": form,
         "command": command,
         "refusals": refusals or [],
+        "policy_refusals": policy_refused or [],
+        "team_policies": _team_policies(form),
+        "no_team_choice": bool(team_field)
+        and any(value == NO_TEAM for value, _ in team_field.choices),
         "similar": similar,
         "may_run_privileged": access.allowed(actor_of(request), access.RUN_PRIVILEGED),
         "image_tags": sorted(
@@ -87,31 +159,66 @@ def _refused(
 @can_change
 @require_http_methods(["GET", "POST"])
 def container_run(request: HttpRequest) -> HttpResponse:
-    """GET: the form (?image= fills the image). POST: `docker run`, then the new container's
-    page: its terminal with -it, its logs without -d, else its details."""
+    """GET: the form (?image= fills the image). POST: `docker run` for one of the user's
+    teams, within its policy, then the new container's page: its terminal with -it, its logs
+    without -d, else its details."""
     if request.method == "GET":
         image = request.GET.get("image", "").strip()
-        form = ContainerRunForm(initial={"image": image})
-        preview = ContainerRunForm({"image": image, "restart": "no", "detach": "on"})
-        command = cli.container_run(preview.spec()) if preview.is_valid() else NO_IMAGE_YET
-        return _run_page(request, form, command=command)
-    form = ContainerRunForm(request.POST, request.FILES)
+        form = run_form(request, initial={"image": image})
+        preview = run_form(request, {"image": image, "restart": "no", "detach": "on"})
+        if not preview.is_valid():
+            return _run_page(request, form)
+        spec, team = preview.spec(), preview.cleaned_data.get("team")
+        return _run_page(
+            request,
+            form,
+            command=cli.container_run(spec),
+            policy_refused=_policy_messages(request, engine_for(request), team, spec),
+        )
+    form = run_form(request, request.POST, request.FILES)
     if not form.is_valid():
         return _run_page(request, form, status=400)
     engine = engine_for(request)
     spec = form.spec()
     if refused := _refused(request, engine, form, spec):
         return refused
+    team = form.cleaned_data.get("team") or ""
     # The audit trail and the message (kept in a cookie) never hold a secret's value.
     audited = cli.container_run(spec, masked=True)
+    target = spec.name or f"(new container of {spec.image})"
+    on = access.Target(access.CONTAINER, dict(spec.label), team=team or None)
+    actions.check(
+        request,
+        engine=engine,
+        needs=access.ADMINISTER,
+        on=on,
+        action="run",
+        target=target,
+        command=audited,
+    )
+    if broken := policy_refusals(request, engine, team, spec, creating=True):
+        actions.denied(
+            request,
+            engine=engine,
+            action="run",
+            target=target,
+            command=audited,
+            team=team,
+            reason=" ".join(message for _, message in broken),
+        )
+        for field, message in broken:
+            form.add_error(field, message)
+        return _run_page(request, form, command=cli.container_run(spec), status=400)
     if not engine_images.image_exists(engine=engine, reference=spec.image):
-        return _pull_then_run(request, engine, form, spec, audited)
+        return _pull_then_run(request, engine, form, spec, audited, team)
     try:
         container_id = actions.perform(
             request,
             engine=engine,
+            needs=access.ADMINISTER,
+            on=on,
             action="run",
-            target=spec.name or f"(new container of {spec.image})",
+            target=target,
             command=audited,
             call=lambda: engine_containers.container_run(engine=engine, spec=spec),
             named=lambda created: spec.name or short_id(created),
@@ -130,9 +237,10 @@ def _pull_then_run(
     form: ContainerRunForm,
     spec: ContainerSpec,
     audited: str,
+    team: str,
 ) -> HttpResponse:
     """An image the engine does not have is pulled first, as `docker run` does: a job, whose
-    page shows the pull's progress and then the container it started."""
+    page shows the pull's progress and then the container it started for `team`."""
     pull = ImagePullForm({"reference": spec.image})
     if not pull.is_valid():
         form.add_error("image", pull.errors["reference"][0])
@@ -151,6 +259,7 @@ def _pull_then_run(
             auth=credentials.registry_auth(request.user, reference),
             spec=spec,
         ),
+        team=team,
     )
     return redirect("jobs:detail", job_id=job.pk)
 
@@ -180,18 +289,22 @@ def _after_run(
 @can_change
 @require_POST
 def container_run_preview(request: HttpRequest) -> HttpResponse:
-    """The `docker run` line of the form as it is being filled, or what is wrong with it.
-    A POST, as env values may be secrets that must not land in URLs and logs; runs nothing.
-    A form not yet right is answered 200 all the same: the preview itself did what it was
-    asked, and a half-typed form is no error of the page's."""
-    form = ContainerRunForm(request.POST, request.FILES)
+    """The `docker run` line of the form as it is being filled, or what is wrong with it,
+    with what the host's rules and the chosen team's policy would refuse. A POST, as env
+    values may be secrets that must not land in URLs and logs; runs nothing. A form not yet
+    right is answered 200 all the same: the preview itself did what it was asked, and a
+    half-typed form is no error of the page's."""
+    form = run_form(request, request.POST, request.FILES)
     if not form.is_valid():
         context = {"form": form, "command": NO_IMAGE_YET, "preview": True}
         return render(request, "containers/_run_command.html", context)
+    engine = engine_for(request)
     spec = form.spec()
+    team = form.cleaned_data.get("team") or ""
     context = {
         "command": cli.container_run(spec),
-        "refusals": run_refusals(request, engine_for(request), spec),
+        "refusals": run_refusals(request, engine, spec),
+        "policy_refusals": _policy_messages(request, engine, team, spec),
         "preview": True,
     }
     return render(request, "containers/_run_command.html", context)
@@ -200,16 +313,34 @@ def container_run_preview(request: HttpRequest) -> HttpResponse:
 @can_change
 @require_GET
 def container_run_similar(request: HttpRequest, ref: str) -> HttpResponse:
-    """The run form filled to make another container like this one; runs nothing."""
+    """The run form filled to make another container like this one, for the original's team
+    if the user may run for it; runs nothing. Its team's admins only: the form holds the
+    original's environment, secret values included, and is a step of running a container."""
     engine = engine_for(request)
-    similar = engine_containers.container_spec(engine=engine, container_id=ref)
+    container, target = container_for(request, ref)
+    actor = actor_of(request)
+    if not access.allowed(actor, access.ADMINISTER, target):
+        raise PermissionDenied(actions.refusal(access.ADMINISTER))
+    similar = engine_containers.container_spec(engine=engine, container_id=container.id)
     # Names are unique: the copy gets a name of its own, which the form lets one change.
     spec = dataclasses.replace(similar.spec, name=f"{similar.name}-2")
-    form = ContainerRunForm(initial=ContainerRunForm.initial_from(spec))
+    initial = ContainerRunForm.initial_from(spec)
+    team = access.owner(actor, target) or NO_TEAM
+    form = run_form(request, initial=initial)
+    if any(value == team for value, _ in form.fields["team"].choices):
+        form.initial["team"] = team
+    else:
+        team = form.fields["team"].initial or NO_TEAM
+    # As the form would run it: Berth's own labels are the chosen team's, not the original's.
+    labels = {key: value for key, value in spec.label if not access.reserved_labels([key])}
+    shown = dataclasses.replace(
+        spec, label=tuple((({access.TEAM_LABEL: team} if team else {}) | labels).items())
+    )
     return _run_page(
         request,
         form,
-        command=cli.container_run(spec),
-        refusals=run_refusals(request, engine, spec),
+        command=cli.container_run(shown),
+        refusals=run_refusals(request, engine, shown),
+        policy_refused=_policy_messages(request, engine, team, shown),
         similar=similar,
     )

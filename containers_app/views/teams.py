@@ -10,14 +10,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, audit, cli, teams
-from containers_app.forms import MembershipForm, TeamCreateForm
+from containers_app import access, audit, cli, policy, teams
+from containers_app.forms import MembershipForm, ProjectAssignForm, TeamCreateForm, TeamPolicyForm
 from containers_app.models import Team
-from containers_app.views.common import can_view
+from containers_app.views.common import actor_of, can_view, engine_for
 
 NO_SUCH_TEAM = "There is no such team, or you are not in it."
 ADMINS_ONLY = "Only this team's admins (and superusers) may change its members."
 SUPERUSERS_ONLY = "Only superusers may create teams."
+ASSIGNERS_ONLY = "Only superusers may hand compose projects to teams."
+POLICY_ADMINS_ONLY = "Only this team's admins (and superusers) may change its policy."
 
 
 def _list_page(request: HttpRequest, form: TeamCreateForm, status: int = 200) -> HttpResponse:
@@ -45,11 +47,12 @@ def _visible_team(request: HttpRequest, slug: str) -> tuple[Team, str | None]:
 
 
 def _managed_team(
-    request: HttpRequest, slug: str, *, action: str, command: str
+    request: HttpRequest, slug: str, *, action: str, command: str, refusal: str = ADMINS_ONLY
 ) -> tuple[Team, str | None]:
-    """The team, if the user may manage its members. Otherwise the attempt is audited as
-    refused, and answered 404 (not in the team: it must not learn the team exists) or 403
-    (in it without the admin role). `command`: the line the attempt stood for."""
+    """The team, if the user may manage its members (and policy). Otherwise the attempt is
+    audited as refused, and answered 404 (not in the team: it must not learn the team exists)
+    or 403 with `refusal` (in it without the admin role). `command`: the line the attempt
+    stood for."""
     team = Team.objects.filter(slug=slug).first()
     if team is None:
         raise Http404(NO_SUCH_TEAM)
@@ -62,11 +65,11 @@ def _managed_team(
         action=action,
         team=team.slug,
         command=command,
-        error=ADMINS_ONLY if seen else "not a member of this team",
+        error=refusal if seen else "not a member of this team",
         denied=True,
     )
     if seen:
-        raise PermissionDenied(ADMINS_ONLY)
+        raise PermissionDenied(refusal)
     raise Http404(NO_SUCH_TEAM)
 
 
@@ -78,6 +81,8 @@ def _detail_page(
     *,
     status: int = 200,
     error: str = "",
+    project_form: ProjectAssignForm | None = None,
+    policy_form: TeamPolicyForm | None = None,
 ) -> HttpResponse:
     members = [
         {
@@ -99,6 +104,15 @@ def _detail_page(
         "error": error,
         "command": cli.team_list(),
         "add_command": cli.team_add(team.slug, "USERNAME", "ROLE"),
+        "projects": [
+            {"name": project, "remove_command": cli.team_unassign(project)}
+            for project in teams.projects_of(team, engine_for(request))
+        ],
+        "can_assign": access.allowed(actor_of(request), access.ASSIGN),
+        "project_form": project_form or ProjectAssignForm(),
+        "assign_command": cli.team_assign(team.slug, "PROJECT"),
+        "policy_lines": policy.describe(team),
+        "policy_form": policy_form or TeamPolicyForm(initial=TeamPolicyForm.initial_of(team)),
     }
     return render(request, "teams/detail.html", context, status=status)
 
@@ -201,3 +215,80 @@ def team_member_remove(request: HttpRequest, slug: str, username: str) -> HttpRe
     # Someone who removed themselves may no longer see the team's page.
     still_sees = access.may_see_team(request.user, None if user == request.user else role)
     return redirect("teams:detail", slug=team.slug) if still_sees else redirect("teams:list")
+
+
+def _assigning_team(request: HttpRequest, slug: str, *, action: str, command: str) -> Team:
+    """The team, if the user may hand compose projects to it (superusers). Otherwise the
+    attempt is audited as refused and answered 403 to its members, 404 to anyone else."""
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        raise Http404(NO_SUCH_TEAM)
+    if access.allowed(actor_of(request), access.ASSIGN):
+        return team
+    seen = access.may_see_team(request.user, teams.role_in(request.user, team))
+    audit.team_change(
+        user=request.user,
+        action=action,
+        team=team.slug,
+        command=command,
+        error=ASSIGNERS_ONLY if seen else "not a member of this team",
+        denied=True,
+    )
+    if seen:
+        raise PermissionDenied(ASSIGNERS_ONLY)
+    raise Http404(NO_SUCH_TEAM)
+
+
+@can_view
+@require_POST
+def team_project_assign(request: HttpRequest, slug: str) -> HttpResponse:
+    asked = cli.team_assign(slug, request.POST.get("project", "")[:255])
+    team = _assigning_team(request, slug, action="team assign", command=asked)
+    form = ProjectAssignForm(request.POST)
+    if not form.is_valid():
+        role = teams.role_in(request.user, team)
+        return _detail_page(request, team, role, MembershipForm(), status=400, project_form=form)
+    project = form.cleaned_data["project"]
+    was = teams.project_assign(
+        by=request.user, engine=engine_for(request), team=team, project=project
+    )
+    command = cli.team_assign(team.slug, project)
+    taken = f" (was {was}'s)" if was else ""
+    messages.success(request, f"Compose project {project} is {team.slug}'s now{taken}: {command}")
+    return redirect("teams:detail", slug=team.slug)
+
+
+@can_view
+@require_POST
+def team_project_unassign(request: HttpRequest, slug: str, project: str) -> HttpResponse:
+    command = cli.team_unassign(project)
+    team = _assigning_team(request, slug, action="team unassign", command=command)
+    if project not in teams.projects_of(team, engine_for(request)):
+        raise Http404(f"Compose project {project} is not {team.slug}'s.")
+    teams.project_unassign(by=request.user, engine=engine_for(request), project=project)
+    messages.success(request, f"Compose project {project} is no longer {team.slug}'s: {command}")
+    return redirect("teams:detail", slug=team.slug)
+
+
+@can_view
+@require_POST
+def team_policy_set(request: HttpRequest, slug: str) -> HttpResponse:
+    """A team's policy (policy.py), set by its admins and superusers."""
+    team, role = _managed_team(
+        request,
+        slug,
+        action="team policy",
+        command=f"team policy {slug}",
+        refusal=POLICY_ADMINS_ONLY,
+    )
+    form = TeamPolicyForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, team, role, MembershipForm(), status=400, policy_form=form)
+    before = policy.Policy.of(team)
+    for field, value in form.settings().items():
+        setattr(team, field, value)
+    team.save(update_fields=list(form.settings()))
+    line = policy.change_line(before, policy.Policy.of(team))
+    audit.team_change(user=request.user, action="team policy", team=team.slug, command=line)
+    messages.success(request, f"Saved the policy of {team.slug}: {line}")
+    return redirect("teams:detail", slug=team.slug)

@@ -126,7 +126,7 @@
       }
     };
     socket.onclose = function (event) {
-      if (event.code === 4403 || event.code === 4400) return;
+      if (event.code === 4403 || event.code === 4400 || event.code === 4404) return;
       retries += 1;
       setTimeout(connect, Math.min(500 * retries, 5000));
     };

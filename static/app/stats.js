@@ -178,7 +178,7 @@
       }
     };
     socket.onclose = function (event) {
-      if (event.code === 4403 || event.code === 4400) {
+      if (event.code === 4403 || event.code === 4400 || event.code === 4404) {
         status.textContent = "Stats unavailable.";
         return;
       }

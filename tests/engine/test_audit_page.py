@@ -253,11 +253,12 @@ def test_a_team_admin_sees_only_their_teams_entries(django_user_model):
 
 
 @pytest.mark.parametrize("who", ["viewer", "staff", "operator"])
-def test_anyone_else_gets_a_403_saying_who_may(who, viewer_client, staff_client, django_user_model):
+def test_anyone_else_gets_a_403_saying_who_may(who, viewer_client, django_user_model):
     entry(team="web")
+    staff_of_no_team = django_user_model.objects.create_user(username=unique("s"), is_staff=True)
     client = {
         "viewer": viewer_client,
-        "staff": staff_client,
+        "staff": client_of(staff_of_no_team),
         "operator": client_of(team_admin(django_user_model, "web", role=Membership.OPERATOR)),
     }[who]
 

@@ -11,7 +11,7 @@ from containers_app.engine import NotFound
 from containers_app.engine import recreate as engine_recreate
 from containers_app.jobs import Cancelled
 from containers_app.models import AuditEntry, Job
-from tests.conftest import TEST_IMAGE, unique
+from tests.conftest import HOME_TEAM, TEAM_LABEL, TEST_IMAGE, unique
 from tests.engine.jobs_helpers import job_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,7 +48,7 @@ def test_a_commit_makes_an_image_with_the_changes_message_and_author(
         [
             'CMD ["sleep", "30"]',
             "ENV GREETING=hello",
-            "LABEL berth.commit=yes",
+            "LABEL org.example.commit=yes",
             "EXPOSE 8080",
             "workdir /srv",
         ]
@@ -75,13 +75,14 @@ def test_a_commit_makes_an_image_with_the_changes_message_and_author(
     config = image["Config"]
     assert config["Cmd"] == ["sleep", "30"]
     assert "GREETING=hello" in config["Env"]
-    assert config["Labels"]["berth.commit"] == "yes"
+    assert config["Labels"]["org.example.commit"] == "yes"
     assert "8080/tcp" in config["ExposedPorts"]
     assert config["WorkingDir"] == "/srv"
     assert image["Comment"] == "snapshot" and image["Author"] == "Berth tests"
     entry = AuditEntry.objects.get(action="commit")
     assert entry.succeeded and entry.target == container["Name"].lstrip("/")
     assert entry.command == job.command
+    assert entry.team == job.team == HOME_TEAM
     assert job.command.startswith("docker commit -m snapshot -a 'Berth tests' -c ")
 
 
@@ -158,7 +159,11 @@ def test_a_recreate_keeps_the_name_settings_networks_and_volume_data_on_a_new_co
         command=STOPPABLE,
         name=name,
         environment=["BERTH_SETTING=kept"],
-        labels={"com.docker.compose.project": "berthtest", "berth.kept": "yes"},
+        labels={
+            "com.docker.compose.project": "berthtest",
+            "org.example.kept": "yes",
+            TEAM_LABEL: HOME_TEAM,
+        },
         volumes=["/named"],
         ports=[80],
         host_config=docker_api.create_host_config(
@@ -189,7 +194,8 @@ def test_a_recreate_keeps_the_name_settings_networks_and_volume_data_on_a_new_co
     assert new["Config"]["Image"] == reference
     assert "BERTH_SETTING=kept" in new["Config"]["Env"]
     assert new["Config"]["Labels"]["com.docker.compose.project"] == "berthtest"
-    assert new["Config"]["Labels"]["berth.kept"] == "yes"
+    assert new["Config"]["Labels"]["org.example.kept"] == "yes"
+    assert new["Config"]["Labels"][TEAM_LABEL] == HOME_TEAM
     assert new["Config"]["Cmd"] == container["Config"]["Cmd"]
     assert new["HostConfig"]["PortBindings"] == {
         "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]

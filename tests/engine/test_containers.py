@@ -901,11 +901,15 @@ def test_a_viewer_gets_403_on_every_action(viewer_client, make, docker_api, htmx
     from_htmx = post_action(viewer_client, container_id, action, **htmx)
 
     assert plain.status_code == 403
-    assert "may look but not change anything" in text(plain)
+    removal = action.replace("-", "_") in ("remove", "force_remove")
+    who = "admins" if removal else "operators and admins"
+    assert f"Only the team's {who} may do this." in text(plain)
     assert from_htmx.status_code == 403
     assert state_of(docker_api, container_id) == "running"
-    # Nothing done, so no change in the trail: only the refused attempts.
+    # Nothing done, so no change in the trail: only the refused attempts, with the team, so
+    # the team's admins read them.
     assert not AuditEntry.objects.filter(denied=False).exists()
+    assert set(AuditEntry.objects.values_list("team", "target")) == {(HOME_TEAM, container_id)}
 
 
 @pytest.mark.parametrize("action", ["stop", "force_remove"])
@@ -1012,3 +1016,16 @@ def test_a_bulk_action_records_each_container_with_its_outcome(admin_client, mak
     assert entries[running].command == f"docker rm {running}"
     assert entries[running].succeeded is False
     assert "You cannot remove a running container" in entries[running].message
+
+
+def test_a_refused_button_gets_its_reason_as_a_message_and_leaves_the_row_alone(
+    operator_client, make, htmx
+):
+    container = make.container(state="exited")
+
+    response = operator_client.post(f"/containers/{container['Id']}/remove/", **htmx)
+
+    assert response.status_code == 403
+    assert response["HX-Reswap"] == "none"
+    assert "Refused: Only the team&#x27;s admins may do this." in response.content.decode()
+    assert "<html" not in response.content.decode()

@@ -21,7 +21,7 @@ from containers_app.engine.raw import READ_SIZE
 from containers_app.models import AuditEntry
 from containers_app.streams.execs import UNACKED_BYTES
 from dashboard.asgi import application
-from tests.conftest import unique
+from tests.conftest import HOME_TEAM, unique
 from tests.engine.sockets import connected, refused
 
 # The terminal's consumer writes its audit entry from a thread of its own.
@@ -443,11 +443,11 @@ async def test_someone_signed_out_may_not_open_a_terminal(running):
     assert await refused(exec_path(running["Id"], "x"), AnonymousUser()) == 4403
 
 
-async def test_a_terminal_on_an_unknown_container_is_a_bad_request(admin_user):
+async def test_a_terminal_on_an_unknown_container_is_not_found(admin_user):
     missing = unique("missing")
     ticket = ticket_for(admin_user, missing)
 
-    assert await refused(exec_path(missing, ticket), admin_user) == 4400
+    assert await refused(exec_path(missing, ticket), admin_user) == 4404
 
 
 async def test_a_ticket_opens_one_terminal_only(admin_user, running):
@@ -482,6 +482,7 @@ async def test_a_terminal_is_audited_with_its_command_line_and_exit_code(admin_u
     entry = await AuditEntry.objects.aget(action="exec", target=running["Name"].lstrip("/"))
     name = running["Name"].lstrip("/")
     assert entry.username == admin_user.username
+    assert entry.team == HOME_TEAM
     assert entry.command == f"docker exec -it -u nobody -w /tmp {name} sh"
     assert (entry.succeeded, entry.exit_code, entry.message) == (True, 3, "exited with code 3")
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from containers_app.live import live_pages
 from containers_app.streams import events, fanout
-from tests.conftest import TEST_IMAGE, unique
+from tests.conftest import HOME_TEAM, TEAM_LABEL, TEST_IMAGE, member, unique
 from tests.engine.sockets import (
     Frames,
     connected,
@@ -19,6 +19,10 @@ from tests.engine.sockets import (
     refused,
     stop_shared_upstreams,
 )
+
+# Each socket loads its user's teams on a thread of its own, which sees only what the test
+# has committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 # sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once.
 STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
@@ -34,6 +38,13 @@ def _fast_passwords(settings) -> None:
 def _no_shared_upstreams():
     yield
     stop_shared_upstreams()
+
+
+@pytest.fixture
+def loner(db):
+    """The admin of a team of their own: what other tests do on the shared engine is none of
+    their business, so nothing of it reaches their pages."""
+    return member(unique("loner"), unique("team"), "admin")
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -299,6 +310,7 @@ async def test_live_updates_never_carry_a_secret_environment_value_to_a_viewer(
         command=STOPPABLE,
         name=unique("c"),
         environment={"DB_PASSWORD": "hunter2"},
+        labels={TEAM_LABEL: HOME_TEAM},
     )
     make.containers.append(created["Id"])
     await in_thread(docker_api.start, created["Id"])
@@ -342,14 +354,14 @@ async def test_a_page_that_missed_a_change_others_saw_is_told_to_reload(admin_us
     await close(first, late)
 
 
-async def test_a_page_that_missed_nothing_it_shows_is_not_told_to_reload(admin_user, make):
-    first = await watch(admin_user, "containers")
+async def test_a_page_that_missed_nothing_it_shows_is_not_told_to_reload(loner, make):
+    first = await watch(loner, "containers")
     rendered = time.time_ns()
     # A volume is not on the containers page.
     volume = await in_thread(make.volume)
     await eventually(lambda: any(e["id"] == volume["Name"] for e in live_pages_recent()))
 
-    late = await watch(admin_user, "containers", since=str(rendered))
+    late = await watch(loner, "containers", since=str(rendered))
 
     assert await late.communicator.receive_nothing(timeout=0.5)
     await close(first, late)
@@ -366,8 +378,8 @@ async def test_a_page_rendered_long_ago_or_in_the_future_is_told_to_reload(admin
 
 
 @pytest.mark.parametrize("since", ["soon", "9" * 5000, "-5", ""])
-async def test_a_page_time_that_is_not_a_time_is_ignored(admin_user, since):
-    page = await watch(admin_user, "volumes", since=since)
+async def test_a_page_time_that_is_not_a_time_is_ignored(loner, since):
+    page = await watch(loner, "volumes", since=since)
 
     assert await page.communicator.receive_nothing(timeout=0.3)
     await close(page)

@@ -20,15 +20,15 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.asgi import get_asgi_application
 
+from containers_app.engine import containers as engine_containers
 from containers_app.engine import raw
 from containers_app.streams import logs as log_streams
 from containers_app.streams.fanout import INITIAL_CREDIT, VIEWER_BYTES
 from containers_app.streams.frames import STDERR, STDOUT, timestamp_key
 from dashboard.routing import websocket_urlpatterns
-from tests.conftest import TEST_IMAGE, unique, wait_on_condition
+from tests.conftest import HOME_TEAM, TEAM_LABEL, TEST_IMAGE, unique, wait_on_condition
 from tests.engine.second_engine import SecondEngine
 
-VIEWER = SimpleNamespace(is_authenticated=True, is_active=True, is_staff=False, pk=1)
 TEXT = "é 日本 🚀"
 # A sequence number every few milliseconds, for checking nothing is lost or doubled.
 COUNTER = ["sh", "-c", "i=0; while true; do echo $i; i=$((i+1)); usleep 3000; done"]
@@ -39,8 +39,9 @@ def until_touched(then: str, before: str = "") -> list[str]:
     return ["sh", "-c", f"{before} while [ ! -f /tmp/go ]; do usleep 20000; done; {then}"]
 
 
-# Consumers close stale database connections around each message.
-pytestmark = pytest.mark.django_db
+# A socket loads its user's teams on a thread of its own, which sees only what the test has
+# committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +70,7 @@ class LogSocket:
     """A browser's log websocket: collects lines and notices, and acknowledges each frame it
     receives (unless told not to) as logs.js does once it has drawn it."""
 
-    def __init__(self, path: str, *, user=VIEWER, ack: bool = True, application=None, headers=None):
+    def __init__(self, path: str, *, user, ack: bool = True, application=None, headers=None):
         self.communicator = WebsocketCommunicator(
             application or URLRouter(websocket_urlpatterns), path, headers=headers
         )
@@ -146,12 +147,13 @@ class LogSocket:
 
 
 @pytest.fixture
-async def sockets():
-    """Opens LogSockets (connected, past the containers message) and closes them after."""
+async def sockets(viewer_user):
+    """Opens LogSockets (connected, past the containers message) and closes them after; by
+    default as a viewer of the home team, whose containers `make` makes."""
     opened: list[LogSocket] = []
 
     async def open_socket(path: str, **options) -> LogSocket:
-        socket = LogSocket(path, **options)
+        socket = LogSocket(path, **{"user": viewer_user, **options})
         opened.append(socket)
         connected, _ = await socket.connect()
         assert connected
@@ -197,7 +199,9 @@ def wait_for_log(docker_api, container_id: str, count: int) -> None:
 
 def tty_container(make, command) -> dict:
     """A running container with a terminal (Made.container only makes ones without)."""
-    created = make.api.create_container(TEST_IMAGE, command=command, name=unique("c"), tty=True)
+    created = make.api.create_container(
+        TEST_IMAGE, command=command, name=unique("c"), tty=True, labels={TEAM_LABEL: HOME_TEAM}
+    )
     make.containers.append(created["Id"])
     make.api.start(created["Id"])
     return make.api.inspect_container(created["Id"])
@@ -601,9 +605,8 @@ async def test_an_anonymous_user_is_refused(make):
 
 async def test_an_inactive_user_is_refused(make):
     c = make.container()
-    socket = LogSocket(
-        logs_path(c["Id"]), user=SimpleNamespace(**{**vars(VIEWER), "is_active": False})
-    )
+    inactive = SimpleNamespace(is_authenticated=True, is_active=False, is_staff=False, pk=1)
+    socket = LogSocket(logs_path(c["Id"]), user=inactive)
     assert await socket.connect() == (False, 4403)
 
 
@@ -616,9 +619,9 @@ async def test_an_inactive_user_is_refused(make):
         ("until=yesterday", "Write a time as"),
     ],
 )
-async def test_a_bad_query_gets_an_error_notice_and_close_4400(make, query, reason):
+async def test_a_bad_query_gets_an_error_notice_and_close_4400(make, viewer_user, query, reason):
     c = make.container()
-    socket = LogSocket(logs_path(c["Id"]) + "?" + query)
+    socket = LogSocket(logs_path(c["Id"]) + "?" + query, user=viewer_user)
     assert (await socket.connect())[0]
     await socket.until(lambda: socket.close_code is not None, 10)
     assert socket.close_code == 4400
@@ -632,15 +635,14 @@ async def test_a_bad_query_gets_an_error_notice_and_close_4400(make, query, reas
 @pytest.mark.parametrize(
     "path",
     [
-        "/ws/containers/berthtest-no-such-container/logs/",
         "/ws/logs/",
         "/ws/logs/?c=not%20a%20name",
         "/ws/logs/?" + "&".join(f"c=c{n}" for n in range(51)),
     ],
-    ids=["unknown-container", "none-named", "bad-name", "too-many"],
+    ids=["none-named", "bad-name", "too-many"],
 )
-async def test_an_unknown_or_badly_named_container_gets_an_error_notice_and_close_4400(path):
-    socket = LogSocket(path)
+async def test_a_badly_named_container_gets_an_error_notice_and_close_4400(viewer_user, path):
+    socket = LogSocket(path, user=viewer_user)
     assert (await socket.connect())[0]
     await socket.until(lambda: socket.close_code is not None, 10)
     assert socket.close_code == 4400
@@ -650,13 +652,25 @@ async def test_an_unknown_or_badly_named_container_gets_an_error_notice_and_clos
     await socket.close()
 
 
-async def test_an_unknown_container_among_merged_ones_is_refused(make):
-    c = make.container()
-    socket = LogSocket(f"/ws/logs/?c={c['Id']}&c=berthtest-no-such-container")
+async def test_an_unknown_container_gets_an_error_notice_and_close_4404(viewer_user):
+    socket = LogSocket("/ws/containers/berthtest-no-such-container/logs/", user=viewer_user)
     assert (await socket.connect())[0]
     await socket.until(lambda: socket.close_code is not None, 10)
-    assert socket.close_code == 4400
+    assert socket.close_code == 4404
+    (notice,) = socket.notices
+    assert notice["state"] == "ended"
+    assert notice["error"] == "No such container: berthtest-no-such-container"
+    await socket.close()
+
+
+async def test_an_unknown_container_among_merged_ones_is_not_found(make, viewer_user):
+    c = make.container()
+    socket = LogSocket(f"/ws/logs/?c={c['Id']}&c=berthtest-no-such-container", user=viewer_user)
+    assert (await socket.connect())[0]
+    await socket.until(lambda: socket.close_code is not None, 10)
+    assert socket.close_code == 4404
     assert "berthtest-no-such-container" in socket.notices[0]["error"]
+    assert socket.lines == []
     await socket.close()
 
 
@@ -938,7 +952,7 @@ async def test_a_download_closes_the_engines_response_when_the_client_goes_away(
     await asyncio.to_thread(docker_api.wait, c["Id"], timeout=60)
     opened: list[raw.RawStream] = []
     read = 0
-    open_stream = raw.open_stream
+    open_stream = engine_containers.container_logs_stream
 
     def recorded(*args, **kwargs) -> raw.RawStream:
         stream = open_stream(*args, **kwargs)
@@ -954,7 +968,7 @@ async def test_a_download_closes_the_engines_response_when_the_client_goes_away(
         stream.read = counted  # type: ignore[method-assign]
         return stream
 
-    monkeypatch.setattr(raw, "open_stream", recorded)
+    monkeypatch.setattr(engine_containers, "container_logs_stream", recorded)
     client = AsgiClient(viewer_client, f"/containers/{c['Id']}/logs/download/", leave_after=1)
     await client.run(timeout=30)
 
@@ -977,13 +991,14 @@ def restarting_engine() -> Iterator[SecondEngine]:
 
 
 async def test_a_followed_log_survives_an_engine_restart_with_nothing_lost_or_doubled(
-    restarting_engine, settings, sockets
+    restarting_engine, settings, sockets, admin_user
 ):
     settings.DOCKER_HOST = restarting_engine.address
     c = restarting_engine.container(
         ["sh", "-c", "i=0; while true; do echo $i; i=$((i+1)); usleep 10000; done"], start=True
     )
-    socket = await sockets(logs_path(c["Id"], tail="all", follow=1))
+    # The second engine's container is of no team: a superuser's.
+    socket = await sockets(logs_path(c["Id"], tail="all", follow=1), user=admin_user)
     await socket.until(lambda: len(socket.numbers()) > 50)
 
     restart = asyncio.create_task(asyncio.to_thread(restarting_engine.restart))

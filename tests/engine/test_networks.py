@@ -6,7 +6,7 @@ import docker
 import pytest
 
 from containers_app.models import AuditEntry
-from tests.conftest import unique
+from tests.conftest import HOME_TEAM, unique
 from tests.engine.markup import flash, page, row, shows
 
 
@@ -89,12 +89,14 @@ def test_it_offers_no_remove_button_for_the_builtin_networks(admin_client, make,
 # Creating: docker network create
 
 
-def test_it_creates_a_network_with_every_option(admin_client, make, docker_api):
+def test_a_team_admin_creates_a_network_with_every_option_for_their_team(
+    staff_client, make, docker_api
+):
     name = unique("n")
     make.networks.append(name)
     subnet, gateway = free_subnet()
 
-    response = admin_client.post(
+    response = staff_client.post(
         "/networks/",
         {
             "name": name,
@@ -103,7 +105,7 @@ def test_it_creates_a_network_with_every_option(admin_client, make, docker_api):
             "gateway": gateway,
             "internal": "on",
             "attachable": "on",
-            "labels": "berth.test=yes\r\nteam = web ops\r\n\r\nbare",
+            "labels": "test.marker=yes\r\nteam = web ops\r\n\r\nbare",
         },
     )
 
@@ -114,16 +116,22 @@ def test_it_creates_a_network_with_every_option(admin_client, make, docker_api):
     assert created["IPAM"]["Config"] == [{"Subnet": subnet, "Gateway": gateway}]
     assert created["Internal"] is True
     assert created["Attachable"] is True
-    assert created["Labels"] == {"berth.test": "yes", "team": "web ops", "bare": ""}
+    assert created["Labels"] == {
+        "berth.team": HOME_TEAM,
+        "test.marker": "yes",
+        "team": "web ops",
+        "bare": "",
+    }
     command = (
         f"docker network create --driver bridge --subnet {subnet} --gateway {gateway} "
-        f"--internal --attachable --label berth.test=yes --label 'team=web ops' --label bare {name}"
+        f"--internal --attachable --label berth.team={HOME_TEAM} --label test.marker=yes "
+        f"--label 'team=web ops' --label bare {name}"
     )
-    listed = admin_client.get(response["Location"])
+    listed = staff_client.get(response["Location"])
     assert shows(listed, f"Created network {name}: {command}")
     assert row(listed, created["Id"])
     assert AuditEntry.objects.filter(
-        action="network create", target=name, command=command, succeeded=True
+        action="network create", target=name, command=command, succeeded=True, team=HOME_TEAM
     ).exists()
 
 

@@ -1,83 +1,255 @@
 """Who may reach what, for every route there is: generated from the URL conf and the
 websocket routes, so a route added without a rule here fails the suite instead of being open.
 
-Each HTTP route is asked GET and POST as someone signed out, a viewer (signed in, not staff)
-and staff; each websocket route as the same three, from the site's own origin and from
-another port, another scheme and another host. The refs name objects that do not exist: the
-check comes before any engine call, and staff being let through shows as a 404 or a 400 from
-the view, never as a change.
+Each HTTP route is asked GET and POST by every kind of person: someone signed out, a wall
+screen (its cookie only), a viewer, an operator and an admin of the home team, an admin of
+another team, and a superuser. Where
+a route takes an object, it is a real one of the home team made for the case (a container,
+network, volume, image, job, registry login, team member), so the rules are tested on the
+objects they guard. A POST that would change something is aimed at the case's own objects
+(or its body is one no form accepts), and what it did is checked: carried out for those let
+through, left as it was for everyone else. Each websocket route is asked by the same people,
+from the site's own origin and from another port, scheme and host.
 """
 
+import io
 import re
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+import docker.errors
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from containers_app import tickets
+from containers_app.engine import containers as engine_containers
 from containers_app.views.common import AccessMiddleware
 from dashboard.routing import websocket_urlpatterns
 from tests import route_matrix
-from tests.conftest import unique
+from tests.conftest import (
+    HOME_TEAM,
+    OTHER_TEAM,
+    TEST_IMAGE,
+    member,
+    test_docker_host,
+    unique,
+    wait_on_condition,
+)
+from tests.engine.sockets import stop_shared_upstreams
 
-PUBLIC, VIEW, CHANGE, NO_SUCH_METHOD = "public", "view", "change", "405"
-# Let through to anyone signed in by the route (VIEW), refused by the view itself (403) to
-# all but superusers, whom the matrix does not ask: creating a team.
-SUPERUSER = "superuser"
-# The same, but let in by the view to team admins as well (access.audit_scope): the
-# matrix's viewer and staff belong to no team, so the view answers them 403.
-AUDITORS = "superusers and team admins"
+pytestmark = pytest.mark.django_db(transaction=True)
 
-# What each route allows, by method. A new route must be added here, or this test fails.
+# --- What a person gets from a route ---------------------------------------------------------
+
+LOGIN = "sent to sign in"
+THROUGH = "let through"
+REFUSED = "refused (403)"
+HIDDEN = "answered as if the object did not exist (404)"
+METHOD = "answered 405"
+ANYTHING = "anything but a server error"
+# A form's page (GET) to someone who may not send it: shown (with nothing they may choose) or
+# refused; either way nothing changes.
+SHOWN_OR_REFUSED = "shown or refused"
+# Refused by the route (403), or by the form's own check that they are no team's admin (400):
+# either way nothing is made.
+REFUSED_OR_FORM = "refused (403), or told by the form that they may not (400)"
+# A bulk action answers for each of its objects: one the person may not touch is left alone.
+UNTOUCHED = "answered, and the object left as it was"
+
+PEOPLE = ("anonymous", "screen", "viewer", "operator", "admin", "other_admin", "superuser")
+# The team each person creates things for (the form's team field).
+TEAM_OF = {
+    "anonymous": HOME_TEAM,
+    "screen": HOME_TEAM,
+    "viewer": HOME_TEAM,
+    "operator": HOME_TEAM,
+    "admin": HOME_TEAM,
+    "other_admin": OTHER_TEAM,
+    "superuser": HOME_TEAM,
+}
+
+
+def rule(
+    *,
+    viewer: str,
+    operator: str,
+    admin: str,
+    other_admin: str,
+    superuser: str,
+    anonymous: str = LOGIN,
+    screen: str = LOGIN,
+) -> dict[str, str]:
+    """What each person gets; `admin` and the others of the home team, `other_admin` an admin
+    of another team, the object (if any) the home team's. A screen is no user: the pages of
+    users send it to sign in."""
+    return {
+        "anonymous": anonymous,
+        "screen": screen,
+        "viewer": viewer,
+        "operator": operator,
+        "admin": admin,
+        "other_admin": other_admin,
+        "superuser": superuser,
+    }
+
+
+def everyone_signed_in(outcome: str) -> dict[str, str]:
+    return rule(
+        viewer=outcome, operator=outcome, admin=outcome, other_admin=outcome, superuser=outcome
+    )
+
+
+PUBLIC = {who: ANYTHING for who in PEOPLE}
+# Any signed-in user, whatever their team: lists, the host's pages.
+VIEW = everyone_signed_in(THROUGH)
+# A route refused to those who may change nothing at all (viewers), before its object is known;
+# a GET of a POST-only route is then answered 405.
+CHANGE = rule(
+    viewer=REFUSED, operator=THROUGH, admin=THROUGH, other_admin=THROUGH, superuser=THROUGH
+)
+NO_SUCH_METHOD = everyone_signed_in(METHOD)
+SUPERUSER = rule(
+    viewer=REFUSED, operator=REFUSED, admin=REFUSED, other_admin=REFUSED, superuser=THROUGH
+)
+# Superusers and team admins (access.audit_scope).
+AUDITORS = rule(
+    viewer=REFUSED, operator=REFUSED, admin=THROUGH, other_admin=THROUGH, superuser=THROUGH
+)
+# The home team's object, looked at.
+SEE = rule(viewer=THROUGH, operator=THROUGH, admin=THROUGH, other_admin=HIDDEN, superuser=THROUGH)
+# The home team's object, started, stopped, a terminal opened in it.
+OPERATE = rule(
+    viewer=REFUSED, operator=THROUGH, admin=THROUGH, other_admin=HIDDEN, superuser=THROUGH
+)
+# The home team's object, removed, committed, recreated, copied.
+ADMINISTER = rule(
+    viewer=REFUSED, operator=REFUSED, admin=THROUGH, other_admin=HIDDEN, superuser=THROUGH
+)
+# Something new made for the person's own team.
+CREATE = rule(
+    viewer=REFUSED,
+    operator=REFUSED_OR_FORM,
+    admin=THROUGH,
+    other_admin=THROUGH,
+    superuser=THROUGH,
+)
+# The page of a form that makes something new.
+CREATE_FORM = rule(
+    viewer=REFUSED,
+    operator=SHOWN_OR_REFUSED,
+    admin=THROUGH,
+    other_admin=THROUGH,
+    superuser=THROUGH,
+)
+# Images are the host's: any team's admin adds them, or removes one no other team uses.
+IMAGE_ADMINISTER = rule(
+    viewer=REFUSED, operator=REFUSED, admin=THROUGH, other_admin=THROUGH, superuser=THROUGH
+)
+IMAGE_USED_BY_HOME = rule(
+    viewer=REFUSED, operator=REFUSED, admin=THROUGH, other_admin=REFUSED, superuser=THROUGH
+)
+# An image's layers hold whatever it holds, secrets included: team admins (SEE_SECRETS).
+IMAGE_SECRETS = IMAGE_ADMINISTER
+BULK_OPERATE = rule(
+    viewer=REFUSED, operator=THROUGH, admin=THROUGH, other_admin=UNTOUCHED, superuser=THROUGH
+)
+BULK_ADMINISTER = rule(
+    viewer=REFUSED, operator=UNTOUCHED, admin=THROUGH, other_admin=UNTOUCHED, superuser=THROUGH
+)
+# What the home team's admin made for themselves (a job, a registry login).
+OWN = rule(viewer=HIDDEN, operator=HIDDEN, admin=THROUGH, other_admin=HIDDEN, superuser=THROUGH)
+OWN_CHANGE = rule(
+    viewer=REFUSED, operator=HIDDEN, admin=THROUGH, other_admin=HIDDEN, superuser=THROUGH
+)
+# The home team itself: its page, its members, its compose projects.
+TEAM_MEMBERS = SEE
+TEAM_ADMINS = ADMINISTER
+TEAM_SUPERUSER = rule(
+    viewer=REFUSED, operator=REFUSED, admin=REFUSED, other_admin=HIDDEN, superuser=THROUGH
+)
+# Screens are managed by superusers and team admins; a screen of the home team is its admins'.
+SCREEN_MANAGERS = AUDITORS
+SCREEN_OF_HOME = ADMINISTER
+# A screen's secret link opens it for whoever holds it; the wall (/screen/) shows only with
+# the cookie the link gave, and is "not valid" (404) to anyone else; both are GET only.
+SCREEN_LINK = {who: THROUGH for who in PEOPLE}
+SCREEN_WALL = {who: HIDDEN for who in PEOPLE} | {"screen": THROUGH}
+ONLY_GET = {who: METHOD for who in PEOPLE}
+# A wall's live tiles: its screen's only.
+SCREEN_ONLY = {who: REFUSED for who in PEOPLE} | {"screen": THROUGH}
+
+ACTIONS = engine_containers.ACTIONS
+REMOVALS = ("remove", "force_remove")
+
+
+def by_action(operate: dict, administer: dict) -> dict[str, dict]:
+    return {action: administer if action in REMOVALS else operate for action in ACTIONS}
+
+
+# What each route allows, by method (and, for some, by variant: the action, or which image).
+# A new route must be added here, or this test fails.
 EXPECTED = {
     "home": {"GET": PUBLIC, "POST": PUBLIC},
     "login": {"GET": PUBLIC, "POST": PUBLIC},
     "logout": {"GET": PUBLIC, "POST": PUBLIC},
     "containers:list": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "containers:bulk": {"GET": CHANGE, "POST": CHANGE},
-    "containers:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "containers:logs": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "containers:logs-download": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "containers:exec": {"GET": CHANGE, "POST": CHANGE},
-    "containers:action": {"GET": CHANGE, "POST": CHANGE},
-    "containers:run": {"GET": CHANGE, "POST": CHANGE},
-    "containers:run-preview": {"GET": CHANGE, "POST": CHANGE},
-    "containers:run-similar": {"GET": CHANGE, "POST": CHANGE},
-    "containers:commit": {"GET": CHANGE, "POST": CHANGE},
-    "containers:recreate": {"GET": CHANGE, "POST": CHANGE},
+    "containers:bulk": {"GET": CHANGE, "POST": by_action(BULK_OPERATE, BULK_ADMINISTER)},
+    "containers:detail": {"GET": SEE, "POST": NO_SUCH_METHOD},
+    "containers:logs": {"GET": SEE, "POST": NO_SUCH_METHOD},
+    "containers:logs-download": {"GET": SEE, "POST": NO_SUCH_METHOD},
+    "containers:exec": {"GET": OPERATE, "POST": OPERATE},
+    "containers:action": {"GET": NO_SUCH_METHOD, "POST": by_action(OPERATE, ADMINISTER)},
+    "containers:run": {"GET": CREATE_FORM, "POST": CREATE},
+    "containers:run-preview": {"GET": CHANGE, "POST": CREATE_FORM},
+    "containers:run-similar": {"GET": ADMINISTER, "POST": CHANGE},
+    "containers:commit": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
+    "containers:recreate": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
     "images:list": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "images:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "images:remove": {"GET": CHANGE, "POST": CHANGE},
-    "images:tag": {"GET": CHANGE, "POST": CHANGE},
-    "images:prune": {"GET": CHANGE, "POST": CHANGE},
-    "images:save": {"GET": CHANGE, "POST": CHANGE},
-    "images:pull": {"GET": CHANGE, "POST": CHANGE},
-    "images:build": {"GET": CHANGE, "POST": CHANGE},
-    "images:load": {"GET": CHANGE, "POST": CHANGE},
-    "images:push": {"GET": CHANGE, "POST": CHANGE},
+    "images:remove": {
+        "GET": CHANGE,
+        "POST": {"unused": IMAGE_ADMINISTER, "used by the home team": IMAGE_USED_BY_HOME},
+    },
+    "images:tag": {"GET": CHANGE, "POST": IMAGE_ADMINISTER},
+    "images:prune": {"GET": CHANGE, "POST": SUPERUSER},
+    "images:save": {"GET": IMAGE_SECRETS, "POST": CHANGE},
+    "images:pull": {"GET": CREATE_FORM, "POST": IMAGE_ADMINISTER},
+    "images:build": {"GET": CREATE_FORM, "POST": IMAGE_ADMINISTER},
+    "images:load": {"GET": CREATE_FORM, "POST": IMAGE_ADMINISTER},
+    "images:push": {"GET": CHANGE, "POST": IMAGE_ADMINISTER},
     "jobs:list": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "jobs:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "jobs:cancel": {"GET": CHANGE, "POST": CHANGE},
-    "networks:list": {"GET": VIEW, "POST": CHANGE},
-    "networks:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "networks:remove": {"GET": CHANGE, "POST": CHANGE},
-    "volumes:list": {"GET": VIEW, "POST": CHANGE},
-    "volumes:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "volumes:remove": {"GET": CHANGE, "POST": CHANGE},
+    "jobs:detail": {"GET": OWN, "POST": NO_SUCH_METHOD},
+    "jobs:cancel": {"GET": CHANGE, "POST": OWN_CHANGE},
+    "networks:list": {"GET": VIEW, "POST": CREATE},
+    "networks:detail": {"GET": SEE, "POST": NO_SUCH_METHOD},
+    "networks:remove": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
+    "volumes:list": {"GET": VIEW, "POST": CREATE},
+    "volumes:detail": {"GET": SEE, "POST": NO_SUCH_METHOD},
+    "volumes:remove": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
     "registries:list": {"GET": CHANGE, "POST": CHANGE},
-    "registries:logout": {"GET": CHANGE, "POST": CHANGE},
-    "merged-logs": {"GET": VIEW, "POST": NO_SUCH_METHOD},
+    "registries:logout": {"GET": CHANGE, "POST": OWN_CHANGE},
+    "merged-logs": {"GET": SEE, "POST": NO_SUCH_METHOD},
     "stats": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "system:info": {"GET": VIEW, "POST": NO_SUCH_METHOD},
     "teams:list": {"GET": VIEW, "POST": SUPERUSER},
-    "teams:detail": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "teams:members": {"GET": NO_SUCH_METHOD, "POST": VIEW},
-    "teams:member-remove": {"GET": NO_SUCH_METHOD, "POST": VIEW},
+    "teams:detail": {"GET": TEAM_MEMBERS, "POST": NO_SUCH_METHOD},
+    "teams:members": {"GET": NO_SUCH_METHOD, "POST": TEAM_ADMINS},
+    "teams:policy": {"GET": NO_SUCH_METHOD, "POST": TEAM_ADMINS},
+    "teams:member-remove": {"GET": NO_SUCH_METHOD, "POST": TEAM_ADMINS},
+    "teams:projects": {"GET": NO_SUCH_METHOD, "POST": TEAM_SUPERUSER},
+    "teams:project-remove": {"GET": NO_SUCH_METHOD, "POST": TEAM_SUPERUSER},
     "audit:list": {"GET": AUDITORS, "POST": NO_SUCH_METHOD},
     "audit:export": {"GET": AUDITORS, "POST": NO_SUCH_METHOD},
+    "screens:list": {"GET": SCREEN_MANAGERS, "POST": SCREEN_MANAGERS},
+    "screens:rotate": {"GET": NO_SUCH_METHOD, "POST": SCREEN_OF_HOME},
+    "screens:revoke": {"GET": NO_SUCH_METHOD, "POST": SCREEN_OF_HOME},
+    "screens:open": {"GET": SCREEN_LINK, "POST": ONLY_GET},
+    "screen": {"GET": SCREEN_WALL, "POST": ONLY_GET},
 }
-# Values for the routes' parameters: objects that do not exist.
+# Values for the parameters of a route that has no object made for it below.
 SAMPLE = {
     "ref": "berthtest-matrix-none",
     "action": "stop",
@@ -85,11 +257,18 @@ SAMPLE = {
     "credential_id": 999999,
     "slug": "berthtest-matrix-none",
     "username": "berthtest-matrix-none",
+    "project": "berthtest-matrix-none",
+    "screen_id": 999999,
+    "token": "berthtest-matrix-none-token",
 }
 IMAGE_SAMPLE = {"ref": "0123456789ab"}
-# A body no form accepts (create, tag, prune), so staff's POST is refused by the form, not
-# carried out.
+# A body no form accepts, for a route with nothing made for it below.
 INVALID_BODY = {"name": "not a valid name!", "action": "stop", "target": "NOT VALID", "all": "?"}
+# Ends at once on `docker stop`, where a bare sleep as process 1 waits out the 10 s.
+STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+# Where an image pushed or pulled by a case goes: a port the engine's own loopback refuses at
+# once, so the job fails without reaching any registry.
+NOWHERE = "127.0.0.1:1"
 
 
 def http_routes(patterns=None, namespace: str = "") -> list[tuple[str, URLPattern]]:
@@ -106,10 +285,10 @@ def http_routes(patterns=None, namespace: str = "") -> list[tuple[str, URLPatter
     return routes
 
 
-def url_of(name: str, pattern: URLPattern) -> str:
+def url_of(name: str, pattern: URLPattern, values: dict | None = None) -> str:
     names = pattern.pattern.regex.groupindex
     samples = IMAGE_SAMPLE if name.startswith("images:") else SAMPLE
-    return reverse(name, kwargs={key: samples[key] for key in names})
+    return reverse(name, kwargs={key: {**samples, **(values or {})}[key] for key in names})
 
 
 ROUTES = http_routes()
@@ -120,56 +299,441 @@ def test_every_route_has_a_rule_in_the_matrix():
     assert sorted(names) == sorted(EXPECTED), "add the new route to EXPECTED, with its rule"
 
 
+def test_every_rule_says_what_each_person_gets():
+    for name, methods in EXPECTED.items():
+        for method, found in methods.items():
+            rules = found.values() if isinstance(next(iter(found.values())), dict) else [found]
+            for each in rules:
+                assert set(each) == set(PEOPLE), f"{name} {method}"
+
+
+# --- The objects of the case ----------------------------------------------------------------
+
+
+@dataclass
+class Asked:
+    """One request of the matrix: its path, its body, and (for a change) whether it was
+    carried out. `happens`: whether a change let through is carried out (False where the
+    engine itself refuses it, as an image in use)."""
+
+    path: str
+    data: dict | None = None
+    done: Callable[[], bool] | None = None
+    happens: bool = True
+    files: dict = field(default_factory=dict)
+
+
+class Scene:
+    """The home team's objects a case asks about, made for it and removed after it."""
+
+    def __init__(self, make, docker_api, users: dict) -> None:
+        self.make = make
+        self.api = docker_api
+        self.users = users
+
+    # Containers.
+    def container(self, state: str = "running") -> dict:
+        return self.make.container(command=STOPPABLE, state=state)
+
+    def container_state(self, container_id: str) -> dict | None:
+        try:
+            return self.api.inspect_container(container_id)["State"]
+        except docker.errors.NotFound:
+            return None
+
+    def exists(self, kind: str, ref: str) -> bool:
+        inspect = {
+            "container": self.api.inspect_container,
+            "image": self.api.inspect_image,
+            "network": self.api.inspect_network,
+            "volume": self.api.inspect_volume,
+        }[kind]
+        try:
+            inspect(ref)
+        except docker.errors.NotFound:
+            return False
+        return True
+
+    def removed_after(self, kind: str, ref: str) -> str:
+        """`ref`, which the case may make: removed with the case's own objects."""
+        {
+            "container": self.make.containers,
+            "image": self.make.images,
+            "network": self.make.networks,
+            "volume": self.make.volumes,
+        }[kind].append(ref)
+        return ref
+
+    # The home admin's own things.
+    def job(self):
+        from containers_app.models import Job
+
+        admin = self.users["admin"]
+        return Job.objects.create(
+            user=admin,
+            username=admin.get_username(),
+            engine=test_docker_host(),
+            kind="pull",
+            target="berthtest-matrix:latest",
+            command="docker pull berthtest-matrix:latest",
+            state=Job.DONE,
+        )
+
+    def credential(self):
+        from containers_app import credentials
+
+        return credentials.store(
+            owner=self.users["admin"], server=NOWHERE, username="matrix", password="secret"
+        )
+
+
+def home_screen():
+    """A wall screen of the home team, and its link's token."""
+    from containers_app import screens
+    from containers_app.models import Team
+
+    home = Team.objects.get(slug=HOME_TEAM)
+    return screens.screen_create(by=None, name=unique("screen"), team=home)
+
+
+# Each state the container of an action starts in, so the action has something to do.
+STARTS_IN = {"start": "exited", "unpause": "paused", "remove": "exited"}
+
+
+def action_done(scene: Scene, container: dict, action: str) -> Callable[[], bool]:
+    """Whether `action` was carried out on `container`."""
+    started_at = container["State"]["StartedAt"]
+
+    def done() -> bool:
+        state = scene.container_state(container["Id"])
+        if action in REMOVALS:
+            return state is None
+        if state is None:
+            return False
+        return {
+            "start": state["Running"],
+            "stop": not state["Running"],
+            "kill": not state["Running"],
+            "restart": state["Running"] and state["StartedAt"] != started_at,
+            "pause": state["Paused"],
+            "unpause": state["Running"] and not state["Paused"],
+        }[action]
+
+    return done
+
+
+def run_body(who: str, name: str) -> dict:
+    return {
+        "image": TEST_IMAGE,
+        "name": name,
+        "command": "sleep 600",
+        "restart": "no",
+        "detach": "on",
+        "team": TEAM_OF[who],
+    }
+
+
+def asked(scene: Scene, name: str, pattern: URLPattern, method: str, variant, who: str) -> Asked:
+    """The request of route `name` for this case, on objects made for it."""
+    url = lambda **values: url_of(name, pattern, values)  # noqa: E731
+    resource = name.split(":")[0]
+    if name in ("containers:action", "containers:bulk"):
+        action = variant or "stop"
+        container = scene.container(STARTS_IN.get(action, "running"))
+        done = action_done(scene, container, action)
+        if name == "containers:bulk":
+            return Asked(url(), {"action": action, "ids": container["Id"]}, done)
+        return Asked(url(ref=container["Id"], action=action), {}, done)
+    if name == "containers:commit":
+        container = scene.container()
+        repository = f"berthtest-matrix/{unique('commit')}"
+        scene.removed_after("image", f"{repository}:v1")
+        body = {"repository": repository, "tag": "v1"}
+        return Asked(
+            url(ref=container["Id"]), body, lambda: scene.exists("image", f"{repository}:v1")
+        )
+    if name == "containers:recreate":
+        container = scene.container()
+        scene.removed_after("container", container["Name"].lstrip("/"))
+        return Asked(
+            url(ref=container["Id"]), {}, lambda: not scene.exists("container", container["Id"])
+        )
+    if name in ("containers:run", "containers:run-preview"):
+        new = scene.removed_after("container", unique("run"))
+        # A preview runs nothing, whoever asks.
+        happens = name == "containers:run"
+        return Asked(url(), run_body(who, new), lambda: scene.exists("container", new), happens)
+    if name == "containers:exec":
+        return Asked(url(ref=scene.container()["Id"]), {"cmd": "sh"})
+    if resource == "containers" and "ref" in pattern.pattern.regex.groupindex:
+        return Asked(url(ref=scene.container()["Id"]), {})
+    if name == "merged-logs":
+        return Asked(f"{url()}?c={scene.container()['Id']}")
+    if name == "images:remove":
+        image = scene.make.image()
+        if variant == "used by the home team":
+            scene.make.container(image=image, state="created")
+            return Asked(url(ref=image), {}, lambda: not scene.exists("image", image), False)
+        return Asked(url(ref=image), {}, lambda: not scene.exists("image", image))
+    if name in ("images:tag", "images:push"):
+        image = scene.make.image()
+        target = f"berthtest-matrix/{unique('tag')}:v1"
+        key = "target"
+        if name == "images:push":
+            target, key = f"{NOWHERE}/{target}", "reference"
+        tags = lambda: target in (scene.api.inspect_image(image)["RepoTags"] or [])  # noqa: E731
+        return Asked(url(ref=image), {key: target}, tags)
+    if name in ("images:detail", "images:save"):
+        return Asked(url(ref=scene.make.image()), {})
+    if name == "images:pull":
+        return Asked(url(), {"reference": f"{NOWHERE}/berthtest-matrix/none:latest"})
+    if name == "images:build":
+        tag = scene.removed_after("image", f"berthtest-matrix/{unique('build')}:v1")
+        dockerfile = f"FROM {TEST_IMAGE}\nLABEL org.example.berthtest=matrix\n"
+        return Asked(
+            url(), {"dockerfile": dockerfile, "tag": tag}, lambda: scene.exists("image", tag)
+        )
+    if name == "images:load":
+        return Asked(url(), {}, files={"input": not_an_image_tar()})
+    if name in ("networks:list", "volumes:list") and method == "POST":
+        kind = resource[:-1]
+        new = scene.removed_after(kind, unique(kind[0]))
+        body = {"name": new, "driver": "bridge" if kind == "network" else "local"}
+        return Asked(url(), body | {"team": TEAM_OF[who]}, lambda: scene.exists(kind, new))
+    if name in ("networks:detail", "networks:remove"):
+        network = scene.make.network()
+        return Asked(url(ref=network["Id"]), {}, lambda: not scene.exists("network", network["Id"]))
+    if name in ("volumes:detail", "volumes:remove"):
+        volume = scene.make.volume()["Name"]
+        return Asked(url(ref=volume), {}, lambda: not scene.exists("volume", volume))
+    if name in ("jobs:detail", "jobs:cancel"):
+        return Asked(url(job_id=scene.job().pk), {})
+    if name == "registries:logout":
+        from containers_app.models import RegistryCredential
+
+        credential = scene.credential()
+        gone = lambda: not RegistryCredential.objects.filter(pk=credential.pk).exists()  # noqa: E731
+        return Asked(url(credential_id=credential.pk), {}, gone)
+    if name == "registries:list":
+        return Asked(url(), {"server": "not a registry!", "username": "", "password": ""})
+    if name == "teams:list":
+        return Asked(url(), {"slug": "NOT A SLUG!"})
+    if name == "teams:detail":
+        return Asked(url(slug=HOME_TEAM), {})
+    if name == "teams:members":
+        return teams_members(scene, url(slug=HOME_TEAM))
+    if name == "teams:member-remove":
+        leaver = member(unique("leaver"), HOME_TEAM, "viewer")
+        path = url(slug=HOME_TEAM, username=leaver.get_username())
+        return Asked(path, {}, lambda: not leaver.memberships.exists())
+    if name in ("teams:projects", "teams:project-remove"):
+        return team_projects(name, url)
+    if name == "teams:policy":
+        from containers_app.models import Team
+
+        capped = lambda: Team.objects.get(slug=HOME_TEAM).containers_max == 77  # noqa: E731
+        return Asked(url(slug=HOME_TEAM), {"containers_max": "77"}, capped)
+    if resource == "screens" or name == "screen":
+        return screen_routes(name, url, who)
+    return Asked(url(), INVALID_BODY)
+
+
+def screen_routes(name: str, url, who: str) -> Asked:
+    from containers_app.models import Screen
+
+    if name == "screens:list":
+        title = unique("wall")
+        made = Screen.objects.filter(name=title).exists
+        return Asked(url(), {"name": title, "team": TEAM_OF[who]}, made)
+    screen, token = home_screen()
+    if name == "screens:rotate":
+        rotated = lambda: Screen.objects.get(pk=screen.pk).token_hash != screen.token_hash  # noqa: E731
+        return Asked(url(screen_id=screen.pk), {}, rotated)
+    if name == "screens:revoke":
+        revoked = lambda: Screen.objects.get(pk=screen.pk).revoked is not None  # noqa: E731
+        return Asked(url(screen_id=screen.pk), {}, revoked)
+    if name == "screens:open":
+        return Asked(url(token=token), {})
+    return Asked(url(), {})
+
+
+def teams_members(scene: Scene, path: str) -> Asked:
+    from django.contrib.auth import get_user_model
+
+    joiner = get_user_model().objects.create_user(username=unique("joiner"), password="x")
+    body = {"username": joiner.get_username(), "role": "viewer"}
+    return Asked(path, body, lambda: joiner.memberships.filter(team__slug=HOME_TEAM).exists())
+
+
+def team_projects(name: str, url) -> Asked:
+    from containers_app.models import ProjectAssignment, Team
+
+    project = unique("project")
+    assigned = ProjectAssignment.objects.filter(engine=test_docker_host(), project=project)
+    if name == "teams:projects":
+        return Asked(url(slug=HOME_TEAM), {"project": project}, assigned.exists)
+    home = Team.objects.get(slug=HOME_TEAM)
+    ProjectAssignment.objects.create(engine=test_docker_host(), project=project, team=home)
+    return Asked(url(slug=HOME_TEAM, project=project), {}, lambda: not assigned.exists())
+
+
+def not_an_image_tar():
+    """A tar the form takes (it is a tar) and the engine refuses to load (no image in it)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        text = b"not an image\n"
+        info = tarfile.TarInfo("readme.txt")
+        info.size = len(text)
+        archive.addfile(info, io.BytesIO(text))
+    return SimpleUploadedFile("berthtest-matrix.tar", buffer.getvalue(), "application/x-tar")
+
+
+# --- Asking ---------------------------------------------------------------------------------
+
+
 @pytest.fixture
-def people(viewer_client, staff_client) -> dict[str, Client]:
-    return {"anonymous": Client(), "viewer": viewer_client, "staff": staff_client}
+def users(admin_user, staff_user, operator_user, viewer_user, other_admin_user) -> dict:
+    return {
+        "viewer": viewer_user,
+        "operator": operator_user,
+        "admin": staff_user,
+        "other_admin": other_admin_user,
+        "superuser": admin_user,
+    }
 
 
-def verdict(who: str, rule: str, response) -> str | None:
-    """What is wrong with `response` to `who` on a route with `rule`, or None."""
+@pytest.fixture
+def wall_cookie(users) -> str:
+    """The cookie a home team's screen's link is swapped for."""
+    from containers_app import screens
+
+    screen, _ = home_screen()
+    return screens.cookie_value(screen)
+
+
+@pytest.fixture
+def people(users, wall_cookie) -> dict[str, Client]:
+    from containers_app import screens
+
+    clients = {"anonymous": Client(), "screen": Client()}
+    clients["screen"].cookies[screens.COOKIE_NAME] = wall_cookie
+    for who, user in users.items():
+        clients[who] = Client()
+        clients[who].force_login(user)
+    return clients
+
+
+@pytest.fixture
+def scene(make, docker_api, users) -> Scene:
+    return Scene(make, docker_api, users)
+
+
+def signed_out(response) -> bool:
+    return response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def job_ended(response) -> None:
+    """If the answer is a job's page, waits for the job to end: its change is then done."""
+    from containers_app.models import Job
+
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    found = re.fullmatch(r"/jobs/(\d+)/", location)
+    if found:
+        wait_on_condition(lambda: Job.objects.get(pk=int(found[1])).ended, timeout=120)
+
+
+def verdict(expected: str, response, done: bool | None, happens: bool) -> str | None:
+    """What is wrong with `response` (and with `done`: whether its change was carried out,
+    None if not checked) for a person who should get `expected`, or None."""
     status = response.status_code
     if status >= 500:
         return f"answered {status}"
-    if rule == PUBLIC:
+    problem = _status_problem(expected, response)
+    if problem:
+        return problem
+    if done is None:
         return None
-    if who == "anonymous":
-        signed_out = status == 302 and response["Location"].startswith("/accounts/login/")
-        return None if signed_out else f"let someone signed out through ({status})"
-    if rule == NO_SUCH_METHOD:
+    if expected == THROUGH and happens and not done:
+        return "let through, but the change was not carried out"
+    if done and (expected != THROUGH or not happens):
+        return f"answered {status}, and the change was carried out"
+    return None
+
+
+def _status_problem(expected: str, response) -> str | None:
+    status = response.status_code
+    if expected == ANYTHING:
+        return None
+    if expected == LOGIN:
+        return None if signed_out(response) else f"let someone signed out through ({status})"
+    if signed_out(response):
+        return "sent a signed-in user to sign in"
+    if expected == METHOD:
         return None if status == 405 else f"answered {status}, not 405"
-    if rule == SUPERUSER:
-        return None if status == 403 else f"let {who} do what only a superuser may ({status})"
-    if rule == AUDITORS:
-        return None if status == 403 else f"let {who} read the audit trail ({status})"
-    if rule == CHANGE and who == "viewer":
-        return None if status == 403 else f"let a viewer change things ({status})"
-    return f"refused {who} ({status})" if status in (302, 403) else None
+    if expected == REFUSED:
+        return None if status == 403 else f"answered {status}, not 403"
+    if expected == REFUSED_OR_FORM:
+        return None if status in (400, 403) else f"answered {status}, not 403 or 400"
+    if expected == HIDDEN:
+        return None if status == 404 else f"answered {status}, not 404"
+    if expected == SHOWN_OR_REFUSED:
+        return None if status in (200, 403) else f"answered {status}, not 200 or 403"
+    # THROUGH and UNTOUCHED: past the access checks, whatever the view then said.
+    return f"refused ({status})" if status in (403, 404) else None
+
+
+def rule_for(name: str, method: str, variant) -> dict[str, str]:
+    found = EXPECTED.get(name, {}).get(method)
+    assert found, f"{name} has no rule for {method} in EXPECTED"
+    return found[variant] if variant is not None else found
+
+
+def variants(name: str, method: str) -> list:
+    found = EXPECTED.get(name, {}).get(method)
+    if found and isinstance(next(iter(found.values())), dict):
+        return list(found)
+    return [None]
 
 
 CASES = [
-    (name, pattern, who, method)
+    (name, pattern, who, method, variant)
     for name, pattern in ROUTES
-    for who in ("anonymous", "viewer", "staff")
     for method in ("GET", "POST")
+    for variant in variants(name, method)
+    for who in PEOPLE
 ]
 
 
+def case_id(name, who, method, variant) -> str:
+    return "-".join(str(part) for part in (name, variant, who, method) if part is not None)
+
+
 @pytest.mark.parametrize(
-    ("name", "pattern", "who", "method"),
+    ("name", "pattern", "who", "method", "variant"),
     CASES,
-    ids=[f"{name}-{who}-{method}" for name, _, who, method in CASES],
+    ids=[case_id(name, who, method, variant) for name, _, who, method, variant in CASES],
 )
-def test_each_route_answers_each_person_as_its_rule_says(people, name, pattern, who, method):
-    route_matrix.count("http")
-    rule = EXPECTED.get(name, {}).get(method)
-    assert rule, f"{name} has no rule in EXPECTED"
+def test_each_route_answers_each_person_as_its_rule_says(
+    people, scene, name, pattern, who, method, variant
+):
+    route_matrix.count("http", who)
+    expected = rule_for(name, method, variant)[who]
+    request = asked(scene, name, pattern, method, variant, who)
     client = people[who]
-    url = url_of(name, pattern)
-    response = client.get(url) if method == "GET" else client.post(url, INVALID_BODY)
+    if method == "GET":
+        response = client.get(request.path)
+    else:
+        response = client.post(request.path, {**(request.data or {}), **request.files})
+    job_ended(response)
+    response.close()
 
-    problem = verdict(who, rule, response)
+    done = request.done() if request.done else None
+    # Nothing changes on a GET, whoever asks.
+    problem = verdict(expected, response, done, request.happens and method == "POST")
 
-    assert problem is None, f"{method} {url} as {who}: {problem}"
+    assert problem is None, f"{method} {request.path} as {who}: {problem}"
 
 
 def test_a_view_that_declares_no_rule_is_refused_even_to_a_superuser(rf, admin_user):
@@ -185,7 +749,7 @@ def test_a_view_that_declares_no_rule_is_refused_even_to_a_superuser(rf, admin_u
 
 
 def test_the_admin_sends_anyone_but_staff_to_its_own_sign_in(people):
-    for who in ("anonymous", "viewer"):
+    for who in ("anonymous", "screen", "viewer", "operator", "other_admin"):
         response = people[who].get("/admin/")
         assert response.status_code == 302, who
         assert response["Location"].startswith("/admin/login/"), who
@@ -194,13 +758,19 @@ def test_the_admin_sends_anyone_but_staff_to_its_own_sign_in(people):
 # --- websockets -----------------------------------------------------------------------------
 
 WEBSOCKET_RULES = {
-    r"^ws/containers/{ref}/logs/$": VIEW,
-    "ws/logs/": VIEW,
-    r"^ws/containers/{ref}/exec/$": CHANGE,
+    r"^ws/containers/{ref}/logs/$": SEE,
+    "ws/logs/": SEE,
+    r"^ws/containers/{ref}/exec/$": OPERATE,
     "ws/live/": VIEW,
     "ws/stats/": VIEW,
-    "ws/jobs/<int:job_id>/": VIEW,
+    "ws/jobs/<int:job_id>/": OWN,
     "ws/audit/": AUDITORS,
+    "ws/screen/": SCREEN_ONLY,
+}
+# More paths of a route, about one of the home team's containers, with their own rule.
+WEBSOCKET_OBJECT_PATHS = {
+    "ws/live/": ("/ws/live/?page=container&id={container}", SEE),
+    "ws/stats/": ("/ws/stats/?id={container}", SEE),
 }
 SITE = "http://127.0.0.1:8000"
 FOREIGN_ORIGINS = {
@@ -208,6 +778,8 @@ FOREIGN_ORIGINS = {
     "another scheme": "https://127.0.0.1:8000",
     "another host": "http://evil.example",
 }
+# Close codes of a refusal, and of an object answered as missing.
+CLOSE_REFUSED, CLOSE_NOT_FOUND, CLOSE_BAD_REQUEST = 4403, 4404, 4400
 
 
 def websocket_rule_key(route) -> str:
@@ -219,75 +791,140 @@ def test_every_websocket_route_has_a_rule_in_the_matrix():
     assert keys == sorted(WEBSOCKET_RULES), "add the new websocket route to WEBSOCKET_RULES"
 
 
-def websocket_path(key: str, container_id: str, ticket: str) -> str:
-    """A working path for a route: a real container, and for exec a fresh ticket."""
-    return {
+def websocket_path(key: str, *, container_id: str, job_id: int, ticket: str) -> str:
+    """A working path for a route: the home team's container, the home admin's job, and for
+    exec a fresh ticket."""
+    known = {
         r"^ws/containers/{ref}/logs/$": f"/ws/containers/{container_id}/logs/?tail=1",
         "ws/logs/": f"/ws/logs/?c={container_id}&tail=1",
         r"^ws/containers/{ref}/exec/$": f"/ws/containers/{container_id}/exec/?ticket={ticket}",
         "ws/live/": "/ws/live/?page=containers",
         "ws/stats/": "/ws/stats/",
-        "ws/jobs/<int:job_id>/": "/ws/jobs/999999/",
+        "ws/jobs/<int:job_id>/": f"/ws/jobs/{job_id}/",
         "ws/audit/": "/ws/audit/",
-    }[key]
+    }
+    return known.get(key) or "/" + key.strip("^$")
 
 
-async def through_the_application(path: str, *, origin: str, cookie: str):
-    """(accepted, close code) of a handshake through the whole ASGI application."""
+@dataclass
+class Handshake:
+    accepted: bool
+    code: int | None
+    # What came first after the socket was accepted: ("text", data), ("close", code) or None.
+    first: tuple | None = None
+
+
+async def through_the_application(
+    path: str, *, origin: str, cookie: str, wait: float = 0
+) -> Handshake:
+    """A handshake through the whole ASGI application, and what comes first after it."""
     from channels.testing import WebsocketCommunicator
 
     from dashboard.asgi import application
 
     headers = [(b"origin", origin.encode()), (b"host", b"127.0.0.1:8000")]
     if cookie:
-        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+        headers.append((b"cookie", cookie.encode()))
     communicator = WebsocketCommunicator(application, path, headers=headers)
     accepted, code = await communicator.connect(timeout=15)
-    if accepted:
-        await communicator.disconnect()
-    return accepted, code
+    if not accepted:
+        return Handshake(False, code)
+    first = None
+    # receive_output would cancel the application when nothing comes in time: first wait for
+    # something to come.
+    if wait and not await communicator.receive_nothing(timeout=wait, interval=0.02):
+        output = await communicator.receive_output(timeout=1)
+        if output and output["type"] == "websocket.close":
+            first = ("close", output.get("code"))
+        elif output and output["type"] == "websocket.send":
+            first = ("text", output.get("text") or "")
+    await communicator.disconnect()
+    return Handshake(True, code, first)
+
+
+def websocket_problem(expected: str, shake: Handshake) -> str | None:
+    refused_early = not shake.accepted and shake.code == CLOSE_REFUSED
+    errored = shake.first is not None and (
+        (shake.first[0] == "close" and shake.first[1] in (CLOSE_NOT_FOUND, CLOSE_BAD_REQUEST))
+        or (shake.first[0] == "text" and '"error"' in shake.first[1])
+    )
+    if expected == ANYTHING:
+        return None
+    if expected in (LOGIN, REFUSED):
+        return None if refused_early else f"not refused: {shake}"
+    if expected == HIDDEN:
+        hidden_early = not shake.accepted and shake.code in (CLOSE_REFUSED, CLOSE_NOT_FOUND)
+        return None if hidden_early or errored else f"not answered as missing: {shake}"
+    if not shake.accepted or errored:
+        return f"not let through: {shake}"
+    return None
 
 
 @pytest.fixture
-def sessions(transactional_db, django_user_model) -> dict:
-    """Each person's session cookie (None for someone signed out) and user."""
-    found = {"anonymous": ("", None)}
-    for who, staff in (("viewer", False), ("staff", True)):
-        user = django_user_model.objects.create_user(username=unique(who), is_staff=staff)
+def sessions(users, wall_cookie) -> dict:
+    """Each person's cookie header ("" for someone signed out) and user (None: no user)."""
+    from containers_app import screens
+
+    found = {"anonymous": ("", None), "screen": (f"{screens.COOKIE_NAME}={wall_cookie}", None)}
+    for who, user in users.items():
         client = Client()
         client.force_login(user)
-        found[who] = (client.cookies["sessionid"].value, user)
+        found[who] = (f"sessionid={client.cookies['sessionid'].value}", user)
     return found
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("key", sorted(WEBSOCKET_RULES))
+@pytest.fixture
+def own_upstreams():
+    """Each async test runs its own event loop: the shared upstreams a case started end with
+    it, so the next case does not join one whose loop is gone."""
+    yield
+    stop_shared_upstreams()
+
+
+def websocket_cases() -> list[tuple[str, str | None]]:
+    return [(key, None) for key in sorted(WEBSOCKET_RULES)] + [
+        (key, path) for key, (path, _) in sorted(WEBSOCKET_OBJECT_PATHS.items())
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "object_path"),
+    websocket_cases(),
+    ids=[key + (" (one container)" if path else "") for key, path in websocket_cases()],
+)
 async def test_each_websocket_route_answers_each_person_and_origin_as_its_rule_says(
-    key, sessions, make
+    key, object_path, sessions, scene, own_upstreams
 ):
-    container = make.container()
-    rule = WEBSOCKET_RULES[key]
-    for who, (cookie, user) in sessions.items():
+    from asgiref.sync import sync_to_async
+
+    container = scene.container()
+    job = await sync_to_async(scene.job)()
+    rule = WEBSOCKET_OBJECT_PATHS[key][1] if object_path else WEBSOCKET_RULES[key]
+
+    async def path_for(user) -> str:
         ticket = (
             tickets.issue(user_id=user.pk, container_id=container["Id"], command=["sh"])
             if user
             else "x"
         )
-        path = websocket_path(key, container["Id"], ticket)
-        route_matrix.count("websocket")
-        accepted, code = await through_the_application(path, origin=SITE, cookie=cookie)
-        # AUDITORS: neither the viewer nor staff is a superuser or a team admin.
-        may = rule != AUDITORS and (who == "staff" or (who == "viewer" and rule == VIEW))
-        assert accepted == may, f"{path} as {who}: accepted={accepted}, code {code}"
-        if not may:
-            assert code == 4403, f"{path} as {who}: closed with {code}"
+        if object_path:
+            return object_path.format(container=container["Id"])
+        return websocket_path(key, container_id=container["Id"], job_id=job.pk, ticket=ticket)
+
+    problems = []
+    for who, (cookie, user) in sessions.items():
+        expected = rule[who]
+        path = await path_for(user)
+        route_matrix.count("websocket", who)
+        wait = 5 if expected == HIDDEN else 1 if expected == THROUGH else 0
+        shake = await through_the_application(path, origin=SITE, cookie=cookie, wait=wait)
+        if problem := websocket_problem(expected, shake):
+            problems.append(f"{path} as {who} ({expected}): {problem}")
         for what, origin in FOREIGN_ORIGINS.items():
-            route_matrix.count("websocket")
-            ticket = (
-                tickets.issue(user_id=user.pk, container_id=container["Id"], command=["sh"])
-                if user
-                else "x"
-            )
-            path = websocket_path(key, container["Id"], ticket)
-            accepted, code = await through_the_application(path, origin=origin, cookie=cookie)
-            assert not accepted, f"{path} as {who} from {what} ({origin}) was accepted"
+            route_matrix.count("websocket", who)
+            path = await path_for(user)
+            shake = await through_the_application(path, origin=origin, cookie=cookie)
+            if shake.accepted:
+                problems.append(f"{path} as {who} from {what} ({origin}) was accepted")
+
+    assert not problems, "\n".join(problems)

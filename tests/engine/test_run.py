@@ -21,7 +21,7 @@ from containers_app.engine.specs import (
 )
 from containers_app.forms import ContainerRunForm
 from containers_app.models import AuditEntry
-from tests.conftest import TEST_IMAGE, unique, wait_on_condition
+from tests.conftest import HOME_TEAM, TEST_IMAGE, unique, wait_on_condition
 from tests.engine.jobs_helpers import job_of
 from tests.engine.sockets import connected
 
@@ -207,12 +207,15 @@ def test_the_image_of_the_query_string_fills_the_form_and_the_command_line(admin
     assert f'name="image" value="{TEST_IMAGE}"' in text(response)
 
 
-def test_a_get_of_the_run_page_runs_nothing(admin_client, docker_api):
-    before = len(docker_api.containers(all=True))
+def test_a_get_of_the_run_page_runs_nothing(admin_client, make, docker_api):
+    # An image of this test's own: the engine may be shared with other runs of the tests.
+    image = f"berthtest-local/{unique('img')}:1"
+    make.image(image)
 
-    admin_client.get("/containers/run/", {"image": TEST_IMAGE, "name": unique("run")})
+    response = admin_client.get("/containers/run/", {"image": image, "name": unique("run")})
 
-    assert len(docker_api.containers(all=True)) == before
+    assert response.status_code == 200
+    assert docker_api.containers(all=True, filters={"ancestor": image}) == []
 
 
 # --- refusals ------------------------------------------------------------------------------
@@ -243,7 +246,7 @@ def test_a_name_in_use_is_a_409_with_the_engines_reason_on_the_form(admin_client
 
 @pytest.mark.django_db(transaction=True)
 def test_an_image_the_engine_lacks_is_pulled_first_then_run(
-    admin_client, make, docker_api, registry
+    staff_client, make, docker_api, registry
 ):
     """As `docker run` does: the pull is a job with its progress, and the container runs
     once the image is there."""
@@ -254,14 +257,17 @@ def test_an_image_the_engine_lacks_is_pulled_first_then_run(
     docker_api.remove_image(image_id, force=True)
     name = unique("run")
 
-    job = job_of(run(admin_client, make, name=name, image=image, command=STOPPABLE))
+    job = job_of(run(staff_client, make, name=name, image=image, command=STOPPABLE))
 
     make.images.append(image)
-    assert (job.kind, job.state) == ("run", "done"), job.result
+    assert (job.kind, job.state, job.team) == ("run", "done", HOME_TEAM), job.result
     assert job.command.startswith("docker run -d --name " + name)
     assert "Pulling from" in job.output and f"Started container {name}" in job.result
-    assert docker_api.inspect_container(name)["State"]["Running"]
-    assert AuditEntry.objects.get(action="run", target=name).succeeded
+    container = docker_api.inspect_container(name)
+    assert container["State"]["Running"]
+    assert container["Config"]["Labels"]["berth.team"] == HOME_TEAM
+    entry = AuditEntry.objects.get(action="run", target=name)
+    assert entry.succeeded and entry.team == HOME_TEAM
 
 
 @pytest.mark.django_db(transaction=True)
@@ -467,9 +473,10 @@ def test_the_preview_answers_the_command_line_of_the_form_and_runs_nothing(
     )
 
     assert response.status_code == 200
+    # The only team the staff member may run for is chosen already; its label is Berth's.
     assert command_line(response) == (
         f"docker run -d --name {name} -e DB_PASSWORD=hunter2 -p 127.0.0.1:8080:80 "
-        f"{TEST_IMAGE} sleep 600"
+        f"--label berth.team={HOME_TEAM} {TEST_IMAGE} sleep 600"
     )
     assert not exists(docker_api, name)
     assert not AuditEntry.objects.exists()
@@ -486,7 +493,7 @@ def test_the_preview_tells_a_staff_member_which_options_need_a_superuser(staff_c
     response = staff_client.post("/containers/run/preview/", posted(privileged="on"))
 
     assert response.status_code == 200
-    assert "docker run -d --privileged" in command_line(response)
+    assert f"docker run -d --label berth.team={HOME_TEAM} --privileged" in command_line(response)
     assert "--privileged gives the container every capability" in text(response)
 
 

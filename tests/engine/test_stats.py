@@ -21,6 +21,10 @@ from tests.engine.sockets import (
     stop_shared_upstreams,
 )
 
+# Each socket loads its user's teams on a thread of its own, which sees only what the test
+# has committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 # sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once.
 STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 MIB = 1024 * 1024
@@ -338,8 +342,11 @@ async def test_someone_signed_out_may_not_watch_stats():
     assert await refused("/ws/stats/", AnonymousUser()) == 4403
 
 
-async def test_stats_of_an_unknown_container_are_a_bad_request(admin_user):
-    assert await refused(f"/ws/stats/?id={unique('missing')}", admin_user) == 4400
+async def test_stats_of_an_unknown_container_are_not_found(admin_user):
+    assert await refused(f"/ws/stats/?id={unique('missing')}", admin_user) == 4404
+
+
+async def test_stats_of_a_badly_named_container_are_a_bad_request(admin_user):
     assert await refused("/ws/stats/?id=../etc", admin_user) == 4400
 
 

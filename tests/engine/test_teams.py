@@ -4,7 +4,7 @@ members, everyone else in a team only looks, and those outside it cannot tell it
 import pytest
 from django.test import Client
 
-from containers_app.models import AuditEntry, Membership, Team
+from containers_app.models import AuditEntry, Membership, ProjectAssignment, Team
 from tests.conftest import unique
 from tests.engine.markup import data_ids, page, row, shows
 
@@ -174,8 +174,8 @@ def test_a_user_sees_only_the_teams_they_are_in_with_their_role(team, person):
     assert 'id="team-create"' not in page(response)
 
 
-def test_a_user_in_no_team_is_told_how_to_join_one(viewer_client):
-    response = viewer_client.get("/teams/")
+def test_a_user_in_no_team_is_told_how_to_join_one(person):
+    response = person().get("/teams/")
 
     assert response.status_code == 200
     assert data_ids(response) == []
@@ -436,3 +436,70 @@ def test_the_admin_refuses_a_slug_the_pages_would_refuse(admin_client, db):
     assert response.status_code == 200
     assert "not a team slug" in page(response)
     assert not Team.objects.filter(slug__iexact="dev").exists()
+
+
+# Compose projects: a superuser hands them to teams
+
+
+def test_a_superuser_hands_a_compose_project_to_a_team_whose_members_then_see_its_containers(
+    admin_client, team, person, make
+):
+    dev = team()
+    project = unique("proj")
+    container = make.container(team=None, labels={"com.docker.compose.project": project})
+    viewer = person(**{dev.slug: "viewer"})
+    assert viewer.get(f"/containers/{container['Id']}/").status_code == 404
+
+    response = admin_client.post(f"/teams/{dev.slug}/projects/", {"project": project})
+
+    assert response.status_code == 302
+    assert shows(admin_client.get(response["Location"]), f"Compose project {project} is")
+    assert viewer.get(f"/containers/{container['Id']}/").status_code == 200
+    assert project in page(viewer.get(f"/teams/{dev.slug}/"))
+    entry = AuditEntry.objects.get(action="team assign")
+    assert (entry.team, entry.command) == (
+        dev.slug,
+        f"python manage.py teams assign {dev.slug} {project}",
+    )
+
+
+def test_taking_a_project_back_hides_its_containers_from_the_team_again(
+    admin_client, team, person, make
+):
+    dev = team()
+    project = unique("proj")
+    container = make.container(team=None, labels={"com.docker.compose.project": project})
+    viewer = person(**{dev.slug: "viewer"})
+    admin_client.post(f"/teams/{dev.slug}/projects/", {"project": project})
+
+    response = admin_client.post(f"/teams/{dev.slug}/projects/{project}/remove/")
+
+    assert response.status_code == 302
+    assert viewer.get(f"/containers/{container['Id']}/").status_code == 404
+    assert AuditEntry.objects.filter(action="team unassign", team=dev.slug).exists()
+
+
+def test_a_team_admin_may_not_hand_projects_to_their_team_and_others_do_not_learn_it_exists(
+    team, person
+):
+    dev = team()
+    admin, stranger = person(**{dev.slug: "admin"}), person()
+
+    refused = admin.post(f"/teams/{dev.slug}/projects/", {"project": "shop"})
+    hidden = stranger.post(f"/teams/{dev.slug}/projects/", {"project": "shop"})
+
+    assert refused.status_code == 403
+    assert shows(refused, "Only superusers may hand compose projects to teams.")
+    assert hidden.status_code == 404
+    assert not ProjectAssignment.objects.exists()
+    assert AuditEntry.objects.filter(action="team assign", denied=True).count() == 2
+
+
+def test_a_project_name_compose_would_not_give_is_refused_on_the_page(admin_client, team):
+    dev = team()
+
+    response = admin_client.post(f"/teams/{dev.slug}/projects/", {"project": "Not A Project"})
+
+    assert response.status_code == 400
+    assert shows(response, "lower-case letters, digits, - and _ only")
+    assert not ProjectAssignment.objects.exists()

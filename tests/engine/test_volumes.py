@@ -19,7 +19,7 @@ def exists(docker_api, name: str) -> bool:
 
 
 def labelled(docker_api, marker: str) -> list[dict]:
-    return (docker_api.volumes(filters={"label": f"berth.test={marker}"}) or {}).get(
+    return (docker_api.volumes(filters={"label": f"test.marker={marker}"}) or {}).get(
         "Volumes"
     ) or []
 
@@ -69,7 +69,7 @@ def test_it_creates_a_volume_with_labels_and_options(admin_client, make, docker_
         {
             "name": name,
             "driver": "local",
-            "labels": "berth.test=yes\r\nteam = web ops",
+            "labels": "test.marker=yes\r\nteam = web ops",
             "options": "type=tmpfs\ndevice=tmpfs\no=size=1m",
         },
     )
@@ -78,10 +78,10 @@ def test_it_creates_a_volume_with_labels_and_options(admin_client, make, docker_
     assert response["Location"] == "/volumes/"
     created = docker_api.inspect_volume(name)
     assert created["Driver"] == "local"
-    assert created["Labels"] == {"berth.test": "yes", "team": "web ops"}
+    assert created["Labels"] == {"test.marker": "yes", "team": "web ops"}
     assert created["Options"] == {"type": "tmpfs", "device": "tmpfs", "o": "size=1m"}
     command = (
-        "docker volume create --driver local --label berth.test=yes --label 'team=web ops' "
+        "docker volume create --driver local --label test.marker=yes --label 'team=web ops' "
         f"--opt type=tmpfs --opt device=tmpfs --opt o=size=1m {name}"
     )
     listed = admin_client.get(response["Location"])
@@ -96,7 +96,7 @@ def test_it_lets_the_engine_name_a_volume_given_no_name(admin_client, make, dock
     marker = secrets.token_hex(4)
 
     response = admin_client.post(
-        "/volumes/", {"name": "", "driver": "local", "labels": f"berth.test={marker}"}
+        "/volumes/", {"name": "", "driver": "local", "labels": f"test.marker={marker}"}
     )
 
     created = labelled(docker_api, marker)
@@ -105,7 +105,7 @@ def test_it_lets_the_engine_name_a_volume_given_no_name(admin_client, make, dock
     assert len(created) == 1
     name = created[0]["Name"]
     assert len(name) == 64
-    command = f"docker volume create --driver local --label berth.test={marker}"
+    command = f"docker volume create --driver local --label test.marker={marker}"
     assert shows(admin_client.get("/volumes/"), f"Created volume {name}: {command}")
 
 
@@ -125,7 +125,7 @@ def test_it_shows_the_form_again_with_the_error_and_creates_nothing(
     admin_client, docker_api, fields, error
 ):
     marker = secrets.token_hex(4)
-    data = {"driver": "local", "labels": f"berth.test={marker}", **fields}
+    data = {"driver": "local", "labels": f"test.marker={marker}", **fields}
 
     response = admin_client.post("/volumes/", data)
 
@@ -199,7 +199,7 @@ def test_staff_may_not_create_a_volume_that_mounts_the_host(
     marker = secrets.token_hex(4)
     name = unique("v")
     make.volumes.append(name)  # removed afterwards should it be created all the same
-    data = {"name": name, "driver": "local", "labels": f"berth.test={marker}", **fields}
+    data = {"name": name, "driver": "local", "labels": f"test.marker={marker}", **fields}
 
     response = staff_client.post("/volumes/", data)
 

@@ -1,15 +1,15 @@
 """One user's open websockets are counted across every route (logs, live pages, stats) against
 BERTH_MAX_WEBSOCKETS_PER_USER; the one past it is closed with 4429."""
 
-import secrets
-from types import SimpleNamespace
-
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from tests.conftest import HOME_TEAM, member, unique
 from tests.engine.sockets import connected, router, stop_shared_upstreams
 
-pytestmark = pytest.mark.django_db
+# Committed users: the sockets look up their teams on threads of their own.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
@@ -18,20 +18,15 @@ def _no_shared_upstreams():
     stop_shared_upstreams()
 
 
-def someone():
-    """A signed-in user of its own, so no other test's sockets count against it."""
-    return SimpleNamespace(
-        is_authenticated=True,
-        is_active=True,
-        is_staff=False,
-        is_superuser=False,
-        pk=secrets.randbits(48),
-    )
+async def someone():
+    """A signed-in user of its own (a viewer of the home team), so no other test's sockets
+    count against it."""
+    return await sync_to_async(member)(unique("u"), HOME_TEAM, "viewer")
 
 
 async def test_a_users_sockets_on_every_route_count_against_one_limit(make, settings):
     settings.MAX_WEBSOCKETS_PER_USER = 3
-    user = someone()
+    user = await someone()
     c = make.container()
     opened = [
         await connected("/ws/live/?page=containers", user),
@@ -51,7 +46,7 @@ async def test_a_users_sockets_on_every_route_count_against_one_limit(make, sett
     }
     await extra.disconnect()
     # Someone else is not held back by this user's sockets.
-    others = await connected("/ws/live/?page=containers", someone())
+    others = await connected("/ws/live/?page=containers", await someone())
 
     await opened[0].disconnect()
     again = await connected("/ws/live/?page=images", user)

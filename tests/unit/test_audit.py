@@ -2,7 +2,6 @@
 guard, who may read which entries, and the in-process feed of new entries."""
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +9,7 @@ from django.http import QueryDict
 from django.test import override_settings
 
 from containers_app import access
+from containers_app.access import Actor
 from containers_app.forms import AuditFilterForm, parse_time
 from containers_app.streams import audit_feed
 from containers_app.views.audit import csv_cell, csv_lines
@@ -134,39 +134,42 @@ def test_csv_lines_quote_and_defuse_every_cell():
 # --- who reads which entries ---------------------------------------------------------------
 
 
-@dataclass
-class Someone:
-    is_authenticated: bool = True
-    is_active: bool = True
-    is_staff: bool = False
-    is_superuser: bool = False
+def someone(*, superuser: bool = False, active: bool = True, admin_of=(), roles=None) -> Actor:
+    return Actor(
+        name="someone",
+        user_id=1,
+        active=active,
+        superuser=superuser,
+        roles=roles if roles is not None else dict.fromkeys(admin_of, "admin"),
+    )
 
 
 def test_a_superuser_reads_every_entry_whatever_their_teams():
-    assert access.audit_scope(Someone(is_superuser=True), []) == access.AUDIT_ALL
-    assert access.audit_scope(Someone(is_superuser=True), ["web"]) == access.AUDIT_ALL
+    assert access.audit_scope(someone(superuser=True)) == access.AUDIT_ALL
+    assert access.audit_scope(someone(superuser=True, admin_of=["web"])) == access.AUDIT_ALL
 
 
 def test_a_team_admin_reads_their_teams_entries():
-    assert access.audit_scope(Someone(), ["web", "api", "web"]) == frozenset({"web", "api"})
-    assert access.audit_scope(Someone(is_staff=True), ["web"]) == frozenset({"web"})
+    assert access.audit_scope(someone(admin_of=["web", "api"])) == frozenset({"web", "api"})
+    admin_and_viewer = someone(roles={"web": "admin", "api": "viewer"})
+    assert access.audit_scope(admin_and_viewer) == frozenset({"web"})
 
 
 @pytest.mark.parametrize(
-    "person",
+    "actor",
     [
-        Someone(),
-        Someone(is_staff=True),
-        Someone(is_authenticated=False),
-        Someone(is_active=False, is_superuser=True),
+        someone(),
+        someone(roles={"web": "operator", "api": "viewer"}),
+        access.NOBODY,
+        someone(active=False, superuser=True),
     ],
 )
-def test_anyone_else_reads_no_entry(person):
-    assert access.audit_scope(person, []) is None
+def test_anyone_else_reads_no_entry(actor):
+    assert access.audit_scope(actor) is None
 
 
 def test_an_inactive_team_admin_reads_no_entry():
-    assert access.audit_scope(Someone(is_active=False), ["web"]) is None
+    assert access.audit_scope(someone(active=False, admin_of=["web"])) is None
 
 
 # --- the feed ------------------------------------------------------------------------------

@@ -171,6 +171,29 @@ def test_a_change_docker_commit_does_not_take_is_refused_with_its_line(line, wor
     assert "Line 2: " in form.errors["change"][0] and words in form.errors["change"][0]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "LABEL berth.team=other",
+        "LABEL a=b Berth.Team=other",
+        'LABEL "berth.team"=other',
+        "LABEL berth.team other",
+        "label berth.screen=yes",
+    ],
+)
+def test_a_change_that_sets_a_label_only_berth_sets_is_refused(line):
+    form = commit_form(change=line)
+
+    assert not form.is_valid()
+    assert "set by Berth only" in form.errors["change"][0]
+
+
+def test_a_label_change_whose_value_names_berth_is_kept():
+    form = commit_form(change='LABEL description="made with berth.example"')
+
+    assert form.is_valid(), form.errors
+
+
 def test_the_recreate_form_pulls_only_when_asked():
     assert ContainerRecreateForm({}).is_valid()
     form = ContainerRecreateForm({})
@@ -264,6 +287,17 @@ def test_the_copy_runs_the_reference_and_leaves_what_the_image_gave_to_the_newes
         assert key not in config, key
     # The published port is exposed, as the CLI does for -p; the image's own is the image's.
     assert config["ExposedPorts"] == {"8080/tcp": {}}
+
+
+def test_the_owning_teams_label_stays_on_the_copy_even_when_the_image_has_the_same():
+    data = inspect()
+    data["Config"]["Labels"]["berth.team"] = "shop-team"
+    image = {"Config": {**IMAGE["Config"], "Labels": {"berth.team": "shop-team"}}}
+
+    config = create_body(data, image=image).config
+
+    # The newest image of the reference may be labelled for another team: the copy says its own.
+    assert config["Labels"]["berth.team"] == "shop-team"
 
 
 def test_a_command_given_with_another_entrypoint_is_kept_even_if_it_is_the_images():

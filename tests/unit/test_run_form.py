@@ -13,6 +13,7 @@ from containers_app.engine.specs import (
 )
 from containers_app.forms import (
     ContainerRunForm,
+    add_team_field,
     parse_env,
     parse_mounts,
     parse_publish,
@@ -371,3 +372,37 @@ def test_an_entrypoint_reset_is_written_as_two_quotes():
     initial = ContainerRunForm.initial_from(ContainerSpec(image=IMAGE, entrypoint=()))
 
     assert initial["entrypoint"] == '""'
+
+
+def test_run_similar_leaves_the_labels_only_berth_sets_out_of_the_form():
+    spec = ContainerSpec(image=IMAGE, label=(("berth.team", "shop"), ("tier", "web")))
+
+    initial = ContainerRunForm.initial_from(spec)
+
+    assert initial["label"] == "tier=web"
+    assert ContainerRunForm(as_posted(initial)).is_valid()
+
+
+def test_the_chosen_team_is_the_first_label_of_the_spec():
+    form = run_form(label="tier=web", team="shop")
+    add_team_field(form, ["shop", "other"])
+
+    assert form.is_valid(), form.errors
+    assert form.spec().label == (("berth.team", "shop"), ("tier", "web"))
+    assert [field.name for field in form.groups()[0][1]][:2] == ["team", "image"]
+
+
+def test_a_team_the_user_may_not_run_for_is_refused():
+    form = run_form(team="other")
+    add_team_field(form, ["shop"])
+
+    assert not form.is_valid()
+    assert form.errors["team"] == ["Choose one of your teams."]
+
+
+def test_a_form_without_a_team_field_runs_for_no_team():
+    form = run_form()
+
+    assert form.is_valid(), form.errors
+    assert form.spec().label == ()
+    assert "team" not in [field.name for _, fields in form.groups() for field in fields]

@@ -1,8 +1,6 @@
 """A container's spec read back from its inspect data, and which options only a superuser
 may run, without an engine."""
 
-from types import SimpleNamespace
-
 import pytest
 
 from containers_app import access
@@ -228,16 +226,16 @@ def test_settings_a_spec_cannot_hold_are_named_as_docker_run_flags():
 # --- access --------------------------------------------------------------------------------
 
 
-def person(*, staff: bool, superuser: bool) -> SimpleNamespace:
-    return SimpleNamespace(
-        is_authenticated=True, is_active=True, is_staff=staff, is_superuser=superuser
+def person(*, superuser: bool = False, roles: dict | None = None) -> access.Actor:
+    return access.Actor(
+        name="someone", user_id=1, active=True, superuser=superuser, roles=roles or {}
     )
 
 
 def test_only_a_superuser_may_run_privileged_containers():
-    assert access.allowed(person(staff=True, superuser=True), access.RUN_PRIVILEGED)
-    assert not access.allowed(person(staff=True, superuser=False), access.RUN_PRIVILEGED)
-    assert not access.allowed(person(staff=False, superuser=False), access.RUN_PRIVILEGED)
+    assert access.allowed(person(superuser=True), access.RUN_PRIVILEGED)
+    assert not access.allowed(person(roles={"team": "admin"}), access.RUN_PRIVILEGED)
+    assert not access.allowed(person(), access.RUN_PRIVILEGED)
 
 
 PRIVILEGED = [

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from containers_app.management.commands.teams import Command
-from containers_app.models import AuditEntry, Membership, Team
+from containers_app.models import AuditEntry, Membership, ProjectAssignment, Team
 
 
 def teams(*args: str) -> tuple[str, str]:
@@ -259,3 +259,48 @@ def test_a_bad_role_exits_with_argparse_s_status_2(db, capsys):
 
     assert exited.value.code == 2
     assert "invalid choice: 'boss'" in capsys.readouterr().err
+
+
+# Compose projects
+
+
+def test_it_assigns_a_compose_project_to_a_team_and_audits_it(dev):
+    out, _ = teams("assign", "dev", "shop")
+
+    assert out == "Compose project shop is dev's now.\n"
+    assignment = ProjectAssignment.objects.get()
+    assert (assignment.project, assignment.team) == ("shop", dev)
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.team, entry.command) == (
+        "team assign",
+        "dev",
+        "python manage.py teams assign dev shop",
+    )
+
+
+def test_assigning_a_project_again_moves_it_and_says_from_whom(dev):
+    ops = Team.objects.create(slug="ops", name="ops")
+    teams("assign", "dev", "shop")
+
+    out, _ = teams("assign", "ops", "shop")
+
+    assert out == "Compose project shop is ops's now (was dev's).\n"
+    assert ProjectAssignment.objects.get().team == ops
+
+
+def test_it_unassigns_a_project_and_refuses_one_that_is_not_assigned(dev):
+    teams("assign", "dev", "shop")
+
+    out, _ = teams("unassign", "shop")
+
+    assert out == "Compose project shop is no longer dev's.\n"
+    assert not ProjectAssignment.objects.exists()
+    with pytest.raises(CommandError, match="Compose project shop is not assigned to any team"):
+        teams("unassign", "shop")
+
+
+@pytest.mark.parametrize("project", ["Shop", "_shop", "sh op", "shop!"])
+def test_it_refuses_a_name_compose_would_not_give_a_project(dev, project):
+    with pytest.raises(CommandError, match="lower-case letters, digits, - and _ only"):
+        teams("assign", "dev", project)
+    assert not ProjectAssignment.objects.exists()

@@ -1,6 +1,7 @@
-"""`python manage.py teams create|add|remove|list`: teams and their members from a shell or a
-provisioning script, through the same forms, rules and audit trail as the team pages. The
-shell acts as a superuser would (it may leave a team without admins, with a warning)."""
+"""`python manage.py teams create|add|remove|list|assign|unassign`: teams, their members and
+their compose projects from a shell or a provisioning script, through the same forms, rules
+and audit trail as the team pages. The shell acts as a superuser would (it may leave a team
+without admins, with a warning)."""
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -8,7 +9,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.forms import Form
 
 from containers_app import access, teams
-from containers_app.forms import MembershipForm, TeamCreateForm, validate_team_slug
+from containers_app.engine import default_engine
+from containers_app.forms import (
+    MembershipForm,
+    ProjectAssignForm,
+    TeamCreateForm,
+    validate_team_slug,
+)
 from containers_app.models import Team
 
 
@@ -38,6 +45,16 @@ class Command(BaseCommand):
         remove.add_argument("slug")
         remove.add_argument("username")
         commands.add_parser("list", help="every team, a line each: slug, name, user:role...")
+        assign = commands.add_parser(
+            "assign",
+            help="hand a compose project (its containers, networks, volumes) to a team",
+        )
+        assign.add_argument("slug")
+        assign.add_argument("project")
+        unassign = commands.add_parser(
+            "unassign", help="take a compose project from its team (superusers only then)"
+        )
+        unassign.add_argument("project")
 
     def handle(self, *args, subcommand: str, **options) -> None:
         if subcommand == "create":
@@ -46,8 +63,28 @@ class Command(BaseCommand):
             self.add(options["slug"], options["username"], options["role"])
         elif subcommand == "remove":
             self.remove(options["slug"], options["username"])
+        elif subcommand == "assign":
+            self.assign(options["slug"], options["project"])
+        elif subcommand == "unassign":
+            self.unassign(options["project"])
         else:
             self.list()
+
+    def assign(self, slug: str, project: str) -> None:
+        team = self.team(slug)
+        form = ProjectAssignForm({"project": project})
+        if not form.is_valid():
+            raise CommandError(form_errors(form))
+        was = teams.project_assign(by=None, engine=default_engine(), team=team, project=project)
+        self.stdout.write(
+            f"Compose project {project} is {slug}'s now" + (f" (was {was}'s)." if was else ".")
+        )
+
+    def unassign(self, project: str) -> None:
+        slug = teams.project_unassign(by=None, engine=default_engine(), project=project)
+        if slug is None:
+            raise CommandError(f"Compose project {project} is not assigned to any team.")
+        self.stdout.write(f"Compose project {project} is no longer {slug}'s.")
 
     def create(self, slug: str, name: str) -> None:
         form = TeamCreateForm({"slug": slug, "name": name})
