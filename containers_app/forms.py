@@ -142,13 +142,22 @@ class TeamField(forms.ChoiceField):
         return super().clean(value)
 
 
-def add_team_field(form: forms.Form, teams: list[str], *, no_team: bool = False) -> None:
+def add_team_field(
+    form: forms.Form,
+    teams: list[str],
+    *,
+    no_team: bool = False,
+    no_team_label: str = "no team (superusers only)",
+    help_text: str = f"It gets the label {access.TEAM_LABEL}=<team>",
+    required: str = "Choose the team it is for.",
+    none_offered: str = "You are not an admin of any team, so you may not create this.",
+) -> None:
     """Adds the choice of the team a new object is made for (it gets the label
     berth.team=<slug>): `teams`, those the user may create for; `no_team`, whether they may
     make it for no team (superusers). With one choice it is chosen already."""
     choices = [(slug, slug) for slug in teams]
     if no_team:
-        choices.append((NO_TEAM, "no team (superusers only)"))
+        choices.append((NO_TEAM, no_team_label))
     only = choices[0][0] if len(choices) == 1 else None
     form.fields["team"] = TeamField(
         label="Team",
@@ -156,11 +165,9 @@ def add_team_field(form: forms.Form, teams: list[str], *, no_team: bool = False)
         required=not no_team,
         default=only,
         initial=only,
-        help_text=f"It gets the label {access.TEAM_LABEL}=<team>",
+        help_text=help_text,
         error_messages={
-            "required": "Choose the team it is for."
-            if choices
-            else "You are not an admin of any team, so you may not create this.",
+            "required": required if choices else none_offered,
             "invalid_choice": "Choose one of your teams.",
         },
     )
@@ -1686,7 +1693,7 @@ class AuditFilterForm(forms.Form):
 
 
 # A wall screen made for every container on the host (no team): superusers only.
-EVERY_TEAM = ""
+EVERY_TEAM = NO_TEAM
 
 
 class ScreenForm(forms.Form):
@@ -1709,23 +1716,14 @@ class ScreenForm(forms.Form):
 
     def __init__(self, *args, teams: list[str], every_team: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(slug, slug) for slug in teams]
-        if every_team:
-            choices.append((EVERY_TEAM, "every container on the host (superusers only)"))
-        only = choices[0][0] if len(choices) == 1 else None
-        self.fields["team"] = TeamField(
-            label="Team",
-            choices=choices,
-            required=not every_team,
-            default=only,
-            initial=only,
+        add_team_field(
+            self,
+            teams,
+            no_team=every_team,
+            no_team_label="every container on the host (superusers only)",
             help_text="the screen shows this team's containers",
-            error_messages={
-                "required": "Choose the team whose containers it shows."
-                if choices
-                else "You are not an admin of any team, so you may not make a screen.",
-                "invalid_choice": "Choose one of the teams you are an admin of.",
-            },
+            required="Choose the team whose containers it shows.",
+            none_offered="You are not an admin of any team, so you may not make a screen.",
         )
         self.order_fields(["name", "team", "project", "show_logs"])
 

@@ -314,9 +314,8 @@ def _work(run: Run, work: Work) -> None:
 
 def _end(run: Run, state: str, result: str) -> None:
     _cleaned(run)  # before the job shows as ended: whoever sees it ended sees it cleaned up
-    run._set(state, result)
-    run._save(finished=timezone.now())
-    # The audit trail: who, what, the command line and how it ended.
+    # The audit trail (who, what, the command line and how it ended), also before the job
+    # shows as ended, so whoever sees it ended finds its entry.
     _retried(
         lambda: audit.write(
             user=run.user,
@@ -330,6 +329,8 @@ def _end(run: Run, state: str, result: str) -> None:
             team=run.team,
         )
     )
+    run._set(state, result)
+    run._save(finished=timezone.now())
 
 
 def _retried(write: Callable[[], object], attempts: int = 5) -> None:

@@ -18,6 +18,8 @@ from django.test import Client
 from containers_app.engine import Engine
 
 PREFIX = "berthtest-"
+# A container command that stops at once on SIGTERM: sh as PID 1 ignores it unless it traps it.
+STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 # The team the signed-in test users belong to, and whose label `make` puts on what it makes.
 HOME_TEAM = "berth-tests"
 OTHER_TEAM = "berth-others"
@@ -286,39 +288,36 @@ def other_admin_user(db):
     return member("other-" + secrets.token_hex(3), OTHER_TEAM, "admin")
 
 
+def client_of(user) -> Client:
+    """A test client signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def admin_client(admin_user) -> Client:
-    c = Client()
-    c.force_login(admin_user)
-    return c
+    return client_of(admin_user)
 
 
 @pytest.fixture
 def staff_client(staff_user) -> Client:
-    c = Client()
-    c.force_login(staff_user)
-    return c
+    return client_of(staff_user)
 
 
 @pytest.fixture
 def viewer_client(viewer_user) -> Client:
-    c = Client()
-    c.force_login(viewer_user)
-    return c
+    return client_of(viewer_user)
 
 
 @pytest.fixture
 def operator_client(operator_user) -> Client:
-    c = Client()
-    c.force_login(operator_user)
-    return c
+    return client_of(operator_user)
 
 
 @pytest.fixture
 def other_admin_client(other_admin_user) -> Client:
-    c = Client()
-    c.force_login(other_admin_user)
-    return c
+    return client_of(other_admin_user)
 
 
 @pytest.fixture

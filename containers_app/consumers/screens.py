@@ -15,6 +15,7 @@ from containers_app import access, actors, screens
 from containers_app.consumers.auth import database_call
 from containers_app.consumers.base import CLOSE_REFUSED, CLOSE_TOO_MANY, Consumer
 from containers_app.engine import default_engine
+from containers_app.streams import walls
 from containers_app.streams.fanout import Viewer
 
 # What the page reads before the socket closes (daphne drops a close frame's reason).
@@ -32,7 +33,7 @@ def screen_cookie(scope: dict) -> str:
 
 
 class ScreenConsumer(Consumer):
-    feed: screens.ScreenFeed | None = None
+    feed: walls.ScreenFeed | None = None
     screen_id: int | None = None
 
     async def connect(self) -> None:
@@ -55,7 +56,7 @@ class ScreenConsumer(Consumer):
         self.screen_id = screen.pk
         await self.accept()
         self.viewer = Viewer()
-        self.feed = screens.ScreenFeed(engine, self._actor, self.viewer)
+        self.feed = walls.ScreenFeed(engine, self._actor, self.viewer)
         self.feed.start()
         self.tasks.append(asyncio.create_task(self.viewer.pump(self._send_text)))
         self.tasks.append(asyncio.create_task(self._watch_link(screen, engine)))

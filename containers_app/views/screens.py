@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import actors, screens
+from containers_app import actors, screens, tiles
 from containers_app.engine import EngineError
 from containers_app.forms import EVERY_TEAM, ScreenForm
 from containers_app.models import Screen, Team
@@ -224,7 +224,7 @@ def screen_wall(request: HttpRequest) -> HttpResponse:
     actor = actors.of_screen(screen, engine)
     groups, engine_error, status = [], "", 200
     try:
-        groups = screens.board(engine, actor)
+        groups = tiles.board(engine, actor)
     except EngineError as error:
         engine_error, status = error.reason, 503
     context = {
@@ -234,7 +234,7 @@ def screen_wall(request: HttpRequest) -> HttpResponse:
         "count": sum(len(g["tiles"]) for g in groups),
         "problems": sum(1 for g in groups for t in g["tiles"] if t["problem"]),
         "engine_error": engine_error,
-        "spark_points": screens.SPARK_POINTS,
+        "spark_points": tiles.SPARK_POINTS,
     }
     response = render(request, "screens/wall.html", context, status=status)
     screens.set_cookie(response, request, screen)

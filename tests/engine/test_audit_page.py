@@ -16,7 +16,7 @@ from django.utils import timezone
 from containers_app import audit, jobs
 from containers_app.models import AuditEntry, Membership, Team
 from containers_app.streams import audit_feed
-from tests.conftest import unique
+from tests.conftest import HOME_TEAM, client_of, unique
 from tests.engine.markup import data_ids, page, row, shows
 from tests.engine.sockets import connected, refused
 
@@ -57,12 +57,6 @@ def team_admin(django_user_model, *slugs: str, role: str = Membership.ADMIN):
         team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": slug})
         Membership.objects.create(user=user, team=team, role=role)
     return user
-
-
-def client_of(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def ids(response) -> list[int]:
@@ -371,7 +365,7 @@ def test_a_cell_a_spreadsheet_would_run_is_defused(admin_client):
 # --- denied attempts -----------------------------------------------------------------------
 
 
-def test_a_viewers_post_to_a_change_route_writes_one_denied_entry_naming_no_object(
+def test_a_team_viewers_post_to_a_change_is_denied_and_on_the_team_s_trail(
     viewer_client, viewer_user, make, docker_api
 ):
     container = make.container(command=STOPPABLE)
@@ -384,9 +378,27 @@ def test_a_viewers_post_to_a_change_route_writes_one_denied_entry_naming_no_obje
     found = AuditEntry.objects.get()
     assert found.denied and not found.succeeded
     assert found.user == viewer_user and found.username == viewer_user.username
+    # The viewer sees the container: the entry may name it, and its team's admins read it.
+    assert (found.action, found.target, found.team) == ("stop", name, HOME_TEAM)
+    assert found.command == f"docker stop {name}"
+    assert found.message == "Only the team's operators and admins may do this."
+
+
+def test_a_post_on_another_team_s_container_writes_one_denied_entry_naming_no_object(
+    other_admin_client, other_admin_user, make, docker_api
+):
+    container = make.container(command=STOPPABLE)
+    name = container["Name"].lstrip("/")
+
+    response = other_admin_client.post(f"/containers/{name}/stop/")
+
+    assert response.status_code == 404
+    assert docker_api.inspect_container(container["Id"])["State"]["Running"]
+    found = AuditEntry.objects.get()
+    assert found.denied and not found.succeeded
+    assert found.user == other_admin_user
     assert found.action == "containers:action POST"
     assert found.target == found.command == found.team == ""
-    assert found.message == "Your account may look but not change anything."
     for value in (found.action, found.target, found.command, found.message, found.engine):
         assert name not in value and container["Id"][:12] not in value
         assert "stop" not in value.replace("containers:action", "")

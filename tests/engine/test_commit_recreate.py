@@ -11,12 +11,10 @@ from containers_app.engine import NotFound
 from containers_app.engine import recreate as engine_recreate
 from containers_app.jobs import Cancelled
 from containers_app.models import AuditEntry, Job
-from tests.conftest import HOME_TEAM, TEAM_LABEL, TEST_IMAGE, unique
+from tests.conftest import HOME_TEAM, STOPPABLE, TEAM_LABEL, TEST_IMAGE, unique
 from tests.engine.jobs_helpers import job_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# Ends at once on `docker stop`, where a bare sleep as process 1 waits out the 10 s.
-STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 
 
 def events_of(docker_api, container_id: str, since: float) -> list[str]:

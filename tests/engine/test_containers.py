@@ -9,10 +9,8 @@ from django.test import Client
 
 from containers_app.engine.containers import ACTIONS
 from containers_app.models import AuditEntry
-from tests.conftest import HOME_TEAM, TEST_IMAGE, owned, unique, wait_on_condition
+from tests.conftest import HOME_TEAM, STOPPABLE, TEST_IMAGE, owned, unique, wait_on_condition
 
-# sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once instead of after 10 s.
-STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 ROW_ID = re.compile(r'<tr id="c-([0-9a-f]{64})" data-id="\1"')
 
 

@@ -21,14 +21,11 @@ from containers_app.engine.raw import READ_SIZE
 from containers_app.models import AuditEntry
 from containers_app.streams.execs import UNACKED_BYTES
 from dashboard.asgi import application
-from tests.conftest import HOME_TEAM, unique
+from tests.conftest import HOME_TEAM, STOPPABLE, unique
 from tests.engine.sockets import connected, refused
 
 # The terminal's consumer writes its audit entry from a thread of its own.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once.
-STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 
 
 @pytest.fixture(autouse=True)

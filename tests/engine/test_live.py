@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from containers_app.live import live_pages
 from containers_app.streams import events, fanout
-from tests.conftest import HOME_TEAM, TEAM_LABEL, TEST_IMAGE, member, unique
+from tests.conftest import HOME_TEAM, STOPPABLE, TEAM_LABEL, TEST_IMAGE, member, unique
 from tests.engine.sockets import (
     Frames,
     connected,
@@ -23,9 +23,6 @@ from tests.engine.sockets import (
 # Each socket loads its user's teams on a thread of its own, which sees only what the test
 # has committed.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once.
-STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,7 @@ from tests import route_matrix
 from tests.conftest import (
     HOME_TEAM,
     OTHER_TEAM,
+    STOPPABLE,
     TEST_IMAGE,
     member,
     test_docker_host,
@@ -264,8 +265,6 @@ SAMPLE = {
 IMAGE_SAMPLE = {"ref": "0123456789ab"}
 # A body no form accepts, for a route with nothing made for it below.
 INVALID_BODY = {"name": "not a valid name!", "action": "stop", "target": "NOT VALID", "all": "?"}
-# Ends at once on `docker stop`, where a bare sleep as process 1 waits out the 10 s.
-STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 # Where an image pushed or pulled by a case goes: a port the engine's own loopback refuses at
 # once, so the job fails without reaching any registry.
 NOWHERE = "127.0.0.1:1"

@@ -10,7 +10,7 @@ from django.test import Client
 from containers_app.engine import default_engine
 from containers_app.streams import fanout, stats
 from containers_app.streams.stats import reduce_sample
-from tests.conftest import unique
+from tests.conftest import STOPPABLE, unique
 from tests.engine.markup import data_ids
 from tests.engine.sockets import (
     Frames,
@@ -25,8 +25,6 @@ from tests.engine.sockets import (
 # has committed.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once.
-STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 MIB = 1024 * 1024
 
 

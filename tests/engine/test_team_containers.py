@@ -8,27 +8,18 @@ import re
 
 import docker.errors
 import pytest
-from django.test import Client
 
 from containers_app.engine import default_engine
 from containers_app.engine.containers import ACTIONS
 from containers_app.models import AuditEntry, ProjectAssignment, Team
-from tests.conftest import HOME_TEAM, OTHER_TEAM, member, unique
+from tests.conftest import HOME_TEAM, OTHER_TEAM, STOPPABLE, client_of, member, unique
 from tests.engine.markup import data_ids, flash, page
 
 # Commit and recreate run as jobs, whose threads write to the database.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once instead of after 10 s.
-STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 PROJECT_LABEL = "com.docker.compose.project"
 ADMINS_ONLY = "Only the team&#x27;s admins may do this."
-
-
-def client_of(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def refs_of(container: dict) -> tuple[str, str, str]:

@@ -12,7 +12,7 @@ from django.test import Client
 
 from containers_app import credentials
 from containers_app.models import AuditEntry, Job, RegistryCredential
-from tests.conftest import HOME_TEAM, OTHER_TEAM, member, unique
+from tests.conftest import HOME_TEAM, OTHER_TEAM, client_of, member, unique
 from tests.engine.markup import page, row, shows
 
 
@@ -28,12 +28,6 @@ def name_of(container: dict) -> str:
     return container["Name"].lstrip("/")
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def two_teams_admin_client(db) -> Client:
     """An admin of the home team and of the other team both."""
@@ -42,7 +36,7 @@ def two_teams_admin_client(db) -> Client:
     user = member(unique("both"), HOME_TEAM, "admin")
     other, _ = Team.objects.get_or_create(slug=OTHER_TEAM, defaults={"name": OTHER_TEAM})
     Membership.objects.create(user=user, team=other, role="admin")
-    return signed_in(user)
+    return client_of(user)
 
 
 # Removing an image a container uses
@@ -329,7 +323,7 @@ def test_an_operator_may_not_save_an_image(operator_client, make):
 
 
 def test_an_operator_may_not_store_a_login_but_may_forget_their_own(operator_user, registry):
-    client = signed_in(operator_user)
+    client = client_of(operator_user)
     kept = credentials.store(
         owner=operator_user, server=registry.address, username="u", password="p"
     )

@@ -10,12 +10,10 @@ import pytest
 from django.test import Client
 
 from containers_app.models import AuditEntry, Job, Team
-from tests.conftest import HOME_TEAM, TEAM_LABEL, TEST_IMAGE, member, unique
+from tests.conftest import HOME_TEAM, STOPPABLE, TEAM_LABEL, TEST_IMAGE, member, unique
 from tests.engine.jobs_helpers import job_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# Ends at once on `docker stop`, where a bare sleep as process 1 waits out the 10 s.
-STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 MIB, GIB = 1024**2, 1024**3
 
 

@@ -16,7 +16,7 @@ from django.test import Client
 
 from containers_app import tickets
 from containers_app.models import AuditEntry, Membership, Team
-from tests.conftest import HOME_TEAM, OTHER_TEAM, member, unique
+from tests.conftest import HOME_TEAM, OTHER_TEAM, STOPPABLE, member, unique
 from tests.engine.sockets import (
     Frames,
     connected,
@@ -30,9 +30,6 @@ from tests.engine.sockets import (
 # Each socket loads its user's teams on a thread of its own, which sees only what the test
 # has committed.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# sh as PID 1 ignores SIGTERM unless it traps it; this one stops at once.
-STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 
 
 @pytest.fixture(autouse=True)

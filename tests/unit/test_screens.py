@@ -8,11 +8,12 @@ import pytest
 from django.core import signing
 from django.core.management import CommandError, call_command
 
-from containers_app import access, screens
+from containers_app import access, screens, tiles
 from containers_app.engine import Engine
 from containers_app.engine.containers import ContainerState
 from containers_app.forms import ScreenForm
 from containers_app.models import AuditEntry, Screen, Team
+from containers_app.streams import walls
 from containers_app.streams.fanout import Viewer
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -35,7 +36,7 @@ def state(**fields) -> ContainerState:
 
 
 def tile(**fields) -> dict:
-    return screens.tile_of(state(**fields), NOW.timestamp())
+    return tiles.tile_of(state(**fields), NOW.timestamp())
 
 
 # --- tiles ----------------------------------------------------------------------------------
@@ -47,7 +48,7 @@ def tile(**fields) -> dict:
      (86400 + 7200, "1 d 2 h")],
 )  # fmt: skip
 def test_a_duration_reads_short(seconds, words):
-    assert screens.duration(seconds) == words
+    assert tiles.duration(seconds) == words
 
 
 @pytest.mark.parametrize(
@@ -106,7 +107,7 @@ def test_a_tile_carries_nothing_but_what_the_wall_shows():
 
 
 def test_tiles_are_grouped_by_project_with_problems_first():
-    tiles = [
+    made = [
         tile(id="1", name="a-fine", labels={access.PROJECT_LABEL: "alpha"}),
         tile(id="2", name="b-stopped", state="exited", labels={access.PROJECT_LABEL: "alpha"}),
         tile(id="3", name="z-broken", health="unhealthy", labels={access.PROJECT_LABEL: "alpha"}),
@@ -115,7 +116,7 @@ def test_tiles_are_grouped_by_project_with_problems_first():
         tile(id="6", name="d"),
     ]
 
-    groups = screens.grouped(tiles)
+    groups = tiles.grouped(made)
 
     # Groups with a problem first (of those, containers of no project last), then the rest.
     assert [g["title"] for g in groups] == ["alpha", "no compose project", "beta"]
@@ -215,7 +216,7 @@ def test_the_form_offers_the_whole_host_only_when_allowed():
 
 async def test_an_event_of_a_container_the_screen_may_not_see_is_never_looked_at():
     actor = access.Actor(name="s", active=True, screen=access.ScreenScope(team="home"))
-    feed = screens.ScreenFeed(Engine(name="x", base_url="unix:///nowhere"), actor, Viewer())
+    feed = walls.ScreenFeed(Engine(name="x", base_url="unix:///nowhere"), actor, Viewer())
     event = {"type": "container", "action": "start", "id": "b" * 64, "time": 1}
 
     feed.offer([{**event, "attributes": {access.TEAM_LABEL: "away"}}])
