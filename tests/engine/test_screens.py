@@ -17,6 +17,7 @@ from django.test import Client
 
 from containers_app import screens
 from containers_app.models import AuditEntry, Screen, Team
+from containers_app.streams import walls
 from tests.conftest import HOME_TEAM, OTHER_TEAM, STOPPABLE, TEAM_LABEL, TEST_IMAGE, unique
 from tests.engine.second_engine import SecondEngine
 from tests.engine.sockets import Frames, eventually, stop_shared_upstreams
@@ -342,7 +343,7 @@ async def test_the_socket_sends_the_screens_tiles_and_nothing_of_another_team(ma
     await sync_to_async(make.api.stop)(mine["Id"], timeout=5)
     stopped = await wall.until(lambda i: i.get("id") == mine["Id"] and i.get("state") == "exited")
     assert stopped["kind"] == "tile" and stopped["uptime"].startswith("stopped")
-    await asyncio.sleep(screens.SETTLE_SECONDS + 0.5)  # the settling second look included
+    await asyncio.sleep(walls.SETTLE_SECONDS + 0.5)  # the settling second look included
     await wall.communicator.receive_nothing(timeout=0.3)
     assert not [i for i in wall.items if theirs["Id"] in json.dumps(i)]
     assert set(wall.items[0]) >= {"kind", "id", "name", "state", "problem", "restarts"}
