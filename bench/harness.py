@@ -5,7 +5,7 @@
 - the containers a run makes: named berthbench-<run>-<role>, labelled berth.bench=1 and
   berth.bench.run=<run>, and all removed at the end;
 - Berth served by daphne on a free port of 127.0.0.1, with a throwaway BERTH_DATA_DIR
-  (migrated), a secret key of its own and a staff user signed in; its process's CPU and memory;
+  (migrated), a secret key of its own and a superuser signed in; its process's CPU and memory;
 - the engine's own socket spoken to directly, and a websocket client on a blocking socket;
 - Berth's log frames, the numbered lines the log benchmarks write, and percentiles.
 """
@@ -161,6 +161,8 @@ class Containers:
         self.api = api
         self.run = secrets.token_hex(3)
         self.made: list[str] = []  # the cleanup record; threads may append to it
+        # More labels for every container of the run (a team's, so its members see them).
+        self.labels: dict[str, str] = {}
 
     def create(
         self, role: str, command: list[str], *, start: bool = True, tty: bool = False, **host
@@ -172,7 +174,7 @@ class Containers:
             IMAGE,
             command=command,
             name=f"{PREFIX}{self.run}-{role}",
-            labels={LABEL: "1", RUN_LABEL: self.run},
+            labels={**self.labels, LABEL: "1", RUN_LABEL: self.run},
             tty=tty,
             stop_signal="SIGKILL",
             host_config=self.api.create_host_config(**host),
@@ -298,7 +300,7 @@ class SignedInClient:
 
 @dataclass
 class BerthServer:
-    """daphne serving Berth, and its staff user signed in."""
+    """daphne serving Berth, and its user signed in."""
 
     port: int
     pid: int
@@ -345,16 +347,17 @@ def exec_ticket(secret_key: str, *, user_id: int, container_id: str) -> str:
 
 
 @contextlib.contextmanager
-def berth_server(tmp: Path, *, docker_host: str) -> Iterator[BerthServer]:
+def berth_server(tmp: Path, *, docker_host: str, team: str | None = None) -> Iterator[BerthServer]:
     """daphne serving Berth on a free port of 127.0.0.1, with a throwaway data folder in `tmp`,
-    a secret key of its own (so the exec benchmarks can issue tickets) and a staff user, signed
-    in. daphne's log is shown when the benchmark fails (not when it is interrupted) or the log
-    holds a traceback."""
+    a secret key of its own (so the exec benchmarks can issue tickets) and a superuser, signed
+    in; with `team`, an admin of that team instead, who sees what carries its label. daphne's
+    log is shown when the benchmark fails (not when it is interrupted) or the log holds a
+    traceback."""
     username, password = "bench", secrets.token_urlsafe(16)
     secret_key = secrets.token_urlsafe(50)
     data_dir = tmp / "data"
     env = server_env(docker_host, data_dir=data_dir, secret_key=secret_key, password=password)
-    user_id = prepare_data(env, data_dir, username)
+    user_id = prepare_data(env, data_dir, username, team=team)
     port = free_port()
     log_path = tmp / "daphne.log"
     process = start_daphne(port, env, log_path)
@@ -399,22 +402,29 @@ def server_env(docker_host: str, *, data_dir: Path, secret_key: str, password: s
     return env
 
 
-def prepare_data(env: dict, data_dir: Path, username: str) -> int:
-    """Migrates the data folder and makes the staff user (its password from the environment);
-    returns the user's id, which exec tickets name."""
+def prepare_data(env: dict, data_dir: Path, username: str, *, team: str | None = None) -> int:
+    """Migrates the data folder and makes the user (its password from the environment): a
+    superuser, or with `team` an admin of that team and nothing more; returns the user's id,
+    which exec tickets name."""
     manage = [str(venv_python()), str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, cwd=ROOT, check=True)
-    subprocess.run(
-        [*manage, "createsuperuser", "--noinput", "--username", username, "--email", ""],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+
+    def run(*words: str) -> None:
+        subprocess.run([*manage, *words], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+    run("migrate", "--noinput", "-v0")
+    run("createsuperuser", "--noinput", "--username", username, "--email", "")
     with contextlib.closing(sqlite3.connect(data_dir / "berth.sqlite3")) as db:
         (user_id,) = db.execute(
             "SELECT id FROM auth_user WHERE username = ?", (username,)
         ).fetchone()
+        if team:
+            with db:
+                db.execute(
+                    "UPDATE auth_user SET is_superuser = 0, is_staff = 0 WHERE id = ?", (user_id,)
+                )
+    if team:
+        run("teams", "create", team)
+        run("teams", "add", team, username, "--role", "admin")
     return user_id
 
 

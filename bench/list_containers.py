@@ -45,11 +45,13 @@ def main() -> int:
 
 
 def bench(args: argparse.Namespace, run: Run, cli: str) -> int:
+    if args.team:
+        run.containers.labels = {"berth.team": args.team}
     started = time.monotonic()
     create_containers(run.containers, args.count)
     made = set(run.containers.made)
     print(f"created {len(made)} containers in {time.monotonic() - started:.1f} s")
-    with berth_server(run.tmp, docker_host=run.docker_host) as berth:
+    with berth_server(run.tmp, docker_host=run.docker_host, team=args.team) as berth:
         return measure(args, berth, cli, run.docker_host, made)
 
 
@@ -59,6 +61,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=31, help="timed runs of each (median)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs of each first")
     parser.add_argument("--docker", default="docker", help="the docker CLI to time")
+    parser.add_argument(
+        "--team",
+        default="",
+        help="sign in as an admin of this team, whose label the containers carry, instead of "
+        "a superuser (each row then goes through the team's access rules)",
+    )
     args = parser.parse_args()
     if args.count < 1 or args.runs < 2:
         parser.error("--count must be at least 1 and --runs at least 2")
