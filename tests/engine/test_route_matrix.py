@@ -28,14 +28,13 @@ from containers_app import tickets
 from containers_app.engine import containers as engine_containers
 from containers_app.views.common import AccessMiddleware
 from dashboard.routing import websocket_urlpatterns
-from tests import route_matrix
+from tests import conftest, route_matrix
 from tests.conftest import (
     HOME_TEAM,
     OTHER_TEAM,
     STOPPABLE,
     TEST_IMAGE,
     member,
-    test_docker_host,
     unique,
     wait_on_condition,
 )
@@ -371,7 +370,7 @@ class Scene:
         return Job.objects.create(
             user=admin,
             username=admin.get_username(),
-            engine=test_docker_host(),
+            engine=conftest.test_docker_host(),
             kind="pull",
             target="berthtest-matrix:latest",
             command="docker pull berthtest-matrix:latest",
@@ -568,11 +567,11 @@ def team_projects(name: str, url) -> Asked:
     from containers_app.models import ProjectAssignment, Team
 
     project = unique("project")
-    assigned = ProjectAssignment.objects.filter(engine=test_docker_host(), project=project)
+    assigned = ProjectAssignment.objects.filter(engine=conftest.test_docker_host(), project=project)
     if name == "teams:projects":
         return Asked(url(slug=HOME_TEAM), {"project": project}, assigned.exists)
     home = Team.objects.get(slug=HOME_TEAM)
-    ProjectAssignment.objects.create(engine=test_docker_host(), project=project, team=home)
+    ProjectAssignment.objects.create(engine=conftest.test_docker_host(), project=project, team=home)
     return Asked(url(slug=HOME_TEAM, project=project), {}, lambda: not assigned.exists())
 
 
