@@ -15,11 +15,11 @@ from containers_app import access, actions, cli, tickets
 from containers_app.engine import EngineError
 from containers_app.engine import execs as engine_execs
 from containers_app.forms import ExecForm
-from containers_app.views.common import can_change, engine_for
+from containers_app.views.common import changes_its_object, engine_for
 from containers_app.views.objects import container_for
 
 
-@can_change
+@changes_its_object
 @require_http_methods(["GET", "POST"])
 def container_exec(request: HttpRequest, ref: str) -> HttpResponse:
     """A terminal needs OPERATE on the container: another team's is not found (404), one the

@@ -3,7 +3,6 @@
 import dataclasses
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,7 +25,7 @@ from containers_app.forms import (
     host_volume_refusals,
 )
 from containers_app.models import Team
-from containers_app.views.common import actor_of, can_change, engine_for
+from containers_app.views.common import actor_of, can_change, changes_its_object, engine_for
 from containers_app.views.errors import status_of
 from containers_app.views.execs import terminal_context
 from containers_app.views.objects import container_for, creatable_teams
@@ -310,7 +309,7 @@ def container_run_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "containers/_run_command.html", context)
 
 
-@can_change
+@changes_its_object
 @require_GET
 def container_run_similar(request: HttpRequest, ref: str) -> HttpResponse:
     """The run form filled to make another container like this one, for the original's team
@@ -319,8 +318,14 @@ def container_run_similar(request: HttpRequest, ref: str) -> HttpResponse:
     engine = engine_for(request)
     container, target = container_for(request, ref)
     actor = actor_of(request)
-    if not access.allowed(actor, access.ADMINISTER, target):
-        raise PermissionDenied(actions.refusal(access.ADMINISTER))
+    actions.check(
+        request,
+        engine=engine,
+        needs=access.ADMINISTER,
+        on=target,
+        action="run similar",
+        target=container.name,
+    )
     similar = engine_containers.container_spec(engine=engine, container_id=container.id)
     # Names are unique: the copy gets a name of its own, which the form lets one change.
     spec = dataclasses.replace(similar.spec, name=f"{similar.name}-2")

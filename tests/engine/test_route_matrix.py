@@ -204,7 +204,7 @@ EXPECTED = {
     "containers:action": {"GET": NO_SUCH_METHOD, "POST": by_action(OPERATE, ADMINISTER)},
     "containers:run": {"GET": CREATE_FORM, "POST": CREATE},
     "containers:run-preview": {"GET": CHANGE, "POST": CREATE_FORM},
-    "containers:run-similar": {"GET": ADMINISTER, "POST": CHANGE},
+    "containers:run-similar": {"GET": ADMINISTER, "POST": NO_SUCH_METHOD},
     "containers:commit": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
     "containers:recreate": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
     "images:list": {"GET": VIEW, "POST": NO_SUCH_METHOD},

@@ -420,6 +420,7 @@ def test_an_operator_may_not_copy_commit_or_recreate_the_teams_container(operato
     assert committed.status_code == 403 and recreated.status_code == 403
     assert not Job.objects.exists()
     assert {(e.action, e.denied, e.team) for e in AuditEntry.objects.all()} == {
+        ("run similar", True, HOME_TEAM),
         ("commit", True, HOME_TEAM),
         ("recreate", True, HOME_TEAM),
     }
