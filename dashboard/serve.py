@@ -9,13 +9,13 @@ from daphne import cli
 from daphne.access import AccessLogGenerator
 
 # The shape of containers_app.screens.TOKEN_PATTERN, without importing Django before it is set up.
-SCREEN_LINK = re.compile(r"^/screens/[A-Za-z0-9_-]{16,128}/$")
-HIDDEN = "/screens/<token>/"
+SCREEN_LINK = re.compile(r"/screens/[A-Za-z0-9_-]{16,128}(?=/|\?|$)")
+HIDDEN = "/screens/<token>"
 
 
 def redacted(path: str) -> str:
     """`path` as the access log may show it: a screen link without its token."""
-    return HIDDEN if SCREEN_LINK.match(path) else path
+    return SCREEN_LINK.sub(HIDDEN, path)
 
 
 class RedactedAccessLog(AccessLogGenerator):

@@ -1,6 +1,7 @@
 """The base of every websocket consumer here: each message goes straight to its handler, and
 each user has at most MAX_WEBSOCKETS_PER_USER sockets open."""
 
+import asyncio
 import contextlib
 import json
 from collections import Counter
@@ -9,12 +10,16 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
 from containers_app import access, actors, audit
 from containers_app.consumers.auth import database_call
 from containers_app.engine import default_engine
 
 CLOSE_TOO_MANY = 4429
+# Its user's rights changed while it was open: the page opens it again.
+CLOSE_RIGHTS_CHANGED = 4001
+RIGHTS_CHECK_SECONDS = 10.0
 # What every consumer closes with when access refuses the user (or their ticket).
 CLOSE_REFUSED = 4403
 # An object that does not exist, or that the user may not see: the same answer for both, so
@@ -57,6 +62,8 @@ class Consumer(AsyncWebsocketConsumer):
             # However the socket ended: closed by either side, refused or failed in
             # connect(), or cancelled by the server.
             self._uncount()
+            if getattr(self, "_rights_task", None) is not None:
+                self._rights_task.cancel()
 
     async def websocket_connect(self, message: dict) -> None:
         """Counts the socket against its user before connect() runs; over the limit, it is
@@ -111,7 +118,8 @@ class Consumer(AsyncWebsocketConsumer):
         await super().close(code=code, reason=reason)
 
     async def actor(self) -> access.Actor:
-        """Who is on this socket (access.Actor), loaded once."""
+        """Who is on this socket (access.Actor), loaded once; while the socket is open, its
+        rights are looked at again every RIGHTS_CHECK_SECONDS (see _watch_rights)."""
         if getattr(self, "_actor", None) is None:
             user = self.scope.get("user")
             self._actor = (
@@ -119,7 +127,23 @@ class Consumer(AsyncWebsocketConsumer):
                 if user is not None
                 else access.NOBODY
             )
+            if self._actor.is_user:
+                self._rights_task = asyncio.create_task(self._watch_rights(user))
         return self._actor
+
+    async def _watch_rights(self, user) -> None:
+        """Closes the socket once its user's rights change (a role, a team left, a compose
+        project handed to another team, the account deactivated): what it sends was chosen
+        for the rights it opened with. The page opens it again, with the new ones."""
+        while True:
+            await asyncio.sleep(RIGHTS_CHECK_SECONDS)
+            try:
+                now = await database_call(actors.of_user, user, default_engine())
+            except DatabaseError:
+                continue  # asked again next time
+            if now.key() != self._actor.key():
+                await self.close(code=CLOSE_RIGHTS_CHANGED)
+                return
 
     async def dispatch(self, message: dict) -> None:
         handler = getattr(self, get_handler_name(message), None)

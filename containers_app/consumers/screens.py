@@ -41,6 +41,12 @@ class ScreenConsumer(Consumer):
         value = screen_cookie(self.scope)
         screen = await database_call(screens.screen_for_cookie, value) if value else None
         if screen is None:
+            if screens.read_cookie(value) is not None:
+                # A wall whose link was revoked or replaced while it was away: told so (a
+                # refusal before accepting reaches the page as 1006, which it would retry),
+                # so it clears its tiles instead of showing the last ones for ever.
+                await self.accept()
+                await self.send(json.dumps({"state": "revoked", "notice": NOT_VALID}))
             await self.close(code=CLOSE_REFUSED)
             return
         limit = settings.MAX_WEBSOCKETS_PER_USER
@@ -50,10 +56,11 @@ class ScreenConsumer(Consumer):
             await self.send(json.dumps({"state": "ended", "error": reason, "notice": reason}))
             await self.close(code=CLOSE_TOO_MANY, reason=reason)
             return
-        engine = default_engine()
-        self._actor = await database_call(actors.of_screen, screen, engine)
+        # Counted before the next wait, so handshakes arriving together cannot all pass.
         _open[screen.pk] += 1
         self.screen_id = screen.pk
+        engine = default_engine()
+        self._actor = await database_call(actors.of_screen, screen, engine)
         await self.accept()
         self.viewer = Viewer()
         self.feed = walls.ScreenFeed(engine, self._actor, self.viewer)

@@ -72,6 +72,11 @@ def _without_image_defaults(config: dict, image_config: Mapping) -> None:
         for key, value in (config.get("Labels") or {}).items()
         if image_labels.get(key) != value or key.lower().startswith(OWNER_LABEL_PREFIX)
     }
+    # An owner label of the image the original did not have would hand the replacement to
+    # whoever built the image: blanked, so the replacement's owner stays the original's.
+    for key in image_labels:
+        if key.lower().startswith(OWNER_LABEL_PREFIX):
+            config["Labels"].setdefault(key, "")
     for key in ("Volumes", "ExposedPorts"):
         theirs = image_config.get(key) or {}
         config[key] = {k: v for k, v in (config.get(key) or {}).items() if k not in theirs}

@@ -143,7 +143,7 @@ class EventsUpstream(Upstream):
                 found = engine_networks.network_inspect(engine=self.engine, network_id=object_id)
             else:
                 found = engine_volumes.volume_inspect(engine=self.engine, name=object_id)
-        except EngineError:
+        except Exception:  # the reader thread must outlive any one lookup
             return None  # gone already, or the engine is: nobody but superusers hear of it
         return dict(found.labels)
 
@@ -159,7 +159,8 @@ class EventsUpstream(Upstream):
         elif kind in ("network", "volume"):
             key = (kind, object_id)
             labels = self._labels.get(key)
-            if labels is None and action != "destroy":
+            # A prune's event names no object (its id is empty): nothing to look up.
+            if labels is None and action != "destroy" and object_id:
                 labels = self._inspected(kind, object_id)
                 if labels is not None:
                     self._labels[key] = labels

@@ -174,7 +174,12 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     message = f"{PAST_TENSE[action]} {len(done)} of {len(ids)}: {command}"
     if failed:
         # Name what failed as the list shows it: the list's form posts full ids.
-        still_there = engine_containers.container_list(engine=engine, ids=list(failed))
+        # Only those the user may see: another team's is "No such container", under its ref.
+        still_there = access.visible(
+            actor_of(request),
+            access.CONTAINER,
+            engine_containers.container_list(engine=engine, ids=list(failed)),
+        )
         names = {c.id: c.name for c in still_there}
         message += ". Failed: " + "; ".join(
             f"{names.get(ref, ref)}: {e.reason}" for ref, e in failed.items()

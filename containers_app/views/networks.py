@@ -1,6 +1,8 @@
 """Network pages: `docker network ls`, `create`, `inspect` and `rm`. A team's member sees the
 team's networks and the engine's own (bridge, host, none); its admins create and remove them."""
 
+import dataclasses
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,7 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from containers_app import access, actions, cli
 from containers_app.engine import Conflict, InvalidRequest
+from containers_app.engine import containers as engine_containers
 from containers_app.engine import networks as engine_networks
+from containers_app.engine.networks import Network
 from containers_app.forms import NetworkCreateForm, add_team_field, creation_arguments
 from containers_app.views.common import (
     action_done,
@@ -54,6 +58,7 @@ def network_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def network_detail(request: HttpRequest, ref: str) -> HttpResponse:
     network, target = network_for(request, ref)
+    network = _without_hidden_containers(request, network)
     context = {
         "network": network,
         "may_remove": not network.builtin
@@ -62,6 +67,22 @@ def network_detail(request: HttpRequest, ref: str) -> HttpResponse:
         "remove_command": cli.network_remove([network.name]),
     }
     return render(request, "networks/detail.html", context)
+
+
+def _without_hidden_containers(request: HttpRequest, network: Network) -> Network:
+    """`network` as the user may see it: an engine's own network (bridge) holds every team's
+    containers, so only the attached containers the user may see are shown, and its raw
+    inspect JSON, which names them all, only when none is left out."""
+    if not network.containers:
+        return network
+    listed = engine_containers.container_list(
+        engine=engine_for(request), all=True, ids=[e.container_id for e in network.containers]
+    )
+    seen = {c.id for c in access.visible(actor_of(request), access.CONTAINER, listed)}
+    shown = tuple(e for e in network.containers if e.container_id in seen)
+    if len(shown) == len(network.containers):
+        return network
+    return dataclasses.replace(network, containers=shown, raw_json="")
 
 
 @can_change

@@ -16,6 +16,7 @@ from containers_app.engine import volumes as engine_volumes
 from containers_app.engine.containers import SimilarSpec
 from containers_app.engine.convert import short_id
 from containers_app.engine.specs import ContainerSpec, named_volumes
+from containers_app.engine.volumes import Volume
 from containers_app.forms import (
     NO_TEAM,
     ContainerRunForm,
@@ -34,28 +35,69 @@ from containers_app.views.objects import container_for, creatable_teams
 NO_IMAGE_YET = cli.docker("run", "-d") + " IMAGE"
 
 
-def _host_volumes(engine: Engine, spec: ContainerSpec) -> dict[str, str]:
-    """The named volumes `spec` mounts that are a folder or device of the host (a superuser
-    made them with the local driver's bind options, or another driver), with what they are."""
-    found = {}
+def _existing_volumes(engine: Engine, spec: ContainerSpec) -> list[Volume]:
+    """The named volumes `spec` mounts that exist (the engine makes the others)."""
+    found = []
     for name in named_volumes(spec):
         try:
-            volume = engine_volumes.volume_inspect(engine=engine, name=name)
+            found.append(engine_volumes.volume_inspect(engine=engine, name=name))
         except NotFound:
-            continue  # the engine makes it: a plain local volume
+            continue
+    return found
+
+
+def _host_volumes(volumes: list[Volume]) -> dict[str, str]:
+    """Those of `volumes` that are a folder or device of the host (a superuser made them with
+    the local driver's bind options, or another driver), with what they are."""
+    found = {}
+    for volume in volumes:
         if host_volume_refusals(volume.driver, volume.options):
             options = ",".join(f"{key}={value}" for key, value in volume.options.items())
-            found[name] = f"a {volume.driver} volume" + (
+            found[volume.name] = f"a {volume.driver} volume" + (
                 f" with the options {options}" if options else ""
             )
     return found
 
 
+def _others_objects(
+    request: HttpRequest, engine: Engine, spec: ContainerSpec, volumes: list[Volume]
+) -> list[str]:
+    """Why `spec` may not use the volumes and network it names: those of another team (or of
+    none), which would hand the new container another team's data or network. The team is
+    the container's own, from the labels it is made with."""
+    actor = actor_of(request)
+    team = access.owner(actor, access.Target(access.CONTAINER, dict(spec.label)))
+    reasons = [
+        f"The volume {volume.name} is not one of the team's volumes: a container mounts only "
+        "its own team's."
+        for volume in volumes
+        if access.owner(actor, access.target_of(access.VOLUME, volume)) != team
+    ]
+    # container:<name> is a superuser's option (access.privileged_options); the engine's own
+    # networks (bridge, host, none) are everyone's.
+    if spec.network and not spec.network.startswith("container:"):
+        try:
+            network = engine_networks.network_inspect(engine=engine, network_id=spec.network)
+        except NotFound:
+            return reasons  # the engine says so when it is run
+        target = access.target_of(access.NETWORK, network)
+        if not target.host_default and access.owner(actor, target) != team:
+            reasons.append(
+                f"The network {spec.network} is not one of the team's networks: a container "
+                "joins only its own team's."
+            )
+    return reasons
+
+
 def run_refusals(request: HttpRequest, engine: Engine, spec: ContainerSpec) -> list[str]:
-    """Why this user may not run `spec` (its options that reach the host), or nothing."""
+    """Why this user may not run `spec`: its options that reach the host, and the volumes
+    and network of another team it names; or nothing."""
     if access.allowed(actor_of(request), access.RUN_PRIVILEGED):
         return []
-    return access.privileged_options(spec, host_volumes=_host_volumes(engine, spec))
+    volumes = _existing_volumes(engine, spec)
+    return access.privileged_options(spec, host_volumes=_host_volumes(volumes)) + _others_objects(
+        request, engine, spec, volumes
+    )
 
 
 def run_form(request: HttpRequest, data=None, files=None, *, initial=None) -> ContainerRunForm:

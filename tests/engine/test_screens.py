@@ -397,15 +397,22 @@ async def test_revoking_or_rotating_a_screen_closes_its_open_socket_within_2_s(h
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_socket_refuses_no_cookie_a_forged_one_and_a_revoked_screens(make):
+async def test_the_socket_refuses_no_cookie_a_forged_one_and_tells_a_revoked_screen_why(make):
     screen, token = await sync_to_async(new_screen)()
     cookie = await sync_to_async(cookie_for)(token)
     await sync_to_async(screens.screen_revoke)(by=None, screen=screen)
 
-    for value in ("", "forged:cookie", cookie):
+    for value in ("", "forged:cookie"):
         communicator = await open_wall(value)
         accepted, code = await communicator.connect(timeout=15)
         assert (accepted, code) == (False, 4403), value
+    # The revoked screen's own wall is told why, so it clears its tiles instead of retrying.
+    revoked = await open_wall(cookie)
+    assert (await revoked.connect(timeout=15))[0]
+    told = json.loads(await revoked.receive_from(timeout=5))
+    closed = await revoked.receive_output(timeout=5)
+    assert told["state"] == "revoked"
+    assert closed["type"] == "websocket.close" and closed["code"] == 4403
 
 
 @pytest.mark.django_db(transaction=True)

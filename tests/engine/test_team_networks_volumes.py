@@ -404,3 +404,16 @@ def test_creating_a_volume_under_another_teams_volume_name_is_refused(
     assert docker_api.inspect_volume(theirs["Name"])["Labels"] == {"berth.team": HOME_TEAM}
     entry = AuditEntry.objects.get(action="volume create")
     assert (entry.succeeded, entry.team) == (False, OTHER_TEAM)
+
+
+def test_the_bridge_network_shows_a_member_only_their_team_s_containers(viewer_client, make):
+    ours = make.container()
+    theirs = make.container(team=OTHER_TEAM)
+
+    response = viewer_client.get("/networks/bridge/")
+
+    assert response.status_code == 200
+    assert ours["Id"] in page(response)
+    assert theirs["Id"] not in page(response)
+    assert theirs["Name"].lstrip("/") not in page(response)
+    assert "superusers see it" in page(response)

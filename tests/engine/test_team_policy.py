@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from containers_app.models import AuditEntry, Job, Team
-from tests.conftest import HOME_TEAM, STOPPABLE, TEAM_LABEL, TEST_IMAGE, member, unique
+from tests.conftest import HOME_TEAM, OTHER_TEAM, STOPPABLE, TEAM_LABEL, TEST_IMAGE, member, unique
 from tests.engine.jobs_helpers import job_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -510,3 +510,55 @@ def test_members_see_the_policy_but_only_admins_get_its_form(viewer_client):
 
     assert "No limits: any image" in page
     assert 'id="policy-form"' not in page
+
+
+# --- another team's volumes and networks ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("owner", [OTHER_TEAM, None])
+def test_a_run_may_not_mount_a_volume_of_another_team_or_of_none(
+    owner, staff_client, make, docker_api
+):
+    theirs = make.volume(team=owner)["Name"]
+
+    name, response = run(staff_client, make, HOME_TEAM, volume=f"{theirs}:/data")
+
+    assert response.status_code == 403
+    assert f"The volume {theirs} is not one of the team's volumes" in text(response)
+    assert not exists(docker_api, name)
+
+
+@pytest.mark.parametrize("owner", [OTHER_TEAM, None])
+def test_a_run_may_not_join_a_network_of_another_team_or_of_none(
+    owner, staff_client, make, docker_api
+):
+    theirs = make.network(team=owner)["Name"]
+
+    name, response = run(staff_client, make, HOME_TEAM, network=theirs)
+
+    assert response.status_code == 403
+    assert f"The network {theirs} is not one of the team's networks" in text(response)
+    assert not exists(docker_api, name)
+
+
+def test_a_run_mounts_its_own_team_s_volume_and_joins_its_network(staff_client, make, docker_api):
+    volume, network = make.volume()["Name"], make.network()["Name"]
+
+    name, response = run(staff_client, make, HOME_TEAM, volume=f"{volume}:/data", network=network)
+
+    assert response.status_code == 302, text(response)
+    mounted = docker_api.inspect_container(name)
+    assert [m["Name"] for m in mounted["Mounts"]] == [volume]
+    assert network in mounted["NetworkSettings"]["Networks"]
+
+
+def test_a_recreate_of_a_container_on_another_team_s_network_is_refused(
+    staff_client, make, docker_api
+):
+    theirs = make.network(team=OTHER_TEAM)["Name"]
+    container = make.container(command=STOPPABLE, network_mode=theirs)
+
+    response = staff_client.post(f"/containers/{container['Id']}/recreate/")
+
+    assert response.status_code == 403
+    assert f"The network {theirs} is not one of the team's networks" in text(response)

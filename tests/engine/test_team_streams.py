@@ -445,3 +445,29 @@ def test_the_terminal_page_refuses_a_viewer_of_the_container_s_team_and_records_
     entry = AuditEntry.objects.get(username=viewer_user.username)
     assert (entry.denied, entry.action, entry.team) == (True, "exec", HOME_TEAM)
     assert entry.target == name_of(ours)
+
+
+# --- rights that change while a socket is open ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/ws/live/?page=containers", "/ws/stats/", "/ws/live/?page=system"]
+)
+async def test_a_member_removed_from_the_team_has_their_open_sockets_closed(path, monkeypatch):
+    from asgiref.sync import sync_to_async
+
+    from containers_app.consumers import base
+
+    monkeypatch.setattr(base, "RIGHTS_CHECK_SECONDS", 0.2)
+    user = await sync_to_async(member)(unique("leaving"), HOME_TEAM, "viewer")
+    communicator = await connected(path, user)
+
+    await sync_to_async(Membership.objects.filter(user=user).delete)()
+
+    closed = None
+    for _ in range(50):
+        message = await communicator.receive_output(timeout=5)
+        if message["type"] == "websocket.close":
+            closed = message
+            break
+    assert closed is not None and closed["code"] == base.CLOSE_RIGHTS_CHANGED

@@ -300,6 +300,17 @@ def test_the_owning_teams_label_stays_on_the_copy_even_when_the_image_has_the_sa
     assert config["Labels"]["berth.team"] == "shop-team"
 
 
+def test_an_owner_label_only_the_new_image_carries_is_blanked_on_the_copy():
+    data = inspect()  # of a compose project, owned through it: no berth.team label
+    image = {"Config": {**IMAGE["Config"], "Labels": {"berth.team": "another-team"}}}
+
+    config = create_body(data, image=image).config
+
+    # An empty berth.team owns nothing: the copy stays its compose project's team's.
+    assert config["Labels"]["berth.team"] == ""
+    assert config["Labels"]["com.docker.compose.project"] == "shop"
+
+
 def test_a_command_given_with_another_entrypoint_is_kept_even_if_it_is_the_images():
     data = inspect()
     data["Config"]["Entrypoint"] = ["/bin/sh", "-c"]

@@ -29,6 +29,13 @@ def test_a_screen_link_is_logged_without_its_token():
     assert re.search(r'"GET /screens/<token>/" 302', line), line
 
 
+def test_a_screen_link_without_its_slash_or_with_a_query_is_logged_without_its_token():
+    token = "s3cr3t-T0ken_abcdefghijklmnop"
+
+    assert redacted(f"/screens/{token}") == "/screens/<token>"
+    assert redacted(f"/screens/{token}/?x=1") == "/screens/<token>/?x=1"
+
+
 def test_other_paths_are_logged_as_they_are():
     assert redacted("/screens/") == "/screens/"
     assert redacted("/screens/12/rotate/") == "/screens/12/rotate/"

@@ -75,6 +75,7 @@ class Command(BaseCommand):
         form = ProjectAssignForm({"project": project})
         if not form.is_valid():
             raise CommandError(form_errors(form))
+        project = form.cleaned_data["project"]
         was = teams.project_assign(by=None, engine=default_engine(), team=team, project=project)
         self.stdout.write(
             f"Compose project {project} is {slug}'s now" + (f" (was {was}'s)." if was else ".")
