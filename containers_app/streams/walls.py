@@ -69,6 +69,7 @@ class ScreenFeed:
         self._tasks: set[asyncio.Task] = set()
         self._events = None
         self.closed = False
+        self._reload_pending = False
 
     def start(self) -> None:
         """Subscribes to the engine's events, then sends the whole board: a change made
@@ -90,9 +91,17 @@ class ScreenFeed:
             self._unwatch(container_id)
 
     def reload_soon(self) -> None:
-        """Sends the whole board again (the page missed part of it)."""
-        if not self.closed:
-            self._spawn(self.reload())
+        """Sends the whole board again (the page missed part of it). Asked again before it
+        began, it is done once: a page cannot queue reloads of every container."""
+        if not self.closed and not self._reload_pending:
+            self._reload_pending = True
+            self._spawn(self._pending_reload())
+
+    async def _pending_reload(self) -> None:
+        # Once its turn comes, a request asked after this one makes a reload of its own.
+        async with self._lock:
+            self._reload_pending = False
+        await self.reload()
 
     def _spawn(self, work) -> None:
         task = asyncio.create_task(work)

@@ -1,6 +1,7 @@
 """Wall screens without an engine: tokens and cookies, what a tile says and in which order
 tiles come, the screen form, and `manage.py screens`."""
 
+import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -226,6 +227,27 @@ async def test_an_event_of_a_container_the_screen_may_not_see_is_never_looked_at
     assert not feed._pending
     feed.offer([{**event, "attributes": {access.TEAM_LABEL: "home"}}])
     assert feed._pending == {"b" * 64}
+    feed.close()
+
+
+async def test_reloads_a_page_asks_for_in_a_burst_are_done_once(monkeypatch):
+    actor = access.Actor(name="s", active=True, screen=access.ScreenScope(team="home"))
+    feed = walls.ScreenFeed(Engine(name="x", base_url="unix:///nowhere"), actor, Viewer())
+    done = []
+
+    async def reload() -> None:
+        done.append(1)
+
+    monkeypatch.setattr(feed, "reload", reload)
+
+    for _ in range(100):
+        feed.reload_soon()
+    await asyncio.gather(*feed._tasks)
+
+    assert done == [1]
+    feed.reload_soon()
+    await asyncio.gather(*feed._tasks)
+    assert done == [1, 1]
     feed.close()
 
 
