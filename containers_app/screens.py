@@ -10,7 +10,6 @@ screens notice within a second (consumers/screens.py).
 
 import hashlib
 import hmac
-import logging
 import secrets
 
 from django.core import signing
@@ -20,8 +19,6 @@ from django.utils import timezone
 
 from containers_app import access, audit, cli
 from containers_app.models import Screen, Team
-
-log = logging.getLogger(__name__)
 
 TOKEN_BYTES = 32
 # What a link's token looks like in a URL (secrets.token_urlsafe: 43 characters of these).

@@ -55,7 +55,7 @@ class AuditConsumer(Consumer):
         if not form.is_valid():
             await self.close(code=CLOSE_BAD_REQUEST)
             return
-        if await database_call(audit.scope_of, user) is None:
+        if access.audit_scope(await self.actor()) is None:
             await self.close(code=CLOSE_REFUSED)
             return
         await self.accept()

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from containers_app import access
 from containers_app.engine.client import Engine, api
 from containers_app.engine.convert import short_id
 from containers_app.engine.errors import Conflict, EngineError, NotFound, translated
@@ -23,7 +24,7 @@ from containers_app.engine.specs import ContainerSpec, settings_not_copied, spec
 OLD_MARK = "-berth-old-"
 # Berth's own labels (berth.team: the owning team) stay on the replacement even when its
 # image has the same: the newest image the reference names may carry another team's.
-OWNER_LABEL_PREFIX = "berth."
+OWNER_LABEL_PREFIX = access.RESERVED_LABEL_PREFIX
 # Settings a container has from its image, left out of the copy when they are the image's,
 # so that the newest image's own apply.
 IMAGE_DEFAULTS = ("WorkingDir", "User", "StopSignal", "Shell", "OnBuild", "Healthcheck")

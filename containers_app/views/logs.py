@@ -15,7 +15,7 @@ from containers_app.streams.logs import LogText
 from containers_app.views.common import actor_of, can_view, engine_for, refused
 from containers_app.views.objects import container_for
 
-COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_PROJECT = access.PROJECT_LABEL
 CONTAINER_ID = re.compile(r"^[0-9a-f]{12,64}$")
 MAX_MERGED = 50
 LOGS_REFUSED = "Your account may not read this container's log."

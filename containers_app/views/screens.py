@@ -22,11 +22,11 @@ from containers_app.engine import EngineError
 from containers_app.forms import EVERY_TEAM, ScreenForm
 from containers_app.models import Screen, Team
 from containers_app.views.common import actor_of, can_view, engine_for, public, refused
+from containers_app.views.objects import SAFE_METHODS
 
 MANAGERS_ONLY = "Only superusers and team admins may manage wall screens."
 NO_SUCH_SCREEN = "There is no such screen, or it is not one of your teams'."
 NOT_YOURS = "not a screen of a team this user is an admin of"
-SAFE_METHODS = ("GET", "HEAD")
 
 
 # --- the management page --------------------------------------------------------------------
