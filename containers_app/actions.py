@@ -43,19 +43,18 @@ def denied(
     reason: str,
 ) -> Refused:
     """Records a refused change of an object the actor may see (so the entry may name it)."""
-    audit.write(
-        user=request.user if request.user.is_authenticated else None,
-        username=request.user.get_username(),
-        engine=engine.base_url,
+    refused = Refused(reason)
+    audit.record(
+        request,
+        engine=engine,
         action=action,
         target=target,
         command=command,
-        succeeded=False,
-        message=reason,
+        error=refused,
         team=team,
         denied=True,
     )
-    return Refused(reason)
+    return refused
 
 
 def check(

@@ -65,7 +65,10 @@ def record(
     command: str,
     error: Exception | None = None,
     team: str = "",
+    denied: bool = False,
 ) -> None:
+    """Records a request's change: done, failed (`error`), or refused by access (`denied`,
+    with `error` saying why)."""
     write(
         user=request.user if request.user.is_authenticated else None,
         username=request.user.get_username(),
@@ -76,6 +79,7 @@ def record(
         succeeded=error is None,
         message=getattr(error, "reason", str(error or "")),
         team=team,
+        denied=denied,
     )
 
 
