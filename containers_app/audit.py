@@ -25,6 +25,7 @@ def write(
     target: str,
     command: str,
     succeeded: bool,
+    object_id: str = "",
     message: str = "",
     team: str = "",
     denied: bool = False,
@@ -38,6 +39,7 @@ def write(
         engine=engine,
         action=action[:64],
         target=target[:255],
+        object_id=object_id[:80],
         command=command,
         succeeded=succeeded,
         message=message,
@@ -63,18 +65,21 @@ def record(
     action: str,
     target: str,
     command: str,
+    object_id: str = "",
     error: Exception | None = None,
     team: str = "",
     denied: bool = False,
 ) -> None:
     """Records a request's change: done, failed (`error`), or refused by access (`denied`,
-    with `error` saying why)."""
+    with `error` saying why). `target` names the object as the user sees it, `object_id`
+    is its full id (or digest), so the trail finds an entry by either."""
     write(
         user=request.user if request.user.is_authenticated else None,
         username=request.user.get_username(),
         engine=engine.base_url,
         action=action,
         target=target,
+        object_id=object_id,
         command=command,
         succeeded=error is None,
         message=getattr(error, "reason", str(error or "")),
@@ -165,7 +170,8 @@ def matching(entries: QuerySet, filters: Mapping) -> QuerySet:
     if "action" in filters:
         entries = entries.filter(action=filters["action"])
     if "object" in filters:
-        entries = entries.filter(target__icontains=filters["object"])
+        named = filters["object"]
+        entries = entries.filter(Q(target__icontains=named) | Q(object_id__icontains=named))
     if "since" in filters:
         entries = entries.filter(created__gte=filters["since"])
     if "until" in filters:
@@ -181,7 +187,12 @@ def matching(entries: QuerySet, filters: Mapping) -> QuerySet:
         entries = entries.filter(denied=True)
     if "q" in filters:
         text = filters["q"]
-        entries = entries.filter(Q(command__icontains=text) | Q(message__icontains=text))
+        entries = entries.filter(
+            Q(command__icontains=text)
+            | Q(message__icontains=text)
+            | Q(target__icontains=text)
+            | Q(object_id__icontains=text)
+        )
     return entries
 
 

@@ -16,6 +16,8 @@ class AuditEntry(models.Model):
     engine = models.CharField(max_length=255)
     action = models.CharField(max_length=64)
     target = models.CharField(max_length=255)
+    # The full id of the object acted on, beside the name in `target`.
+    object_id = models.CharField(max_length=80, blank=True, db_index=True)
     command = models.TextField()
     succeeded = models.BooleanField()
     message = models.TextField(blank=True)

@@ -85,6 +85,8 @@ class AuditRow(TypedDict):
     engine: str
     action: str
     target: str
+    object_id: str  # the full id beside the name, shown short
+    short_object_id: str
     command: str
     result: str  # succeeded, failed or denied
     message: str
@@ -104,6 +106,8 @@ def audit_rows(entries: Iterable[AuditEntry]) -> list[AuditRow]:
                 engine=entry.engine,
                 action=entry.action,
                 target=entry.target,
+                object_id=entry.object_id,
+                short_object_id=entry.object_id.removeprefix("sha256:")[:12],
                 command=entry.command,
                 result=result_of(entry),
                 message=entry.message,

@@ -8,13 +8,12 @@ import contextlib
 import json
 from urllib.parse import parse_qs
 
-from containers_app import access, audit, cli, tickets
+from containers_app import access, audit, cli, find, tickets
+from containers_app.access import CONTAINER
 from containers_app.consumers.auth import database_call
 from containers_app.consumers.base import CLOSE_NOT_FOUND, Consumer
 from containers_app.engine import EngineError, NotFound, default_engine
-from containers_app.engine import containers as engine_containers
 from containers_app.streams.execs import ExecSession
-from containers_app.streams.executor import engine_call
 
 CLOSE_REFUSED = 4403
 CLOSE_BAD_REQUEST = 4400
@@ -37,20 +36,15 @@ class ExecConsumer(Consumer):
             return
         engine = default_engine()
         try:
-            container = await engine_call(
-                engine_containers.container_ref, engine=engine, container_id=ref
-            )
+            found = await find.find_visible_async(actor, engine, CONTAINER, ref, light=True)
         except NotFound:
+            # Another team's container is answered as a missing one: its name never leaks.
             await self.close(code=CLOSE_NOT_FOUND)
             return
         except EngineError:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
-        target = access.Target(access.CONTAINER, container.labels)
-        if not access.allowed(actor, access.VIEW, target):
-            # Another team's container is answered as a missing one: its name never leaks.
-            await self.close(code=CLOSE_NOT_FOUND)
-            return
+        container, target = found.obj, found.target
         if not access.allowed(actor, access.OPERATE, target):
             await self.close(code=CLOSE_REFUSED)  # recorded as denied
             return

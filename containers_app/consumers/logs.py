@@ -8,26 +8,17 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 
-from containers_app import access
+from containers_app import access, find
+from containers_app.access import CONTAINER
 from containers_app.consumers.base import CLOSE_NOT_FOUND, CLOSE_REFUSED, Consumer
 from containers_app.engine import EngineError, NotFound, default_engine
-from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_REF, LogsForm
 from containers_app.streams import logs
-from containers_app.streams.executor import engine_call
 from containers_app.streams.fanout import Viewer
 
 MAX_CONTAINERS = 50
 CLOSE_BAD_REQUEST = 4400
 LOGS_REFUSED = "This account may not read this container's log."
-
-
-async def _container(engine, ref: str) -> engine_containers.ContainerRef | None:
-    """The container `ref` names, or None if there is none."""
-    try:
-        return await engine_call(engine_containers.container_ref, engine=engine, container_id=ref)
-    except NotFound:
-        return None
 
 
 class LogsConsumer(Consumer):
@@ -57,21 +48,25 @@ class LogsConsumer(Consumer):
             await self._refuse("; ".join(e for errs in form.errors.values() for e in errs))
             return
         engine = default_engine()
+        actor = await self.actor()
         try:
-            details = await asyncio.gather(*(_container(engine, ref) for ref in refs))
+            found = await asyncio.gather(
+                *(
+                    find.find_visible_async(actor, engine, CONTAINER, ref, light=True)
+                    for ref in refs
+                )
+            )
+        except NotFound as error:
+            # Another team's container is answered as a missing one: no name leaks.
+            await self._refuse(error.reason, code=CLOSE_NOT_FOUND)
+            return
         except EngineError as error:
             await self._refuse(error.reason)
             return
-        actor = await self.actor()
-        for ref, detail in zip(refs, details, strict=True):
-            target = access.Target(access.CONTAINER, detail.labels if detail else {})
-            if detail is None or not access.allowed(actor, access.VIEW, target):
-                # Another team's container is answered as a missing one: no name leaks.
-                await self._refuse(f"No such container: {ref}", code=CLOSE_NOT_FOUND)
-                return
-            if not access.allowed(actor, access.LOGS, target):
-                await self._refuse(LOGS_REFUSED, code=CLOSE_REFUSED)
-                return
+        if not all(access.allowed(actor, access.LOGS, one.target) for one in found):
+            await self._refuse(LOGS_REFUSED, code=CLOSE_REFUSED)
+            return
+        details = [one.obj for one in found]
         sources = [logs.LogSource(id=d.id, name=d.name, tty=d.tty) for d in details]
         await self.send(json.dumps({"containers": [[s.id, s.name] for s in sources]}))
         self.viewer = Viewer(frames=logs.BlockFrames)

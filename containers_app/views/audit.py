@@ -20,7 +20,18 @@ from containers_app.views.common import can_view, refused
 
 PAGE_SIZE = 50
 AUDIT_REFUSED = "Only superusers and team admins may read the audit trail."
-CSV_COLUMNS = ("time", "user", "team", "engine", "action", "object", "command", "result", "message")
+CSV_COLUMNS = (
+    "time",
+    "user",
+    "team",
+    "engine",
+    "action",
+    "object",
+    "object id",
+    "command",
+    "result",
+    "message",
+)
 # Entries read from the database at a time while exporting.
 EXPORT_BLOCK = 500
 # What makes a spreadsheet read a cell as a formula (CSV injection), tab and carriage return
@@ -103,6 +114,7 @@ def csv_record(entry: AuditEntry) -> tuple[str, ...]:
         entry.engine,
         entry.action,
         entry.target,
+        entry.object_id,
         entry.command,
         audit.result_of(entry),
         entry.message,

@@ -16,7 +16,7 @@ from containers_app.forms import (
 )
 from containers_app.views.common import actor_of, changes_its_object, engine_for, is_htmx
 from containers_app.views.errors import bad_request
-from containers_app.views.objects import container_for
+from containers_app.views.objects import found as found_object
 
 # The run form's checks, of what may reach the host (named volumes included) and of the
 # team's policy: one rule for running a container and for making one again.
@@ -43,15 +43,13 @@ def _nothing_done(request: HttpRequest, reason: str, status: int) -> HttpRespons
 def container_commit(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker commit` as a job: a new image of the container's filesystem. The container's
     team's admins only: the image holds all of its files."""
-    engine = engine_for(request)
-    container, target = container_for(request, ref)
+    found = found_object(request, access.CONTAINER, ref)
+    engine, container = found.engine, found.obj
     team = actions.check(
         request,
-        engine=engine,
         needs=access.ADMINISTER,
-        on=target,
+        on=found,
         action="commit",
-        target=container.name,
         # What was asked, without its options: a --change may hold a secret's value.
         command=cli.container_commit(container.name, request.POST.get("repository", "")[:255]),
     )
@@ -64,17 +62,17 @@ def container_commit(request: HttpRequest, ref: str) -> HttpResponse:
         user=request.user,
         engine=engine,
         kind="commit",
-        target=container.name,
+        target=found.label,
         # The job's page and the audit trail never hold a secret's value.
         command=cli.container_commit(container.name, data["reference"], **options, masked=True),
         work=job_work.commit(
             engine=engine,
-            container_id=container.id,
+            container_id=found.id,
             repository=data["repository"],
             tag=data["tag"],
             **options,
         ),
-        key=(engine, "commit", container.id, data["reference"]),
+        key=(engine, "commit", found.id, data["reference"]),
         team=team,
     )
     return redirect("jobs:detail", job_id=job.pk)
@@ -114,22 +112,16 @@ def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
     image its reference names (`pull=1`: pulled first, with the user's registry login), by
     its team's admins and within its team's policy. The original is removed only once its
     replacement runs; see engine/recreate.py."""
-    engine = engine_for(request)
-    container, target = container_for(request, ref)
+    found = found_object(request, access.CONTAINER, ref)
+    engine = found.engine
     form = ContainerRecreateForm(request.POST)
     if not form.is_valid():
         return bad_request(request, form)
     pull = form.cleaned_data["pull"]
-    plan = engine_recreate.recreate_plan(engine=engine, container_id=container.id)
+    plan = engine_recreate.recreate_plan(engine=engine, container_id=found.id)
     command = recreate_command(plan, pull=pull, masked=True)
     team = actions.check(
-        request,
-        engine=engine,
-        needs=access.ADMINISTER,
-        on=target,
-        action="recreate",
-        target=plan.name,
-        command=command,
+        request, needs=access.ADMINISTER, on=found, action="recreate", command=command
     )
     if refusals := _recreate_refusals(request, plan):
         raise PermissionDenied(f"Only a superuser may recreate {plan.name}: " + " ".join(refusals))
@@ -147,10 +139,10 @@ def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
             request,
             engine=engine,
             action="recreate",
-            target=plan.name,
             command=command,
             team=team,
             reason=reason,
+            on=found,
         )
         return _nothing_done(request, f"{plan.name} was not recreated: {reason}", 403)
     if plan.auto_remove:

@@ -6,9 +6,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, actions, audit, cli, masking
-from containers_app.engine import EngineUnavailable, NotFound
+from containers_app import access, actions, cli, find, masking
+from containers_app.engine import EngineUnavailable
 from containers_app.engine import containers as engine_containers
+from containers_app.find import Found
 from containers_app.forms import (
     CONTAINER_SORTS,
     ContainerBulkForm,
@@ -19,7 +20,6 @@ from containers_app.rows import container_rows
 from containers_app.views.common import (
     action_done,
     actor_of,
-    can_change,
     can_view,
     changes_its_object,
     engine_for,
@@ -27,7 +27,8 @@ from containers_app.views.common import (
     sort_queries,
 )
 from containers_app.views.errors import bad_request
-from containers_app.views.objects import Hidden, container_for, hidden_attempt
+from containers_app.views.objects import found as found_object
+from containers_app.views.objects import found_to_change, hidden_attempt
 
 PAST_TENSE = {
     "start": "Started",
@@ -78,8 +79,9 @@ def container_list(request: HttpRequest) -> HttpResponse:
 @can_view
 @require_GET
 def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    container, target = container_for(request, ref)
-    if not access.allowed(actor_of(request), access.SEE_SECRETS, target):
+    found = found_object(request, access.CONTAINER, ref)
+    container = found.obj
+    if not access.allowed(actor_of(request), access.SEE_SECRETS, found.target):
         # Before rendering, so no part of the page (nor the live refresh, which asks this view
         # again) can hold a secret value.
         container = masking.masked_container(container)
@@ -103,131 +105,88 @@ def container_action(request: HttpRequest, ref: str, action: str) -> HttpRespons
     action = action.replace("-", "_")
     if action not in engine_containers.ACTIONS:
         raise Http404("No such container action.")
-    engine = engine_for(request)
-    command = cli.container_action(action, [ref])
-    try:
-        _, target = container_for(request, ref)
-    except Hidden:
-        raise
-    except NotFound as error:
-        # No such container: still an attempted change, recorded as failed (of no team, so
-        # only superusers read it).
-        audit.record(
-            request, engine=engine, action=action, target=ref, command=command, error=error
-        )
-        raise
+    container = found_to_change(
+        request,
+        access.CONTAINER,
+        ref,
+        action=action,
+        command=cli.container_action(action, [ref]),
+    )
+    engine = container.engine
+    command = cli.container_action(action, [container.name])
     actions.perform(
         request,
-        engine=engine,
+        on=container,
         needs=NEEDS[action],
-        on=target,
         action=action,
-        target=ref,
         command=command,
-        call=lambda: engine_containers.container_act(
-            engine=engine, container_id=ref, action=action
+        call=lambda full_id: engine_containers.container_act(
+            engine=engine, container_id=full_id, action=action
         ),
     )
-    message = f"{PAST_TENSE[action]} {ref}: {command}"
+    message = f"{PAST_TENSE[action]} {container.name}: {command}"
     if action in REMOVALS:
         return action_done(request, message=message, fallback=reverse("containers:list"))
-    row = engine_containers.container_summary(engine=engine, container_id=ref)
+    row = engine_containers.container_summary(engine=engine, container_id=container.id)
     return action_done(
         request,
         message=message,
-        fallback=reverse("containers:detail", args=[ref]),
+        fallback=reverse("containers:detail", args=[container.id]),
         partial="containers/_row.html",
         context={"c": container_rows([row], actor_of(request))[0]},
     )
 
 
-@can_change
+@changes_its_object
 @require_POST
 def container_bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the selected rows. Each reference is resolved once, as the engine
+    would (full id, exact name, unique id prefix), and acted on by its full id."""
     form = ContainerBulkForm(request.POST)
-    list_url = reverse("containers:list")
     if not form.is_valid():
         return bad_request(request, form)
     engine = engine_for(request)
-    action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
-    command = cli.container_action(action, ids)
-    teams, refused = _bulk_access(request, action, ids)
-    permitted = [ref for ref in ids if ref not in refused]
-    results = engine_containers.container_act_many(
-        engine=engine, container_ids=permitted, action=action
+    action, refs = form.cleaned_data["action"], form.cleaned_data["ids"]
+    found = find.find_many_containers(actor_of(request), engine, refs)
+    if actions.hidden_among(found):
+        hidden_attempt(request, engine)
+    outcome = actions.perform_many(
+        request,
+        engine=engine,
+        found=found,
+        needs=NEEDS[action],
+        action=action,
+        command_of=lambda names: cli.container_action(action, names),
+        call=lambda full_id: engine_containers.container_act(
+            engine=engine, container_id=full_id, action=action
+        ),
     )
-    for ref, error in results.items():
-        audit.record(
-            request,
-            engine=engine,
-            action=action,
-            target=ref,
-            command=cli.container_action(action, [ref]),
-            error=error,
-            team=teams.get(ref, ""),
-        )
-    failed = refused | {ref: error for ref, error in results.items() if error}
+    failed = {ref: error for ref, error in outcome.items() if error}
     unavailable = [e for e in failed.values() if isinstance(e, EngineUnavailable)]
-    if unavailable and len(failed) == len(ids):
+    if unavailable and len(failed) == len(refs):
         raise unavailable[0]  # the engine is down: a 503, not "0 of N done"
-    done = [ref for ref in ids if ref not in failed]
-    message = f"{PAST_TENSE[action]} {len(done)} of {len(ids)}: {command}"
+    done = [found[ref] for ref in refs if ref not in failed]
+    names = [f.name if isinstance(f, Found) else ref for ref, f in found.items()]
+    message = f"{PAST_TENSE[action]} {len(done)} of {len(refs)}: " + cli.container_action(
+        action, names
+    )
     if failed:
-        # Name what failed as the list shows it: the list's form posts full ids.
-        # Only those the user may see: another team's is "No such container", under its ref.
-        still_there = access.visible(
-            actor_of(request),
-            access.CONTAINER,
-            engine_containers.container_list(engine=engine, ids=list(failed)),
-        )
-        names = {c.id: c.name for c in still_there}
+        # Named as the user sees them; another team's is "No such container", under its ref.
         message += ". Failed: " + "; ".join(
-            f"{names.get(ref, ref)}: {e.reason}" for ref, e in failed.items()
+            f"{found[ref].name if isinstance(found[ref], Found) else ref}: {error.reason}"
+            for ref, error in failed.items()
         )
-    changed = [] if action in REMOVALS else done
+    changed = [] if action in REMOVALS else [f.id for f in done]
     rows = engine_containers.container_list(engine=engine, ids=changed) if changed else []
+    rows = [row for row in rows if row.id in changed]
     return action_done(
         request,
         message=message,
         level=messages.WARNING if failed else messages.SUCCESS,
-        fallback=list_url,
+        fallback=reverse("containers:list"),
         partial="containers/_bulk_result.html",
         context={
             "rows": container_rows(rows, actor_of(request)),
-            "removed": done if action in REMOVALS else [],
+            "removed": [f.id for f in done] if action in REMOVALS else [],
         },
     )
-
-
-def _bulk_access(
-    request: HttpRequest, action: str, refs: list[str]
-) -> tuple[dict[str, str], dict[str, Exception]]:
-    """Each selected container's team, and why those the actor may not `action` are left
-    out: one they may not see is "No such container", as the engine would say (a refused
-    attempt recorded once, by route); one they see, the refusal, recorded as denied."""
-    engine = engine_for(request)
-    actor = actor_of(request)
-    rows = engine_containers.container_list(engine=engine, all=True)
-    by_ref = {c.id: c for c in rows} | {c.name: c for c in rows}
-    teams: dict[str, str] = {}
-    refused: dict[str, Exception] = {}
-    for ref in refs:
-        row = by_ref.get(ref) or next((c for c in rows if c.id.startswith(ref)), None)
-        target = access.Target(access.CONTAINER, row.labels if row else {})
-        if row is None or not access.allowed(actor, access.VIEW, target):
-            refused[ref] = NotFound(f"No such container: {ref}", engine=engine.base_url)
-            if row is not None:
-                hidden_attempt(request, engine)
-            continue
-        teams[ref] = access.owner(actor, target) or ""
-        if not access.allowed(actor, NEEDS[action], target):
-            refused[ref] = actions.denied(
-                request,
-                engine=engine,
-                action=action,
-                target=ref,
-                command=cli.container_action(action, [ref]),
-                team=teams[ref],
-                reason=actions.refusal(NEEDS[action]),
-            )
-    return teams, refused

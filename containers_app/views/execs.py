@@ -15,8 +15,8 @@ from containers_app import access, actions, cli, tickets
 from containers_app.engine import EngineError
 from containers_app.engine import execs as engine_execs
 from containers_app.forms import ExecForm
-from containers_app.views.common import changes_its_object, engine_for
-from containers_app.views.objects import container_for
+from containers_app.views.common import changes_its_object
+from containers_app.views.objects import found as found_object
 
 
 @changes_its_object
@@ -24,15 +24,13 @@ from containers_app.views.objects import container_for
 def container_exec(request: HttpRequest, ref: str) -> HttpResponse:
     """A terminal needs OPERATE on the container: another team's is not found (404), one the
     user only looks at is refused (403, recorded as denied)."""
-    engine = engine_for(request)
-    container, target = container_for(request, ref)
+    found = found_object(request, access.CONTAINER, ref)
+    engine, container = found.engine, found.obj
     actions.check(
         request,
-        engine=engine,
         needs=access.OPERATE,
-        on=target,
+        on=found,
         action="exec",
-        target=container.name,
         command=cli.docker("exec", "-it", container.name),
     )
     form = ExecForm(request.POST if request.method == "POST" else None)

@@ -20,7 +20,7 @@ from containers_app import access, actions, cli, credentials, job_work, jobs, ma
 from containers_app.engine import Engine, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
-from containers_app.engine.convert import short_id
+from containers_app.find import Found
 from containers_app.forms import (
     ImageBuildForm,
     ImageListForm,
@@ -43,7 +43,8 @@ from containers_app.views.common import (
     render_list,
 )
 from containers_app.views.errors import bad_request
-from containers_app.views.objects import image_target
+from containers_app.views.objects import found as found_object
+from containers_app.views.objects import found_to_change, image_with_users
 
 # Any image, for what does not depend on which: adding one (pull, build, load, tag, push) is
 # for the admins of some team, pruning for superusers.
@@ -106,19 +107,16 @@ def image_list(request: HttpRequest) -> HttpResponse:
 @can_view
 @require_GET
 def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    engine = engine_for(request)
     actor = actor_of(request)
-    image = engine_images.image_inspect(engine=engine, image_id=ref)
-    may_see_secrets = access.allowed(
-        actor, access.SEE_SECRETS, access.Target(access.IMAGE, image.labels)
-    )
+    found = image_with_users(request, found_object(request, access.IMAGE, ref))
+    engine, image, target = found.engine, found.obj, found.target
+    may_see_secrets = access.allowed(actor, access.SEE_SECRETS, target)
     if not may_see_secrets:
         image = masking.masked_image(image)
     # Every team sees the image, but only the containers using it that they may see.
     users = engine_containers.container_list(engine=engine, ancestor=image.id)
     seen = {c.name for c in access.visible(actor, access.CONTAINER, users)}
     shown = tuple(name for name in image.containers if name in seen)
-    target = image_target(request, image.id, image.labels)
     context = {
         "image": dataclasses.replace(image, containers=shown),
         "other_users": len(image.containers) - len(shown),
@@ -149,39 +147,39 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
     if not form.is_valid():
         return bad_request(request, form)
     force, tag = form.cleaned_data["force"], form.cleaned_data["tag"]
-    engine = engine_for(request)
-    if tag and not engine_images.image_has_tag(engine=engine, image_id=ref, tag=tag):
-        form.add_error("tag", f"{tag} is not a tag of image {ref}.")
+    image = image_with_users(request, found_to_change(request, access.IMAGE, ref, action="rmi"))
+    engine = image.engine
+    if tag and not engine_images.image_has_tag(engine=engine, image_id=image.id, tag=tag):
+        form.add_error("tag", f"{tag} is not a tag of image {image.short_id}.")
         return bad_request(request, form)
-    reference = tag or ref
-    command = cli.image_remove([reference], force=force)
-    target = image_target(request, ref)
-    _refuse_removal_in_use(request, engine=engine, on=target, target=reference, command=command)
+    command = cli.image_remove([tag or image.short_id], force=force)
+    _refuse_removal_in_use(request, image=image, command=command)
+    # An untag names the tag checked above; a removal, the image checked, by its full id.
     effects = actions.perform(
         request,
-        engine=engine,
+        on=image,
         needs=access.ADMINISTER,
-        on=target,
         action="rmi",
-        target=reference,
         command=command,
-        call=lambda: engine_images.image_remove(engine=engine, reference=reference, force=force),
+        call=lambda full_id: engine_images.image_remove(
+            engine=engine, reference=tag or full_id, force=force
+        ),
     )
     summary = ", ".join(effects[:4]) + (f" and {len(effects) - 4} more" if len(effects) > 4 else "")
     untagged_only = all(e.startswith("Untagged") for e in effects)
     fallback = (
-        reverse("images:detail", args=[ref]) if tag and untagged_only else reverse("images:list")
+        reverse("images:detail", args=[image.id])
+        if tag and untagged_only
+        else reverse("images:list")
     )
     return action_done(request, message=f"{command}: {summary}", fallback=fallback)
 
 
-def _refuse_removal_in_use(
-    request: HttpRequest, *, engine: Engine, on: access.Target, target: str, command: str
-) -> None:
+def _refuse_removal_in_use(request: HttpRequest, *, image: Found, command: str) -> None:
     """A 403, recorded as denied, saying why, to a team's admin removing an image that a
     container of another team, or of no team, uses. Those containers are not named: the
     actor may not know them. Anyone else is left to actions.perform's own refusal."""
-    actor = actor_of(request)
+    actor, on = actor_of(request), image.target
     if access.allowed(actor, access.ADMINISTER, on) or not access.allowed(
         actor, access.ADMINISTER, ANY_IMAGE
     ):
@@ -195,15 +193,15 @@ def _refuse_removal_in_use(
         if "" in others
         else "only a superuser, or an admin of every team whose containers use it, may remove it"
     )
-    reason = f"Image {target} is used by a container of {whose}: {who_may}."
+    reason = f"Image {image.label} is used by a container of {whose}: {who_may}."
     refusal = actions.denied(
         request,
-        engine=engine,
+        engine=image.engine,
         action="rmi",
-        target=target,
         command=command,
         team=access.owner(actor, on) or "",
         reason=reason,
+        on=image,
     )
     raise PermissionDenied(refusal.reason)
 
@@ -215,24 +213,31 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
     form = ImageTagForm(request.POST)
     if not form.is_valid():
         return bad_request(request, form)
-    engine = engine_for(request)
+    image = found_to_change(request, access.IMAGE, ref, action="tag")
     target, repository, tag = (form.cleaned_data[k] for k in ("target", "repository", "tag"))
-    command = cli.image_tag(short_id(ref), target)
-    actions.perform(
+    command = _tag(request, image, target=target, repository=repository, tag=tag)
+    return action_done(
+        request, message=f"Tagged: {command}", fallback=reverse("images:detail", args=[image.id])
+    )
+
+
+def _tag(request: HttpRequest, image: Found, *, target: str, repository: str, tag: str) -> str:
+    """`docker tag <image> <target>` of the image found, by its full id; its command line."""
+    command = cli.image_tag(image.short_id, target)
+    actions.perform_new(
         request,
-        engine=engine,
+        engine=image.engine,
         needs=access.ADMINISTER,
         on=ANY_IMAGE,
         action="tag",
         target=target,
+        object_id=image.id,
         command=command,
         call=lambda: engine_images.image_tag(
-            engine=engine, image_id=ref, repository=repository, tag=tag
+            engine=image.engine, image_id=image.id, repository=repository, tag=tag
         ),
     )
-    return action_done(
-        request, message=f"Tagged: {command}", fallback=reverse("images:detail", args=[ref])
-    )
+    return command
 
 
 @can_change
@@ -257,7 +262,7 @@ def image_prune(request: HttpRequest) -> HttpResponse:
     actions.check(request, **prune)
     if not valid:
         return bad_request(request, form)
-    result = actions.perform(
+    result = actions.perform_new(
         request,
         **prune,
         call=lambda: engine_images.image_prune(engine=engine, all=every),
@@ -277,9 +282,10 @@ def image_save(request: HttpRequest, ref: str) -> StreamingHttpResponse:
     those who may see its secrets: the layers hold whatever the image holds."""
     if not _may(request, access.SEE_SECRETS):
         raise refused(request, SAVE_REFUSED)
-    stream = engine_images.image_save(engine=engine_for(request), image_id=ref)
+    image = found_object(request, access.IMAGE, ref)
+    stream = engine_images.image_save(engine=image.engine, image_id=image.id)
     response = StreamingHttpResponse(StreamedBody(stream), content_type="application/x-tar")
-    response["Content-Disposition"] = f'attachment; filename="{short_id(ref)}.tar"'
+    response["Content-Disposition"] = f'attachment; filename="{image.short_id}.tar"'
     return response
 
 
@@ -355,23 +361,13 @@ def image_push(request: HttpRequest, ref: str) -> HttpResponse:
     _check_adding(
         request, engine=engine, action="push", target=reference, command=cli.image_push(reference)
     )
+    image = found_object(request, access.IMAGE, ref)
     try:
-        tagged = engine_images.image_has_tag(engine=engine, image_id=ref, tag=reference)
+        tagged = engine_images.image_has_tag(engine=engine, image_id=image.id, tag=reference)
     except NotFound:
         tagged = False
     if not tagged:
-        actions.perform(
-            request,
-            engine=engine,
-            needs=access.ADMINISTER,
-            on=ANY_IMAGE,
-            action="tag",
-            target=reference,
-            command=cli.image_tag(short_id(ref), reference),
-            call=lambda: engine_images.image_tag(
-                engine=engine, image_id=ref, repository=repository, tag=tag
-            ),
-        )
+        _tag(request, image, target=reference, repository=repository, tag=tag)
     return _transfer(request, "push", form)
 
 

@@ -7,13 +7,13 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from containers_app import access, cli
-from containers_app.engine import NotFound
+from containers_app import access, cli, find
 from containers_app.engine import containers as engine_containers
 from containers_app.engine.containers import ContainerDetail
+from containers_app.find import Found
 from containers_app.streams.logs import LogText
 from containers_app.views.common import actor_of, can_view, engine_for, refused
-from containers_app.views.objects import container_for
+from containers_app.views.objects import found
 
 COMPOSE_PROJECT = access.PROJECT_LABEL
 CONTAINER_ID = re.compile(r"^[0-9a-f]{12,64}$")
@@ -24,10 +24,10 @@ LOGS_REFUSED = "Your account may not read this container's log."
 def _readable(request: HttpRequest, ref: str) -> ContainerDetail:
     """The container `ref`, if the actor may read its log: one they may not see is a 404,
     one they see but may not read (a screen without logs) a 403."""
-    container, target = container_for(request, ref)
-    if not access.allowed(actor_of(request), access.LOGS, target):
+    container = found(request, access.CONTAINER, ref)
+    if not access.allowed(actor_of(request), access.LOGS, container.target):
         raise refused(request, LOGS_REFUSED)
-    return container
+    return container.obj
 
 
 @can_view
@@ -83,13 +83,13 @@ def merged_logs(request: HttpRequest) -> HttpResponse:
     refs = list(dict.fromkeys(refs))
     if not refs or len(refs) > MAX_MERGED or not all(CONTAINER_ID.match(r) for r in refs):
         return _choose_containers(request)
-    rows = engine_containers.container_list(engine=engine, ids=refs)
-    found = {ref: next((r for r in rows if r.id.startswith(ref)), None) for ref in refs}
-    for ref, row in found.items():
-        # Another team's container is as missing as one that is not there.
-        if row is None or not readable(row):
-            raise NotFound(f"No such container: {ref}", engine=engine.base_url)
-    rows = list({row.id: row for row in found.values() if row}.values())
+    results = find.find_many_containers(actor, engine, refs)
+    for ref, result in results.items():
+        # Another team's container, or one whose log the actor may not read, is as missing
+        # as one that is not there.
+        if not isinstance(result, Found) or not readable(result.obj):
+            raise find.missing(engine, access.CONTAINER, ref)
+    rows = list({result.id: result.obj for result in results.values()}.values())
     query = "&".join(f"c={row.id}" for row in rows)
     context = {
         "sources": rows,

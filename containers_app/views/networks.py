@@ -24,7 +24,7 @@ from containers_app.views.common import (
     engine_for,
     render_list,
 )
-from containers_app.views.objects import creatable_teams, network_for
+from containers_app.views.objects import creatable_teams, found
 
 
 def _create_form(request: HttpRequest, data=None) -> NetworkCreateForm:
@@ -57,12 +57,12 @@ def network_list(request: HttpRequest) -> HttpResponse:
 @can_view
 @require_GET
 def network_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    network, target = network_for(request, ref)
-    network = _without_hidden_containers(request, network)
+    checked = found(request, access.NETWORK, ref)
+    network = _without_hidden_containers(request, checked.obj)
     context = {
         "network": network,
         "may_remove": not network.builtin
-        and access.allowed(actor_of(request), access.ADMINISTER, target),
+        and access.allowed(actor_of(request), access.ADMINISTER, checked.target),
         "inspect_command": cli.inspect("network", network.name),
         "remove_command": cli.network_remove([network.name]),
     }
@@ -95,7 +95,7 @@ def network_create(request: HttpRequest) -> HttpResponse:
     arguments = creation_arguments(form)
     command = cli.network_create(**arguments)
     try:
-        actions.perform(
+        actions.perform_new(
             request,
             engine=engine,
             needs=access.ADMINISTER,
@@ -115,19 +115,17 @@ def network_create(request: HttpRequest) -> HttpResponse:
 @changes_its_object
 @require_POST
 def network_remove(request: HttpRequest, ref: str) -> HttpResponse:
-    network, target = network_for(request, ref)
-    engine = engine_for(request)
-    command = cli.network_remove([ref])
+    network = found(request, access.NETWORK, ref)
+    command = cli.network_remove([network.name])
     actions.perform(
         request,
-        engine=engine,
+        on=network,
         needs=access.ADMINISTER,
-        on=target,
         action="network rm",
-        target=ref,
         command=command,
-        # The network checked, by id: a name could be another network's by now.
-        call=lambda: engine_networks.network_remove(engine=engine, network_id=network.id),
+        call=lambda full_id: engine_networks.network_remove(
+            engine=network.engine, network_id=full_id
+        ),
     )
     return action_done(
         request, message=f"Removed network: {command}", fallback=reverse("networks:list")

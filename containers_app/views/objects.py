@@ -1,17 +1,15 @@
-"""An object a view is about, fetched through access: an object the actor may not see is
+"""The object a view is about, found through find.py: an object the actor may not see is
 answered exactly as one that does not exist (404, the engine's own words), so another team's
 names do not leak; a change attempted on it is recorded as denied, without naming it."""
 
+import dataclasses
+
 from django.http import HttpRequest
 
-from containers_app import access, audit
+from containers_app import access, actions, audit, find
 from containers_app.engine import Engine, NotFound
 from containers_app.engine import containers as engine_containers
-from containers_app.engine import networks as engine_networks
-from containers_app.engine import volumes as engine_volumes
-from containers_app.engine.containers import ContainerDetail
-from containers_app.engine.networks import Network
-from containers_app.engine.volumes import Volume
+from containers_app.find import Found, Hidden
 from containers_app.models import Team
 from containers_app.views.common import actor_of, engine_for
 
@@ -31,61 +29,44 @@ def hidden_attempt(request: HttpRequest, engine: Engine) -> None:
         )
 
 
-class Hidden(NotFound):
-    """An object the actor may not see: answered as NotFound, but its attempt is recorded
-    already (hidden_attempt), where a missing object's is the view's to record."""
-
-
-def hidden(request: HttpRequest, engine: Engine, message: str) -> Hidden:
-    """The 404 for an object the actor may not see, in the engine's own words."""
-    hidden_attempt(request, engine)
-    return Hidden(message, engine=engine.base_url)
-
-
-# What the engine answers when asked to inspect a missing object of each kind.
-MISSING = {
-    access.CONTAINER: "No such container: {}",
-    access.NETWORK: "network {} not found",
-    access.VOLUME: "get {}: no such volume",
-}
-
-
-def _seen(request: HttpRequest, engine: Engine, kind: str, obj, ref: str):
-    target = access.target_of(kind, obj)
-    if not access.allowed(actor_of(request), access.VIEW, target):
-        raise hidden(request, engine, MISSING[kind].format(ref))
-    return obj, target
-
-
-def container_for(request: HttpRequest, ref: str) -> tuple[ContainerDetail, access.Target]:
-    """The container `ref` (name or id) and its access target, if the actor may see it."""
+def found(request: HttpRequest, kind: str, ref: str, *, light: bool = False) -> Found:
+    """The one object of `kind` that `ref` names (find.find_visible), if the actor may see
+    it; else a 404 in the engine's own words, a change attempted on another team's object
+    recorded as denied first."""
     engine = engine_for(request)
-    detail = engine_containers.container_inspect(engine=engine, container_id=ref)
-    return _seen(request, engine, access.CONTAINER, detail, ref)
+    try:
+        return find.find_visible(actor_of(request), engine, kind, ref, light=light)
+    except Hidden:
+        hidden_attempt(request, engine)
+        raise
 
 
-def network_for(request: HttpRequest, ref: str) -> tuple[Network, access.Target]:
-    engine = engine_for(request)
-    network = engine_networks.network_inspect(engine=engine, network_id=ref)
-    return _seen(request, engine, access.NETWORK, network, ref)
+def found_to_change(
+    request: HttpRequest, kind: str, ref: str, *, action: str, command: str = ""
+) -> Found:
+    """found, for a change: a missing object's attempt is recorded as failed too, with the
+    `command` it would have been."""
+    try:
+        return found(request, kind, ref)
+    except Hidden:
+        raise
+    except NotFound as error:
+        engine = engine_for(request)
+        actions.missing(
+            request, engine=engine, action=action, ref=ref, command=command, error=error
+        )
+        raise
 
 
-def volume_for(request: HttpRequest, name: str) -> tuple[Volume, access.Target]:
-    engine = engine_for(request)
-    volume = engine_volumes.volume_inspect(engine=engine, name=name)
-    return _seen(request, engine, access.VOLUME, volume, name)
-
-
-def image_target(request: HttpRequest, image_id: str, labels=None) -> access.Target:
-    """An image's access target: its labels and the owner of every container using it
-    (any container of a child image included), "" for a container of no team."""
-    engine = engine_for(request)
+def image_with_users(request: HttpRequest, image: Found) -> Found:
+    """`image` with the owner of every container using it (any container of a child image
+    included, "" for a container of no team) in its target, which decides who may remove it."""
     actor = actor_of(request)
-    users = engine_containers.container_list(engine=engine, ancestor=image_id)
+    users = engine_containers.container_list(engine=image.engine, ancestor=image.id)
     owners = frozenset(
         access.owner(actor, access.Target(access.CONTAINER, c.labels)) or "" for c in users
     )
-    return access.Target(access.IMAGE, labels or {}, used_by=owners)
+    return dataclasses.replace(image, target=dataclasses.replace(image.target, used_by=owners))
 
 
 def creatable_teams(request: HttpRequest) -> dict:

@@ -60,7 +60,7 @@ def registry_login(request: HttpRequest) -> HttpResponse:
     command = cli.registry_login(server, username)
     try:
         # Checked before anything is stored: a login kept is one the registry accepted.
-        actions.perform(
+        actions.perform_new(
             request,
             engine=engine,
             needs=access.ADMINISTER,
@@ -101,7 +101,7 @@ def registry_logout(request: HttpRequest, credential_id: int) -> HttpResponse:
         credential.delete()
         audit.record(request, engine=engine, action="logout", target=target, command=command)
     else:
-        actions.perform(
+        actions.perform_new(
             request,
             engine=engine,
             needs=access.ANY_CREDENTIAL,

@@ -29,7 +29,8 @@ from containers_app.models import Team
 from containers_app.views.common import actor_of, can_change, changes_its_object, engine_for
 from containers_app.views.errors import status_of
 from containers_app.views.execs import terminal_context
-from containers_app.views.objects import container_for, creatable_teams
+from containers_app.views.objects import creatable_teams
+from containers_app.views.objects import found as found_object
 
 # What the command line shows before an image is chosen.
 NO_IMAGE_YET = cli.docker("run", "-d") + " IMAGE"
@@ -253,7 +254,7 @@ def container_run(request: HttpRequest) -> HttpResponse:
     if not engine_images.image_exists(engine=engine, reference=spec.image):
         return _pull_then_run(request, engine, form, spec, audited, team)
     try:
-        container_id = actions.perform(
+        container_id = actions.perform_new(
             request,
             engine=engine,
             needs=access.ADMINISTER,
@@ -357,18 +358,11 @@ def container_run_similar(request: HttpRequest, ref: str) -> HttpResponse:
     """The run form filled to make another container like this one, for the original's team
     if the user may run for it; runs nothing. Its team's admins only: the form holds the
     original's environment, secret values included, and is a step of running a container."""
-    engine = engine_for(request)
-    container, target = container_for(request, ref)
+    found = found_object(request, access.CONTAINER, ref)
+    engine, target = found.engine, found.target
     actor = actor_of(request)
-    actions.check(
-        request,
-        engine=engine,
-        needs=access.ADMINISTER,
-        on=target,
-        action="run similar",
-        target=container.name,
-    )
-    similar = engine_containers.container_spec(engine=engine, container_id=container.id)
+    actions.check(request, needs=access.ADMINISTER, on=found, action="run similar")
+    similar = engine_containers.container_spec(engine=engine, container_id=found.id)
     # Names are unique: the copy gets a name of its own, which the form lets one change.
     spec = dataclasses.replace(similar.spec, name=f"{similar.name}-2")
     initial = ContainerRunForm.initial_from(spec)

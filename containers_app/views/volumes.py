@@ -21,7 +21,7 @@ from containers_app.views.common import (
     render_list,
 )
 from containers_app.views.errors import bad_request
-from containers_app.views.objects import creatable_teams, volume_for
+from containers_app.views.objects import creatable_teams, found
 
 
 def _create_form(request: HttpRequest, data=None) -> VolumeCreateForm:
@@ -58,10 +58,10 @@ def volume_list(request: HttpRequest) -> HttpResponse:
 @can_view
 @require_GET
 def volume_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    volume, target = volume_for(request, ref)
+    volume = found(request, access.VOLUME, ref)
     context = {
-        "volume": volume,
-        "may_remove": access.allowed(actor_of(request), access.ADMINISTER, target),
+        "volume": volume.obj,
+        "may_remove": access.allowed(actor_of(request), access.ADMINISTER, volume.target),
         "inspect_command": cli.inspect("volume", volume.name),
         "remove_command": cli.volume_remove([volume.name]),
         "force_remove_command": cli.volume_remove([volume.name], force=True),
@@ -79,7 +79,7 @@ def volume_create(request: HttpRequest) -> HttpResponse:
     arguments = creation_arguments(form)
     command = cli.volume_create(**arguments)
     try:
-        name = actions.perform(
+        name = actions.perform_new(
             request,
             engine=engine,
             needs=access.ADMINISTER,
@@ -114,23 +114,24 @@ def _create_new(engine: Engine, arguments: dict) -> str:
 @changes_its_object
 @require_POST
 def volume_remove(request: HttpRequest, ref: str) -> HttpResponse:
-    volume, target = volume_for(request, ref)
+    volume = found(request, access.VOLUME, ref)
     form = ForceForm(request.POST)
     if not form.is_valid():
         return bad_request(request, form)
     force = form.cleaned_data["force"]
-    engine = engine_for(request)
-    command = cli.volume_remove([ref], force=force)
+    command = cli.volume_remove([volume.name], force=force)
     actions.perform(
         request,
-        engine=engine,
+        on=volume,
         needs=access.ADMINISTER,
-        on=target,
         action="volume rm",
-        target=ref,
         command=command,
-        call=lambda: engine_volumes.volume_remove(engine=engine, name=volume.name, force=force),
+        call=lambda name: engine_volumes.volume_remove(
+            engine=volume.engine, name=name, force=force
+        ),
     )
     return action_done(
-        request, message=f"Removed volume {ref}: {command}", fallback=reverse("volumes:list")
+        request,
+        message=f"Removed volume {volume.name}: {command}",
+        fallback=reverse("volumes:list"),
     )

@@ -129,6 +129,7 @@ def test_each_filter_narrows_the_entries(admin_client, query, wanted):
         team="ops",
         action="remove",
         target="db-1",
+        object_id="0f" * 32,
         command="docker rm db-1",
         succeeded=False,
         message="no such container",
@@ -298,6 +299,7 @@ def test_the_csv_has_the_header_and_each_entry_newest_first(admin_client):
         username="bob",
         action="remove",
         target="db-1",
+        object_id="0f" * 32,
         command="docker rm db-1",
         succeeded=False,
         message="no such container",
@@ -308,16 +310,18 @@ def test_the_csv_has_the_header_and_each_entry_newest_first(admin_client):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="berth-audit-')
     assert lines[0] == [
-        *("time", "user", "team", "engine", "action", "object", "command", "result", "message")
+        *("time", "user", "team", "engine", "action", "object", "object id", "command"),
+        *("result", "message"),
     ]
     assert lines[1] == [
         timezone.localtime(second.created).isoformat(),
-        *("bob", "", "unix:///run/test.sock", "remove", "db-1", "docker rm db-1", "failed"),
+        *("bob", "", "unix:///run/test.sock", "remove", "db-1", "0f" * 32, "docker rm db-1"),
+        "failed",
         "no such container",
     ]
     assert lines[2] == [
         timezone.localtime(first.created).isoformat(),
-        *("alice", "ops", "unix:///run/test.sock", "stop", "web-1", "docker stop web-1"),
+        *("alice", "ops", "unix:///run/test.sock", "stop", "web-1", "", "docker stop web-1"),
         *("succeeded", ""),
     ]
     assert len(lines) == 3
@@ -357,8 +361,8 @@ def test_a_cell_a_spreadsheet_would_run_is_defused(admin_client):
 
     assert lines[1][1] == "'=cmd|' /C calc'!A0"
     assert lines[1][5] == "'+web"
-    assert lines[1][6] == "'-docker"
-    assert lines[1][8] == "'@SUM(1)"
+    assert lines[1][7] == "'-docker"
+    assert lines[1][9] == "'@SUM(1)"
     assert lines[1][4] == "stop"
 
 

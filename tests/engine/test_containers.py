@@ -448,7 +448,7 @@ def test_an_htmx_action_redraws_the_row_and_flashes_the_command(
     admin_client, make, docker_api, htmx, before, action, after, words
 ):
     container = make.container(state=before, command=STOPPABLE)
-    container_id = container["Id"]
+    container_id, name = container["Id"], container["Name"].lstrip("/")
 
     response = post_action(admin_client, container_id, action, **htmx)
 
@@ -459,7 +459,7 @@ def test_an_htmx_action_redraws_the_row_and_flashes_the_command(
     assert f'<span class="badge {after}">{after}</span>' in row(response, container_id)
     assert '<div id="messages" hx-swap-oob="innerHTML"' in body
     assert '<div class="flash success">' in body
-    assert f"docker {words} {container_id}</div>" in text(response)
+    assert f"docker {words} {name}</div>" in text(response)
     assert state_of(docker_api, container_id) == after
     if action == "restart":
         started = docker_api.inspect_container(container_id)["State"]["StartedAt"]
@@ -475,13 +475,14 @@ def test_an_htmx_action_redraws_the_row_and_flashes_the_command(
 def test_an_htmx_removal_leaves_no_row_and_flashes_the_command(
     admin_client, make, docker_api, htmx, before, action, words
 ):
-    container_id = make.container(state=before, command=STOPPABLE)["Id"]
+    container = make.container(state=before, command=STOPPABLE)
+    container_id, name = container["Id"], container["Name"].lstrip("/")
 
     response = post_action(admin_client, container_id, action, **htmx)
 
     assert response.status_code == 200
     assert "<tr" not in response.content.decode()
-    assert f"docker {words} {container_id}</div>" in text(response)
+    assert f"docker {words} {name}</div>" in text(response)
     assert gone(docker_api, container_id)
 
 
@@ -489,7 +490,8 @@ def test_an_htmx_removal_leaves_no_row_and_flashes_the_command(
 def test_a_plain_form_action_redirects_to_next_with_a_message(
     admin_client, make, docker_api, before, action, after, words
 ):
-    container_id = make.container(state=before, command=STOPPABLE)["Id"]
+    container = make.container(state=before, command=STOPPABLE)
+    container_id, name = container["Id"], container["Name"].lstrip("/")
     next_url = f"/containers/{container_id}/"
 
     response = post_action(admin_client, container_id, action, data={"next": next_url})
@@ -498,10 +500,10 @@ def test_a_plain_form_action_redirects_to_next_with_a_message(
     assert response["Location"] == next_url
     assert state_of(docker_api, container_id) == after
     page = admin_client.get(next_url)
-    assert f"docker {words} {container_id}" in text(page)
+    assert f"docker {words} {name}" in text(page)
     assert f'<span class="badge {after}">{after}</span>' in text(page)
     # A message is shown once.
-    assert f"docker {words} {container_id}" not in text(admin_client.get(next_url))
+    assert 'class="flash' not in text(admin_client.get(next_url))
 
 
 def test_a_plain_form_action_without_next_goes_to_the_detail_page(admin_client, make):
@@ -520,7 +522,8 @@ def test_a_plain_form_action_without_next_goes_to_the_detail_page(admin_client, 
 def test_a_plain_form_removal_goes_to_the_list_with_a_message(
     admin_client, make, docker_api, before, action, words
 ):
-    container_id = make.container(state=before, command=STOPPABLE)["Id"]
+    container = make.container(state=before, command=STOPPABLE)
+    container_id, name = container["Id"], container["Name"].lstrip("/")
 
     with_next = post_action(admin_client, container_id, action, data={"next": "/containers/?all=1"})
 
@@ -529,7 +532,7 @@ def test_a_plain_form_removal_goes_to_the_list_with_a_message(
     assert gone(docker_api, container_id)
     page = admin_client.get(with_next["Location"])
     assert '<div class="flash success">' in page.content.decode()
-    assert f"docker {words} {container_id}" in text(page)
+    assert f"docker {words} {name}" in text(page)
     assert container_id not in row_ids(page)
 
 
@@ -629,7 +632,8 @@ def test_force_remove_removes_a_running_container(admin_client, make, docker_api
 def test_an_action_the_state_forbids_is_a_409_with_the_engine_reason(
     admin_client, make, docker_api, before, action, reason
 ):
-    container_id = make.container(state=before, command=STOPPABLE)["Id"]
+    container = make.container(state=before, command=STOPPABLE)
+    container_id, name = container["Id"], container["Name"].lstrip("/")
 
     response = post_action(admin_client, container_id, action)
 
@@ -707,7 +711,8 @@ def test_an_action_url_refuses_get_with_405(admin_client, make, docker_api, acti
 def test_it_stops_several_containers_at_once_and_redraws_their_rows(
     admin_client, make, docker_api, htmx
 ):
-    ids = [make.container(state="running", command=STOPPABLE)["Id"] for _ in range(3)]
+    made = [make.container(state="running", command=STOPPABLE) for _ in range(3)]
+    ids, names = [c["Id"] for c in made], [c["Name"].lstrip("/") for c in made]
 
     response = admin_client.post("/containers/bulk/", {"action": "stop", "ids": ids}, **htmx)
 
@@ -720,12 +725,13 @@ def test_it_stops_several_containers_at_once_and_redraws_their_rows(
             r'data-state="exited" hx-swap-oob="true">',
             body,
         )
-    assert f"Stopped 3 of 3: docker stop {' '.join(ids)}</div>" in body
+    assert f"Stopped 3 of 3: docker stop {' '.join(names)}</div>" in body
     assert '<div class="flash success">' in body
 
 
 def test_it_starts_several_containers_from_a_plain_form(admin_client, make, docker_api):
-    ids = [make.container(state=state, command=STOPPABLE)["Id"] for state in ("created", "exited")]
+    made = [make.container(state=state, command=STOPPABLE) for state in ("created", "exited")]
+    ids, names = [c["Id"] for c in made], [c["Name"].lstrip("/") for c in made]
 
     response = admin_client.post("/containers/bulk/", {"action": "start", "ids": ids})
 
@@ -733,11 +739,12 @@ def test_it_starts_several_containers_from_a_plain_form(admin_client, make, dock
     assert response["Location"] == "/containers/"
     assert [state_of(docker_api, i) for i in ids] == ["running", "running"]
     page = admin_client.get("/containers/")
-    assert f"Started 2 of 2: docker start {' '.join(ids)}" in text(page)
+    assert f"Started 2 of 2: docker start {' '.join(names)}" in text(page)
 
 
 def test_it_removes_several_containers_and_deletes_their_rows(admin_client, make, docker_api, htmx):
-    ids = [make.container(state=state)["Id"] for state in ("created", "exited")]
+    made = [make.container(state=state) for state in ("created", "exited")]
+    ids, names = [c["Id"] for c in made], [c["Name"].lstrip("/") for c in made]
 
     response = admin_client.post("/containers/bulk/", {"action": "remove", "ids": ids}, **htmx)
 
@@ -747,7 +754,7 @@ def test_it_removes_several_containers_and_deletes_their_rows(admin_client, make
         assert gone(docker_api, container_id)
         assert f'<div id="c-{container_id}" hx-swap-oob="delete"></div>' in body
     assert "<template>" not in body
-    assert f"Removed 2 of 2: docker rm {' '.join(ids)}</div>" in body
+    assert f"Removed 2 of 2: docker rm {' '.join(names)}</div>" in body
 
 
 def test_a_bulk_action_reports_the_one_that_failed_by_name_and_does_the_others(
@@ -907,19 +914,27 @@ def test_a_viewer_gets_403_on_every_action(viewer_client, make, docker_api, htmx
     # Nothing done, so no change in the trail: only the refused attempts, with the team, so
     # the team's admins read them.
     assert not AuditEntry.objects.filter(denied=False).exists()
-    assert set(AuditEntry.objects.values_list("team", "target")) == {(HOME_TEAM, container_id)}
+    assert set(AuditEntry.objects.values_list("team", "object_id")) == {(HOME_TEAM, container_id)}
 
 
 @pytest.mark.parametrize("action", ["stop", "force_remove"])
-def test_a_viewer_gets_403_on_bulk_actions(viewer_client, make, docker_api, action):
+def test_a_viewer_s_bulk_action_is_refused_for_each_container_with_its_team(
+    viewer_client, make, docker_api, action
+):
     ids = [make.container(state="running", command=STOPPABLE)["Id"] for _ in range(2)]
 
-    response = viewer_client.post("/containers/bulk/", {"action": action, "ids": ids})
+    response = viewer_client.post("/containers/bulk/", {"action": action, "ids": ids}, follow=True)
 
-    assert response.status_code == 403
     assert [state_of(docker_api, i) for i in ids] == ["running", "running"]
-    # Nothing done, so no change in the trail: only the refused attempt.
+    assert "0 of 2" in text(response)
+    assert "Only the team's" in text(response)
+    # Nothing done, so no change in the trail: the refused attempts, each with its team, so
+    # the team's admins read them.
     assert not AuditEntry.objects.filter(denied=False).exists()
+    refused = AuditEntry.objects.filter(denied=True)
+    assert sorted(refused.values_list("object_id", "team")) == sorted(
+        (i, HOME_TEAM) for i in ids
+    )
 
 
 def test_actions_need_the_csrf_token(admin_user, make, docker_api):
@@ -964,7 +979,8 @@ def test_actions_need_the_csrf_token(admin_user, make, docker_api):
 def test_each_action_is_recorded_in_the_audit_trail(
     admin_client, admin_user, make, engine, htmx, before, action, words
 ):
-    container_id = make.container(state=before, command=STOPPABLE)["Id"]
+    container = make.container(state=before, command=STOPPABLE)
+    container_id, name = container["Id"], container["Name"].lstrip("/")
 
     response = post_action(admin_client, container_id, action, **htmx)
 
@@ -974,19 +990,19 @@ def test_each_action_is_recorded_in_the_audit_trail(
     assert entry.username == admin_user.username
     assert entry.engine == engine.base_url
     assert entry.action == action.replace("-", "_")
-    assert entry.target == container_id
-    assert entry.command == f"docker {words} {container_id}"
+    assert (entry.target, entry.object_id) == (name, container_id)
+    assert entry.command == f"docker {words} {name}"
     assert entry.succeeded is True
     assert entry.message == ""
 
 
 def test_a_failed_action_is_recorded_with_the_engine_reason(admin_client, make):
-    container_id = make.container(state="running", command=STOPPABLE)["Id"]
+    container = make.container(state="running", command=STOPPABLE)
 
-    post_action(admin_client, container_id, "remove")
+    post_action(admin_client, container["Id"], "remove")
 
     entry = AuditEntry.objects.get()
-    assert entry.command == f"docker rm {container_id}"
+    assert entry.command == f"docker rm {container['Name'].lstrip('/')}"
     assert entry.succeeded is False
     assert "You cannot remove a running container" in entry.message
 
@@ -1007,11 +1023,11 @@ def test_a_bulk_action_records_each_container_with_its_outcome(admin_client, mak
 
     admin_client.post("/containers/bulk/", {"action": "remove", "ids": [exited, running]})
 
-    entries = {e.target: e for e in AuditEntry.objects.all()}
+    entries = {e.object_id: e for e in AuditEntry.objects.all()}
     assert set(entries) == {exited, running}
-    assert entries[exited].command == f"docker rm {exited}"
+    assert entries[exited].command == f"docker rm {entries[exited].target}"
     assert entries[exited].succeeded is True
-    assert entries[running].command == f"docker rm {running}"
+    assert entries[running].command == f"docker rm {entries[running].target}"
     assert entries[running].succeeded is False
     assert "You cannot remove a running container" in entries[running].message
 

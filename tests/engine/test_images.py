@@ -138,14 +138,14 @@ def test_it_removes_an_unused_image(admin_client, make, docker_api, htmx):
     assert response.status_code == 200
     assert not exists(docker_api, image_id)
     message = flash(response)
-    assert message.startswith(escape(f"docker rmi {image_id}: "))
+    assert message.startswith(escape(f"docker rmi {short(image_id)}: "))
     assert escape(f"Untagged: {tag}") in message
     assert escape(f"Deleted: {image_id}") in message
     # The row the button was in is replaced by nothing: the reply is only the flash.
     assert '<div id="messages" hx-swap-oob="innerHTML"' in page(response)
     assert "<tr" not in page(response)
     assert AuditEntry.objects.filter(
-        action="rmi", target=image_id, command=f"docker rmi {image_id}", succeeded=True
+        action="rmi", object_id=image_id, command=f"docker rmi {short(image_id)}", succeeded=True
     ).exists()
 
 
@@ -160,7 +160,7 @@ def test_it_removes_an_image_from_a_plain_form_and_redirects_with_the_message(
     assert response["Location"] == "/images/"
     assert not exists(docker_api, image_id)
     listed = admin_client.get(response["Location"])
-    assert shows(listed, f"docker rmi {image_id}: ")
+    assert shows(listed, f"docker rmi {short(image_id)}: ")
     assert row(listed, image_id) is None
 
 
@@ -188,7 +188,7 @@ def test_it_refuses_to_remove_an_image_a_container_uses_without_force(
     assert "must be forced" in page(response)
     assert f"image is being used by stopped container {container['Id'][:12]}" in page(response)
     assert exists(docker_api, image_id)
-    assert AuditEntry.objects.filter(target=image_id, succeeded=False).exists()
+    assert AuditEntry.objects.filter(object_id=image_id, succeeded=False).exists()
 
 
 def test_it_refuses_with_a_flash_to_htmx_and_swaps_nothing(admin_client, make, docker_api, htmx):
@@ -226,7 +226,7 @@ def test_it_force_removes_an_image_with_several_tags(admin_client, make, docker_
     assert response.status_code == 200
     assert not exists(docker_api, image_id)
     message = flash(response)
-    assert message.startswith(escape(f"docker rmi -f {image_id}: "))
+    assert message.startswith(escape(f"docker rmi -f {short(image_id)}: "))
     assert escape(f"Untagged: {repository}:v1") in message
     assert escape(f"Untagged: {repository}:v2") in message
 
@@ -321,7 +321,7 @@ def test_it_refuses_to_untag_a_tag_of_another_image(admin_client, make, docker_a
     response = admin_client.post(f"/images/{mine}/remove/", {"tag": other_tag})
 
     assert response.status_code == 400
-    assert shows(response, f"{other_tag} is not a tag of image {mine}.")
+    assert shows(response, f"{other_tag} is not a tag of image {short(mine)}.")
     assert tags_of(docker_api, other) == [other_tag]
     assert exists(docker_api, mine)
 
@@ -499,7 +499,7 @@ def test_tagging_an_unknown_image_is_not_found_and_recorded(admin_client):
     response = admin_client.post("/images/0123456789ab/tag/", {"target": "x:y"})
 
     assert response.status_code == 404
-    assert not AuditEntry.objects.get(action="tag", target="x:y").succeeded
+    assert not AuditEntry.objects.get(action="tag", target="0123456789ab").succeeded
 
 
 # docker image prune

@@ -247,7 +247,7 @@ def test_it_removes_an_unused_network(admin_client, make, docker_api, htmx):
 
     assert response.status_code == 200
     assert not exists(docker_api, network["Id"])
-    assert flash(response) == f"Removed network: docker network rm {network['Id']}"
+    assert flash(response) == f"Removed network: docker network rm {network['Name']}"
     assert "<tr" not in page(response)
 
 

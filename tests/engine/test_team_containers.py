@@ -183,7 +183,7 @@ def test_a_bulk_action_naming_another_team_s_container_leaves_it_and_says_no_suc
     # attempt that names nothing.
     assert list(
         AuditEntry.objects.filter(denied=False).values_list("action", "target", "team")
-    ) == [("stop", ours["Id"], OTHER_TEAM)]
+    ) == [("stop", ours["Name"].lstrip("/"), OTHER_TEAM)]
     refused = AuditEntry.objects.filter(denied=True)
     assert list(refused.values_list("user", "target", "command", "team")) == [
         (other_admin_user.pk, "", "", "")
@@ -203,7 +203,7 @@ def test_a_bulk_removal_by_the_team_s_operator_leaves_the_container_and_says_why
     assert ADMINS_ONLY in flash(response)
     assert status_of(docker_api, ours["Id"]) == "exited"
     refused = AuditEntry.objects.get(denied=True)
-    assert (refused.user, refused.action, refused.target, refused.team) == (
+    assert (refused.user, refused.action, refused.object_id, refused.team) == (
         operator_user,
         "remove",
         ours["Id"],

@@ -53,7 +53,7 @@ def test_a_team_admin_removes_an_image_only_their_teams_containers_use(
 
     assert response.status_code == 302, page(response)
     assert not exists(docker_api, image_id)
-    entry = AuditEntry.objects.get(action="rmi", target=image_id)
+    entry = AuditEntry.objects.get(action="rmi", object_id=image_id)
     assert entry.succeeded and not entry.denied
 
 
@@ -83,8 +83,8 @@ def test_a_team_admin_may_not_remove_an_image_another_teams_container_uses(
     assert exists(docker_api, image_id)
     entry = AuditEntry.objects.get(action="rmi")
     assert entry.denied and not entry.succeeded
-    assert entry.target == image_id
-    assert entry.command == f"docker rmi -f {image_id}"
+    assert entry.object_id == image_id
+    assert entry.command == f"docker rmi -f {image_id.removeprefix('sha256:')[:12]}"
     assert "used by a container of another team" in entry.message
     assert name_of(theirs) not in entry.message
 
@@ -151,7 +151,7 @@ def test_a_superuser_removes_an_image_other_teams_and_no_teams_containers_use(
 
     assert response.status_code == 302, page(response)
     assert not exists(docker_api, image_id)
-    assert AuditEntry.objects.get(action="rmi", target=image_id).succeeded
+    assert AuditEntry.objects.get(action="rmi", object_id=image_id).succeeded
 
 
 @pytest.mark.parametrize("who", ["viewer_client", "operator_client"])
