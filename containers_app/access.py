@@ -278,6 +278,11 @@ def may_manage_team(user: Person, role_in_team: str | None) -> bool:
     return _active(user) and (bool(user.is_superuser) or role_at_least(role_in_team, TEAM_ADMIN))
 
 
+def may_set_team_policy(user: Person) -> bool:
+    """Only superusers: a policy binds the team, its admins included; they read it."""
+    return _active(user) and bool(user.is_superuser)
+
+
 def leaves_team_without_admin(*, role: str | None, new_role: str | None, admins: int) -> bool:
     """Whether changing a member from `role` to `new_role` (None: removing them) leaves a team
     that has `admins` admins (them included) without any."""

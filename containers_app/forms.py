@@ -93,6 +93,8 @@ class ContainerBulkForm(forms.Form):
         return ids
 
 
+# A full object id: 64 hex digits.
+FULL_ID = re.compile(r"^[0-9a-f]{64}$")
 # Network and volume names as the engine accepts them.
 OBJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 NETWORK_DRIVERS = ("bridge", "ipvlan", "macvlan", "overlay")
@@ -206,6 +208,8 @@ class NetworkCreateForm(forms.Form):
             raise ValidationError(
                 "A network name starts with a letter or digit and holds only letters, digits, _ . -"
             )
+        if FULL_ID.match(name):
+            raise ValidationError("A network name may not be 64 hex digits, as an id is.")
         return name
 
     def clean_subnet(self) -> str:
@@ -1052,6 +1056,10 @@ class ContainerRunForm(forms.Form):
                 "A container name has at least two characters, starts with a letter or digit "
                 "and holds only letters, digits, _ . -"
             )
+        if FULL_ID.match(name):
+            # The engine finds an object by its full id before its name: such a name would
+            # stand for another container wherever an id is taken.
+            raise ValidationError("A container name may not be 64 hex digits, as an id is.")
         return name
 
     @staticmethod

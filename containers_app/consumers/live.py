@@ -6,13 +6,11 @@ import contextlib
 import json
 from urllib.parse import parse_qs
 
-from containers_app import access
+from containers_app import access, find
 from containers_app.consumers.base import CLOSE_NOT_FOUND, Consumer
 from containers_app.engine import EngineError, NotFound, default_engine
-from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_REF
 from containers_app.live import PageView, Watcher, live_pages
-from containers_app.streams.executor import engine_call
 
 PAGES = {"containers", "images", "networks", "volumes", "system", "container"}
 
@@ -35,17 +33,14 @@ class LiveConsumer(Consumer):
         if page == "container":
             # Another team's container is answered as a missing one, so its name never leaks.
             try:
-                found = await engine_call(
-                    engine_containers.container_ref, engine=engine, container_id=object_id
+                found = await find.find_visible_async(
+                    actor, engine, access.CONTAINER, object_id, light=True
                 )
             except NotFound:
-                found = None
+                await self.close(code=CLOSE_NOT_FOUND)
+                return
             except EngineError:
                 await self.close(code=4400)
-                return
-            target = access.Target(access.CONTAINER, found.labels if found else {})
-            if found is None or not access.allowed(actor, access.VIEW, target):
-                await self.close(code=CLOSE_NOT_FOUND)
                 return
             object_id = found.id  # events name containers by their full id
         view = PageView(

@@ -1,7 +1,8 @@
 """Containers: `docker ps`, `docker inspect` and the lifecycle actions."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
@@ -10,7 +11,7 @@ import docker.types
 
 from containers_app.engine.client import Engine, api
 from containers_app.engine.convert import from_rfc3339, from_unix, labels_of, pretty_json, short_id
-from containers_app.engine.errors import EngineError, NotFound, translated
+from containers_app.engine.errors import Conflict, EngineError, NotFound, translated
 from containers_app.engine.raw import RawStream, open_stream, request_json
 from containers_app.engine.specs import (
     NON_NETWORK_MODES,
@@ -440,12 +441,26 @@ def _entrypoint_words(spec: ContainerSpec) -> list[str] | None:
     return list(spec.entrypoint) or [""]
 
 
+@contextmanager
+def _name_taken(name: str, engine: Engine) -> Iterator[None]:
+    """The engine's name conflict says which container holds the name, by its full id: it
+    may be another team's, so the message says only that the name is taken."""
+    try:
+        yield
+    except Conflict as error:
+        if "already in use" not in error.reason:
+            raise
+        raise Conflict(
+            f"The container name {name} is already taken: choose another.", engine=engine.base_url
+        ) from None
+
+
 def container_run(*, engine: Engine, spec: ContainerSpec) -> str:
     """`docker run`: creates the container, starts it, and returns its id. If it cannot
     start, it is removed again (with its anonymous volumes, as `docker rm -v`) and the error
     says so; if even that fails, the error says it was created but not started."""
     client = api(engine)
-    with translated(engine.base_url):
+    with _name_taken(spec.name, engine), translated(engine.base_url):
         networking = None
         if spec.network not in NON_NETWORK_MODES and not spec.network.startswith("container:"):
             networking = client.create_networking_config(

@@ -19,7 +19,9 @@ NO_SUCH_TEAM = "There is no such team, or you are not in it."
 ADMINS_ONLY = "Only this team's admins (and superusers) may change its members."
 SUPERUSERS_ONLY = "Only superusers may create teams."
 ASSIGNERS_ONLY = "Only superusers may hand compose projects to teams."
-POLICY_ADMINS_ONLY = "Only this team's admins (and superusers) may change its policy."
+POLICY_SUPERUSERS_ONLY = (
+    "Only a superuser may change a team's policy: it binds the team, its admins included."
+)
 
 
 def _list_page(request: HttpRequest, form: TeamCreateForm, status: int = 200) -> HttpResponse:
@@ -47,7 +49,13 @@ def _visible_team(request: HttpRequest, slug: str) -> tuple[Team, str | None]:
 
 
 def _managed_team(
-    request: HttpRequest, slug: str, *, action: str, command: str, refusal: str = ADMINS_ONLY
+    request: HttpRequest,
+    slug: str,
+    *,
+    action: str,
+    command: str,
+    refusal: str = ADMINS_ONLY,
+    may=access.may_manage_team,
 ) -> tuple[Team, str | None]:
     """The team, if the user may manage its members (and policy). Otherwise the attempt is
     audited as refused, and answered 404 (not in the team: it must not learn the team exists)
@@ -57,7 +65,7 @@ def _managed_team(
     if team is None:
         raise Http404(NO_SUCH_TEAM)
     role = teams.role_in(request.user, team)
-    if access.may_manage_team(request.user, role):
+    if may(request.user, role):
         return team, role
     seen = access.may_see_team(request.user, role)
     audit.team_change(
@@ -112,6 +120,7 @@ def _detail_page(
         "project_form": project_form or ProjectAssignForm(),
         "assign_command": cli.team_assign(team.slug, "PROJECT"),
         "policy_lines": policy.describe(team),
+        "can_set_policy": access.may_set_team_policy(request.user),
         "policy_form": policy_form or TeamPolicyForm(initial=TeamPolicyForm.initial_of(team)),
     }
     return render(request, "teams/detail.html", context, status=status)
@@ -273,13 +282,14 @@ def team_project_unassign(request: HttpRequest, slug: str, project: str) -> Http
 @can_view
 @require_POST
 def team_policy_set(request: HttpRequest, slug: str) -> HttpResponse:
-    """A team's policy (policy.py), set by its admins and superusers."""
+    """A team's policy (policy.py), set by superusers; the team's members read it."""
     team, role = _managed_team(
         request,
         slug,
         action="team policy",
         command=f"team policy {slug}",
-        refusal=POLICY_ADMINS_ONLY,
+        refusal=POLICY_SUPERUSERS_ONLY,
+        may=lambda user, role: access.may_set_team_policy(user),
     )
     form = TeamPolicyForm(request.POST)
     if not form.is_valid():

@@ -1,36 +1,260 @@
 """Two teams on one host, played as an attacker would: the admin of one team tries to reach
-the other team's objects through every way Berth offers, and each attempt is refused."""
+the other team's objects through every way Berth offers, and each attempt is refused.
+
+The decoy: the attacker names an object of its own as the victim's full id (which Berth's
+own messages once printed) or short id, then asks Berth to act on that reference. Berth finds
+the reference once, in the engine's own order (a full id before a name, a name before an id
+prefix), checks what it found and acts on that object's full id: the victim is never reached.
+"""
+
+import asyncio
+import json
 
 import pytest
+from asgiref.sync import sync_to_async
 
-from tests.conftest import HOME_TEAM, OTHER_TEAM, STOPPABLE, client_of, member, unique
+from containers_app.engine.containers import ACTIONS
+from containers_app.models import Job, Team
+from tests.conftest import (
+    HOME_TEAM,
+    OTHER_TEAM,
+    STOPPABLE,
+    client_of,
+    member,
+    unique,
+    wait_on_condition,
+)
+from tests.engine.markup import page
+from tests.engine.sockets import connected, refused
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+VICTIM_SECRET = "DB_PASSWORD=victim-secret-value"
+# The victim prints its secret; a logs, download or terminal answer that holds it reached it.
+VICTIM_COMMAND = ["sh", "-c", f"echo {VICTIM_SECRET}; trap 'exit 0' TERM; sleep 600 & wait"]
+LENGTHS = {"full id": 64, "short id": 12}
+
 
 @pytest.fixture
-def attacker(db):
+def attacker_user(db):
     """The admin of the other team, who wants the home team's objects."""
-    return client_of(member(unique("attacker"), OTHER_TEAM, "admin"))
+    return member(unique("attacker"), OTHER_TEAM, "admin")
 
 
-def exists(docker_api, container_id: str) -> bool:
-    """Whether the container of this full id is still there: asked by id, the engine could
-    answer with a decoy named as that id."""
-    return any(c["Id"] == container_id for c in docker_api.containers(all=True))
+@pytest.fixture
+def attacker(attacker_user):
+    return client_of(attacker_user)
+
+
+def containers_by_id(docker_api) -> dict[str, dict]:
+    """Every container by its full id: asked by id, the engine could answer with a decoy
+    named as that id."""
+    return {c["Id"]: c for c in docker_api.containers(all=True)}
+
+
+def untouched(docker_api, victim: dict) -> bool:
+    now = containers_by_id(docker_api).get(victim["Id"])
+    if now is None:
+        return False
+    state = docker_api.inspect_container(victim["Id"])["State"]
+    return state["Running"] and state["StartedAt"] == victim["State"]["StartedAt"]
+
+
+@pytest.fixture(params=list(LENGTHS))
+def decoy(request, make):
+    """The victim (the home team's, running, with a secret in its output) and the attacker's
+    decoy, named as the victim's full or short id; the reference the attacker sends."""
+    victim = make.container(command=VICTIM_COMMAND)
+    ref = victim["Id"][: LENGTHS[request.param]]
+    theirs = make.container(command=STOPPABLE, name=ref, team=OTHER_TEAM)
+    return victim, theirs, ref
+
+
+# --- 1. Act on exactly the object that was checked ------------------------------------------
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_container_action_on_a_decoy_reference_never_reaches_the_victim(
+    action, decoy, attacker, docker_api
+):
+    victim, theirs, ref = decoy
+
+    response = attacker.post(f"/containers/{ref}/{action.replace('_', '-')}/")
+
+    assert untouched(docker_api, victim)
+    if len(ref) == 64:
+        # The full id is the victim's: answered as missing.
+        assert response.status_code == 404
+    else:
+        # A name before an id prefix: the decoy is the container named (which the engine may
+        # refuse to unpause, not being paused).
+        assert response.status_code in (200, 302, 409, 502)
+        assert victim["Id"] not in page(response)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_bulk_action_on_a_decoy_reference_never_reaches_the_victim(
+    action, decoy, attacker, docker_api
+):
+    victim, theirs, ref = decoy
+
+    response = attacker.post("/containers/bulk/", {"action": action, "ids": ref}, follow=True)
+
+    assert response.status_code == 200
+    assert untouched(docker_api, victim)
+    assert victim["Name"].lstrip("/") not in page(response)
+    if len(ref) == 64:
+        assert f"No such container: {ref}" in page(response)
+
+
+async def read_all(answer) -> bytes:
+    return b"".join([block async for block in answer.streaming_content])
+
+
+def test_the_log_pages_of_a_decoy_reference_never_show_the_victim(decoy, attacker):
+    victim, theirs, ref = decoy
+
+    answers = [
+        attacker.get(f"/containers/{ref}/logs/"),
+        attacker.get(f"/containers/{ref}/logs/download/"),
+        attacker.get(f"/logs/?c={ref}"),
+    ]
+
+    for answer in answers:
+        body = asyncio.run(read_all(answer)) if answer.streaming else answer.content
+        assert b"victim-secret-value" not in body
+        assert answer.status_code == (404 if len(ref) == 64 else 200)
+        if len(ref) == 12:
+            assert victim["Id"].encode() not in body
+
+
+def test_the_terminal_commit_recreate_and_run_similar_of_a_decoy_reference_never_reach_the_victim(
+    decoy, attacker, docker_api
+):
+    victim, theirs, ref = decoy
+
+    terminal = attacker.post(f"/containers/{ref}/exec/", {"cmd": "sh"})
+    similar = attacker.get(f"/containers/{ref}/run-similar/")
+    commit = attacker.post(f"/containers/{ref}/commit/", {"repository": unique("img"), "tag": "v"})
+    recreate = attacker.post(f"/containers/{ref}/recreate/")
+
+    for answer in (terminal, similar):
+        assert "victim-secret-value" not in page(answer)
+        if len(ref) == 12:
+            assert victim["Id"] not in page(answer)
+    for job in Job.objects.all():
+        wait_on_condition(lambda job=job: Job.objects.get(pk=job.pk).ended, timeout=60)
+        assert victim["Name"].lstrip("/") not in job.command
+    assert untouched(docker_api, victim)
+    if len(ref) == 64:
+        assert {a.status_code for a in (terminal, similar, commit, recreate)} == {404}
+    else:
+        assert theirs["Id"] in page(terminal)  # the decoy's terminal, by its full id
+
+
+async def test_the_sockets_of_a_decoy_reference_never_reach_the_victim(
+    decoy, attacker_user, docker_api
+):
+    victim, theirs, ref = decoy
+    if len(ref) == 64:
+        for path in (f"/ws/stats/?id={ref}", f"/ws/live/?page=container&id={ref}"):
+            assert await refused(path, attacker_user) == 4404, path
+        for path in (f"/ws/containers/{ref}/logs/?tail=10", f"/ws/logs/?c={ref}&tail=10"):
+            logs = await connected(path, attacker_user)
+            said = json.loads(await logs.receive_from(timeout=10))
+            assert said["error"] == f"No such container: {ref}"
+            assert (await logs.receive_output(timeout=5))["code"] == 4404
+        return
+    # By the short id, the decoy's name: its log, never the victim's.
+    logs = await connected(f"/ws/containers/{ref}/logs/?tail=10", attacker_user)
+    first = json.loads(await logs.receive_from(timeout=10))
+    assert first["containers"] == [[theirs["Id"], ref]]
+    await asyncio.sleep(0.5)
+    while not await logs.receive_nothing(timeout=0.2):
+        assert "victim-secret-value" not in str(await logs.receive_output(timeout=1))
+    await logs.disconnect()
+    assert await sync_to_async(untouched)(docker_api, victim)
+
+
+def test_an_image_removal_or_tag_by_a_decoy_tag_never_reaches_the_victim_image(
+    attacker, make, docker_api
+):
+    victims = make.image(f"{unique('victim')}:v1")
+    short = victims.removeprefix("sha256:")[:12]
+    # A 12-hex name is a valid image name, which the engine takes before an id prefix.
+    decoys = make.image(f"{short}:latest")
+    make.container(image=victims, state="created")  # the home team runs it
+    retagged = f"{unique('moved')}:v1"
+
+    tagged = attacker.post(f"/images/{short}/tag/", {"target": retagged})
+    assert tagged.status_code in (200, 302)
+    assert docker_api.inspect_image(retagged)["Id"] == decoys
+    removed = attacker.post(f"/images/{short}/remove/", {"force": "1"})
+    by_full_id = attacker.post(f"/images/{victims}/remove/", {"force": "1"})
+
+    assert removed.status_code in (200, 302)
+    assert docker_api.inspect_image(victims)["Id"] == victims
+    # Used by another team's container: refused.
+    assert by_full_id.status_code == 403
 
 
 @pytest.mark.parametrize("length", [64, 12])
-def test_a_bulk_removal_of_a_decoy_named_as_another_team_s_id_removes_only_the_decoy(
+def test_a_network_removal_by_a_decoy_reference_never_reaches_the_victim_network(
     length, attacker, make, docker_api
 ):
+    victim = make.network()
+    decoy = make.network(victim["Id"][:length], team=OTHER_TEAM)
+
+    response = attacker.post(f"/networks/{victim['Id'][:length]}/remove/")
+
+    assert docker_api.inspect_network(victim["Id"])["Id"] == victim["Id"]
+    if length == 64:
+        assert response.status_code == 404
+    else:
+        assert response.status_code in (200, 302)
+        assert victim["Id"] not in {n["Id"] for n in docker_api.networks()} - {victim["Id"]}
+        assert decoy["Id"] not in {n["Id"] for n in docker_api.networks()}
+
+
+def test_a_volume_of_another_team_is_not_removed_by_its_name(attacker, make, docker_api):
+    victim = make.volume()["Name"]
+
+    response = attacker.post(f"/volumes/{victim}/remove/", {"force": "1"})
+
+    assert response.status_code == 404
+    assert docker_api.inspect_volume(victim)["Name"] == victim
+
+
+def test_a_run_may_not_take_a_full_id_as_its_name_and_a_taken_name_names_nobody(
+    attacker, make, docker_api
+):
     victim = make.container(command=STOPPABLE)
-    decoy = make.container(command=STOPPABLE, name=victim["Id"][:length], team=OTHER_TEAM)
-    answer = attacker.post(
-        "/containers/bulk/", {"action": "force_remove", "ids": victim["Id"][:length]}
-    )
-    assert answer.status_code in (200, 302)
-    assert exists(docker_api, victim["Id"])
-    if length == 12:
-        # A name comes before an id prefix, as the engine resolves it: the decoy is the one.
-        assert not exists(docker_api, decoy["Id"])
+    body = {
+        "image": "berth-test/busybox:latest",
+        "command": "sleep 5",
+        "restart": "no",
+        "detach": "on",
+        "team": OTHER_TEAM,
+    }
+
+    as_id = attacker.post("/containers/run/", body | {"name": victim["Id"]})
+    taken = attacker.post("/containers/run/", body | {"name": victim["Name"].lstrip("/")})
+
+    assert as_id.status_code == 400
+    assert "may not be 64 hex digits" in page(as_id)
+    assert taken.status_code == 409
+    assert "is already taken" in page(taken)
+    assert victim["Id"][:12] not in page(taken)
+
+
+# --- 4. The policy binds the team -------------------------------------------------------------
+
+
+def test_a_team_admin_may_not_blank_the_policy_a_superuser_set(attacker):
+    Team.objects.filter(slug=OTHER_TEAM).update(containers_max=1, memory_max=64 * 1024 * 1024)
+
+    response = attacker.post(f"/teams/{OTHER_TEAM}/policy/", {})
+
+    assert response.status_code == 403
+    team = Team.objects.get(slug=OTHER_TEAM)
+    assert (team.containers_max, team.memory_max) == (1, 64 * 1024 * 1024)

@@ -932,9 +932,7 @@ def test_a_viewer_s_bulk_action_is_refused_for_each_container_with_its_team(
     # the team's admins read them.
     assert not AuditEntry.objects.filter(denied=False).exists()
     refused = AuditEntry.objects.filter(denied=True)
-    assert sorted(refused.values_list("object_id", "team")) == sorted(
-        (i, HOME_TEAM) for i in ids
-    )
+    assert sorted(refused.values_list("object_id", "team")) == sorted((i, HOME_TEAM) for i in ids)
 
 
 def test_actions_need_the_csrf_token(admin_user, make, docker_api):

@@ -153,11 +153,12 @@ IMAGE_USED_BY_HOME = rule(
 )
 # An image's layers hold whatever it holds, secrets included: team admins (SEE_SECRETS).
 IMAGE_SECRETS = IMAGE_ADMINISTER
+# A bulk action answers each selected object: refusals are recorded with its team.
 BULK_OPERATE = rule(
-    viewer=REFUSED, operator=THROUGH, admin=THROUGH, other_admin=UNTOUCHED, superuser=THROUGH
+    viewer=UNTOUCHED, operator=THROUGH, admin=THROUGH, other_admin=UNTOUCHED, superuser=THROUGH
 )
 BULK_ADMINISTER = rule(
-    viewer=REFUSED, operator=UNTOUCHED, admin=THROUGH, other_admin=UNTOUCHED, superuser=THROUGH
+    viewer=UNTOUCHED, operator=UNTOUCHED, admin=THROUGH, other_admin=UNTOUCHED, superuser=THROUGH
 )
 # What the home team's admin made for themselves (a job, a registry login).
 OWN = rule(viewer=HIDDEN, operator=HIDDEN, admin=THROUGH, other_admin=HIDDEN, superuser=THROUGH)
@@ -196,7 +197,7 @@ EXPECTED = {
     "login": {"GET": PUBLIC, "POST": PUBLIC},
     "logout": {"GET": PUBLIC, "POST": PUBLIC},
     "containers:list": {"GET": VIEW, "POST": NO_SUCH_METHOD},
-    "containers:bulk": {"GET": CHANGE, "POST": by_action(BULK_OPERATE, BULK_ADMINISTER)},
+    "containers:bulk": {"GET": NO_SUCH_METHOD, "POST": by_action(BULK_OPERATE, BULK_ADMINISTER)},
     "containers:detail": {"GET": SEE, "POST": NO_SUCH_METHOD},
     "containers:logs": {"GET": SEE, "POST": NO_SUCH_METHOD},
     "containers:logs-download": {"GET": SEE, "POST": NO_SUCH_METHOD},
@@ -237,7 +238,7 @@ EXPECTED = {
     "teams:list": {"GET": VIEW, "POST": SUPERUSER},
     "teams:detail": {"GET": TEAM_MEMBERS, "POST": NO_SUCH_METHOD},
     "teams:members": {"GET": NO_SUCH_METHOD, "POST": TEAM_ADMINS},
-    "teams:policy": {"GET": NO_SUCH_METHOD, "POST": TEAM_ADMINS},
+    "teams:policy": {"GET": NO_SUCH_METHOD, "POST": TEAM_SUPERUSER},
     "teams:member-remove": {"GET": NO_SUCH_METHOD, "POST": TEAM_ADMINS},
     "teams:projects": {"GET": NO_SUCH_METHOD, "POST": TEAM_SUPERUSER},
     "teams:project-remove": {"GET": NO_SUCH_METHOD, "POST": TEAM_SUPERUSER},
@@ -331,15 +332,20 @@ class Scene:
 
     # Containers.
     def container(self, state: str = "running") -> dict:
-        return self.make.container(command=STOPPABLE, state=state)
+        """A container of the home team, beside a decoy of another team named as its full id:
+        a reference is found in the engine's order and acted on by the full id of what was
+        checked, so no case may reach the decoy instead, nor the home one through it."""
+        made = self.make.container(command=STOPPABLE, state=state)
+        self.make.container(command=STOPPABLE, state="created", team=OTHER_TEAM, name=made["Id"])
+        return made
 
     def container_state(self, container_id: str) -> dict | None:
-        try:
-            return self.api.inspect_container(container_id)["State"]
-        except docker.errors.NotFound:
-            return None
+        found = self.inspect("container", container_id)
+        return found["State"] if found else None
 
-    def exists(self, kind: str, ref: str) -> bool:
+    def inspect(self, kind: str, ref: str) -> dict | None:
+        """The object `ref` names, or None; by a full id, only that object (asked by the id of
+        a container that is gone, the engine answers with the decoy named as it)."""
         inspect = {
             "container": self.api.inspect_container,
             "image": self.api.inspect_image,
@@ -347,10 +353,15 @@ class Scene:
             "volume": self.api.inspect_volume,
         }[kind]
         try:
-            inspect(ref)
+            found = inspect(ref)
         except docker.errors.NotFound:
-            return False
-        return True
+            return None
+        if re.fullmatch(r"[0-9a-f]{64}", ref) and found.get("Id") != ref:
+            return None
+        return found
+
+    def exists(self, kind: str, ref: str) -> bool:
+        return self.inspect(kind, ref) is not None
 
     def removed_after(self, kind: str, ref: str) -> str:
         """`ref`, which the case may make: removed with the case's own objects."""

@@ -438,10 +438,12 @@ POLICY = {
 }
 
 
-def test_a_team_admin_sets_the_teams_policy_and_the_audit_says_what_changed(team, team_admin):
+def test_a_superuser_sets_the_teams_policy_and_the_audit_says_what_changed(
+    team, team_admin, admin_client
+):
     set_policy(team, containers_max=9)
 
-    response = team_admin.post(f"/teams/{team}/policy/", POLICY)
+    response = admin_client.post(f"/teams/{team}/policy/", POLICY)
 
     assert response.status_code == 302 and response["Location"] == f"/teams/{team}/"
     saved = Team.objects.get(slug=team)
@@ -459,21 +461,38 @@ def test_a_team_admin_sets_the_teams_policy_and_the_audit_says_what_changed(team
     lines = re.search(r'<ul id="policy-lines">(.*?)</ul>', page, re.S)[1]
     assert "Images matching nginx:*, berth-test/*" in lines
     assert "At most 5 containers, in any state" in lines
-    assert 'id="policy-form"' in page
+    # The team's admins read it; only a superuser changes it.
+    assert 'id="policy-form"' not in page
+    assert 'id="policy-form"' in text(admin_client.get(f"/teams/{team}/"))
 
 
-def test_a_policy_left_blank_is_no_limit(team, team_admin):
+def test_a_team_admin_may_not_blank_or_loosen_the_policy_a_superuser_set(team, team_admin):
+    set_policy(team, memory_max=GIB, containers_max=2, image_patterns="berth-test/*")
+
+    blanked = team_admin.post(f"/teams/{team}/policy/", {})
+    loosened = team_admin.post(f"/teams/{team}/policy/", {"containers_max": "99"})
+
+    assert blanked.status_code == 403 and loosened.status_code == 403
+    assert "Only a superuser may change a team&#x27;s policy" in blanked.content.decode()
+    saved = Team.objects.get(slug=team)
+    assert (saved.memory_max, saved.containers_max) == (GIB, 2)
+    assert saved.image_patterns == "berth-test/*"
+    refused = AuditEntry.objects.filter(action="team policy")
+    assert refused.count() == 2 and all(e.denied and e.team == team for e in refused)
+
+
+def test_a_policy_left_blank_is_no_limit(team, admin_client):
     set_policy(team, memory_max=GIB, port_min=1, port_max=2)
 
-    response = team_admin.post(f"/teams/{team}/policy/", {})
+    response = admin_client.post(f"/teams/{team}/policy/", {})
 
     assert response.status_code == 302
     saved = Team.objects.get(slug=team)
     assert (saved.memory_max, saved.port_min, saved.port_max) == (None, None, None)
 
 
-def test_a_bad_policy_is_a_400_with_the_form_and_its_errors(team, team_admin):
-    response = team_admin.post(f"/teams/{team}/policy/", {"port_min": "9000", "port_max": "80"})
+def test_a_bad_policy_is_a_400_with_the_form_and_its_errors(team, admin_client):
+    response = admin_client.post(f"/teams/{team}/policy/", {"port_min": "9000", "port_max": "80"})
 
     assert response.status_code == 400
     assert "The highest port is at least the lowest (9000)." in text(response)
@@ -505,7 +524,7 @@ def test_someone_outside_the_team_gets_a_404_as_if_it_did_not_exist(other_admin_
     assert Team.objects.get(slug=team).memory_max is None
 
 
-def test_members_see_the_policy_but_only_admins_get_its_form(viewer_client):
+def test_members_see_the_policy_but_not_its_form(viewer_client):
     page = text(viewer_client.get(f"/teams/{HOME_TEAM}/"))
 
     assert "No limits: any image" in page
