@@ -115,13 +115,16 @@ NOBODY = Actor(name="")
 class Target:
     """What is asked about: an object of `kind` with its labels. `team`: an explicit owner (a
     team's own page, an object about to be created for that team). `used_by`, for an image:
-    the owner of each container using it ("" for a container of no team). `host_default`:
+    the owner of each container using it ("" for a container of no team); `made_by`, the
+    teams recorded as having made or brought it. `host_default`:
     one of the engine's own networks (bridge, host, none), which every user sees."""
 
     kind: str
     labels: Mapping[str, str] = field(default_factory=dict)
     team: str | None = None
     used_by: frozenset[str] = frozenset()
+    # For an image: the teams that made or brought it through Berth (image_origins.py).
+    made_by: frozenset[str] = frozenset()
     # One of the engine's own networks (bridge, host, none): every user sees and uses them;
     # nobody removes them.
     host_default: bool = False
@@ -164,13 +167,16 @@ def _screen_allows(screen: ScreenScope, actor: Actor, action: str, target: Targe
 def _image_allows(actor: Actor, action: str, target: Target) -> bool:
     # Images are the host's, shared by every team: anyone looks; a team admin adds them (pull,
     # build, load, tag) and removes one only when no container of another team (or of no
-    # team) uses it; its secret values go to those who could run it and read them there.
+    # team) uses it. Its secret values (and its layers, saved) are the teams' that made or
+    # brought it: an image another team committed holds that team's environment.
     if action == VIEW:
         return True
     admin_of = {slug for slug, role in actor.roles.items() if role == TEAM_ADMIN}
     if action == ADMINISTER:
         return bool(admin_of) and target.used_by <= admin_of
-    return action == SEE_SECRETS and bool(admin_of)
+    if action == SEE_SECRETS:
+        return any(role_at_least(actor.roles.get(team), NEEDS[action]) for team in target.made_by)
+    return False
 
 
 def allowed(actor: Actor, action: str, target: Target | None = None) -> bool:

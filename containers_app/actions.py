@@ -76,6 +76,32 @@ def denied(
     return refused
 
 
+def refuse_if(
+    request: HttpRequest,
+    reasons: Sequence[str],
+    *,
+    engine: Engine,
+    action: str,
+    command: str,
+    target: str,
+    team: str = "",
+) -> None:
+    """Raises PermissionDenied (403) with `reasons`, recorded as denied, if there are any: a
+    rule (rules.py) that refuses what access alone would let through."""
+    if reasons:
+        reason = " ".join(reasons)
+        denied(
+            request,
+            engine=engine,
+            action=action,
+            command=command,
+            team=team,
+            reason=reason,
+            target=target,
+        )
+        raise PermissionDenied(reason)
+
+
 def check(
     request: HttpRequest,
     *,

@@ -6,12 +6,13 @@ text: a name can be another object's id (a container named as another team's ful
 reference can move between the check and the change.
 """
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from containers_app import access
+from containers_app import access, image_origins
 from containers_app.engine import Engine, EngineError, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
@@ -103,6 +104,9 @@ def find_visible(
             raise
         raise missing(engine, kind, ref) from None
     target = access.target_of(kind, obj)
+    if kind == access.IMAGE:
+        made_by = image_origins.origin_teams(engine=engine, image_id=obj.id)
+        target = dataclasses.replace(target, made_by=made_by)
     if not access.allowed(actor, access.VIEW, target):
         raise Hidden(MISSING[kind].format(ref), engine=engine.base_url)
     full_id = obj.name if kind == access.VOLUME else obj.id  # a volume's name is its id

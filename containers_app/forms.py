@@ -1423,9 +1423,11 @@ class ContainerCommitForm(forms.Form):
 
 
 class ContainerRecreateForm(forms.Form):
-    """Recreate: `pull` pulls the image's reference first."""
+    """Recreate: `pull` pulls the image's reference first; `confirm`, onto an image its name
+    now names that another team (or nobody Berth knows of) made."""
 
     pull = forms.BooleanField(required=False)
+    confirm = forms.BooleanField(required=False)
 
 
 # A team's slug is the value of its objects' label berth.team=<slug>: Django's slug rule in

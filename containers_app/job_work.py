@@ -4,6 +4,7 @@ line its job ends with."""
 
 from collections.abc import Callable, Mapping, Sequence
 
+from containers_app import image_origins
 from containers_app.engine import Engine, EngineError
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
@@ -17,11 +18,36 @@ from containers_app.streams.progress import StreamError
 from containers_app.uploads import Payload
 
 
-def pull(*, engine: Engine, repository: str, tag: str, auth: Mapping[str, str] | None) -> Work:
-    return _transfer(
+def pull(
+    *,
+    engine: Engine,
+    repository: str,
+    tag: str,
+    auth: Mapping[str, str] | None,
+    teams: Sequence[str] = (),
+) -> Work:
+    """`docker pull`; the image is then recorded as brought by `teams`."""
+    transfer = _transfer(
         "Pulled",
         lambda: engine_images.image_pull(engine=engine, repository=repository, tag=tag, auth=auth),
     )
+
+    def work(run: Run) -> str:
+        said = transfer(run)
+        _record(engine, [f"{repository}:{tag}"], teams, image_origins.PULL)
+        return said
+
+    return work
+
+
+def _record(engine: Engine, references: Sequence[str], teams: Sequence[str], how: str) -> None:
+    """Records the images `references` (names or ids) name now as made or brought by `teams`."""
+    for reference in references:
+        try:
+            image_id = engine_images.image_id_of(engine=engine, reference=reference)
+        except EngineError:
+            continue  # gone already: nothing to record
+        image_origins.origin_record(engine=engine, image_id=image_id, teams=teams, how=how)
 
 
 def push(*, engine: Engine, repository: str, tag: str, auth: Mapping[str, str] | None) -> Work:
@@ -49,13 +75,16 @@ def pull_then_run(
     tag: str,
     auth: Mapping[str, str] | None,
     spec: ContainerSpec,
+    teams: Sequence[str] = (),
 ) -> Work:
-    """`docker run` of an image the engine does not have: pulled first, as the CLI does."""
+    """`docker run` of an image the engine does not have: pulled first, as the CLI does (and
+    recorded as brought by `teams`)."""
 
     def work(run: Run) -> str:
         run.follow(
             engine_images.image_pull(engine=engine, repository=repository, tag=tag, auth=auth)
         )
+        _record(engine, [f"{repository}:{tag}"], teams, image_origins.PULL)
         run.say(f"Pulled {spec.image}; creating the container.")
         run.check()
         container_id = engine_containers.container_run(engine=engine, spec=spec)
@@ -74,7 +103,10 @@ def commit(
     author: str,
     pause: bool,
     changes: Sequence[str],
+    teams: Sequence[str] = (),
 ) -> Work:
+    """`docker commit`: the image is recorded as made by `teams` (the container's team)."""
+
     def work(run: Run) -> str:
         reference = f"{repository}:{tag}"
         run.say(f"Committing {run.target} as {reference}" + (" (paused meanwhile)" * pause))
@@ -88,6 +120,9 @@ def commit(
             pause=pause,
             changes=changes,
         )
+        image_origins.origin_record(
+            engine=engine, image_id=image_id, teams=teams, how=image_origins.COMMIT
+        )
         run.say(f"Image {image_id}")
         return f"Committed {run.target} as {reference}: image {short_id(image_id)} ({image_id})"
 
@@ -100,6 +135,7 @@ def recreate(
     plan: RecreatePlan,
     pull: tuple[str, str] | None,
     auth: Mapping[str, str] | None,
+    teams: Sequence[str] = (),
 ) -> Work:
     """Pulls `pull` (repository, tag) first if given (a failed pull changes nothing), then
     recreates the container (engine/recreate.py: any failure after that puts the original
@@ -120,6 +156,7 @@ def recreate(
                 raise EngineError(
                     f"The pull of {plan.image} failed: {reason}; nothing was changed"
                 ) from error
+            _record(engine, [f"{repository}:{tag}"], teams, image_origins.PULL)
         new_id = engine_recreate.container_recreate(
             engine=engine, plan=plan, say=run.say, check=run.check
         )
@@ -134,9 +171,11 @@ def build(
     spec: engine_images.BuildSpec,
     context: Payload,
     auth: Mapping[str, Mapping[str, str]] | None,
+    teams: Sequence[str] = (),
 ) -> Work:
-    """`docker build`: sends the context, follows the build's output. The context's file,
-    if it has one, is the job's to delete (jobs.start's cleanup)."""
+    """`docker build`: sends the context, follows the build's output; the image is recorded
+    as made by `teams`. The context's file, if it has one, is the job's to delete (jobs.start's
+    cleanup)."""
 
     def work(run: Run) -> str:
         run.say(f"Sending the build context to the engine ({context.size:,} bytes)")
@@ -147,6 +186,9 @@ def build(
         run.follow(messages)
         if not run.progress.image_id:
             raise EngineError("the engine's answer ended before the build did")
+        image_origins.origin_record(
+            engine=engine, image_id=run.progress.image_id, teams=teams, how=image_origins.BUILD
+        )
         tagged = f", tagged {', '.join(spec.tags)}" if spec.tags else ""
         return f"Successfully built {short_id(run.progress.image_id)}{tagged}"
 
@@ -156,8 +198,9 @@ def build(
 LOADED = ("Loaded image: ", "Loaded image ID: ")
 
 
-def load(*, engine: Engine, tar: Payload) -> Work:
-    """`docker load`: sends the tar and says what it loaded, in the engine's words."""
+def load(*, engine: Engine, tar: Payload, teams: Sequence[str] = ()) -> Work:
+    """`docker load`: sends the tar and says what it loaded, in the engine's words; what it
+    loaded is recorded as brought by `teams`."""
 
     def work(run: Run) -> str:
         run.say(f"Sending the tar to the engine ({tar.size:,} bytes)")
@@ -175,6 +218,8 @@ def load(*, engine: Engine, tar: Payload) -> Work:
         loaded = [line for line in run.progress.lines if line.startswith(LOADED)]
         if not loaded:
             raise EngineError("the engine loaded nothing from this tar")
+        references = [line.split(": ", 1)[1].strip() for line in loaded]
+        _record(engine, references, teams, image_origins.LOAD)
         return "; ".join(loaded)
 
     return work

@@ -12,35 +12,52 @@ from containers_app.engine.convert import pretty_json
 from containers_app.engine.images import ImageDetail
 
 MASK = "••••••"
-# Words of names like DB_PASSWORD, API_KEY, AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN. Matched
-# anywhere in the name: a harmless MONKEY masked costs less than a secret shown.
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PRIVATE", re.I)
+# Words of names like DB_PASSWORD, DB_PASS, API_KEY, AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN,
+# SENTRY_DSN, TLS_CERT. Matched anywhere in the name: a harmless MONKEY masked costs less than
+# a secret shown.
+SECRET_NAME = re.compile(
+    r"PASS|PWD|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PRIVATE|DSN|CERT|SALT|SESSION", re.I
+)
+# The password of a URL (postgres://user:password@host/db), whatever its variable is called.
+URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)([^\s@/]+)(@)")
 
 
 def is_secret(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
-def masked_env(env: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """(name, value) pairs with the values of secret names replaced by MASK."""
-    return tuple((name, MASK if is_secret(name) else value) for name, value in env)
+def masked_value(name: str, value: str, *, everything: bool = False) -> str:
+    """`value` as one who may not see it is shown it: MASK for a secret-looking `name` (for
+    any name if `everything`), else with any URL's password masked."""
+    if everything or is_secret(name):
+        return MASK
+    return URL_PASSWORD.sub(lambda found: f"{found[1]}{MASK}{found[3]}", value)
 
 
-def _masked_entry(entry: str) -> str:
+def masked_env(
+    env: Iterable[tuple[str, str]], *, everything: bool = False
+) -> tuple[tuple[str, str], ...]:
+    """(name, value) pairs with the values of secret names (or of all) masked."""
+    return tuple((name, masked_value(name, value, everything=everything)) for name, value in env)
+
+
+def _masked_entry(entry: str, *, everything: bool = False) -> str:
     """One `NAME=value` of the engine's Config.Env."""
-    name, equals, _ = entry.partition("=")
-    return f"{name}={MASK}" if equals and is_secret(name) else entry
+    name, equals, value = entry.partition("=")
+    if not equals:
+        return entry
+    return f"{name}={masked_value(name, value, everything=everything)}"
 
 
-def _masked_raw_json(raw_json: str) -> str:
-    """Inspect JSON with every NAME=value of a secret-looking name masked: Config.Env, and
-    build steps such as an image's ContainerConfig.Cmd (`#(nop) ENV DB_PASSWORD=...`)."""
+def _masked_raw_json(raw_json: str, *, everything: bool = False) -> str:
+    """Inspect JSON with every NAME=value of a secret-looking name (or every one) masked:
+    Config.Env, and build steps such as ContainerConfig.Cmd (`#(nop) ENV DB_PASSWORD=...`)."""
     if not raw_json:
         return ""
 
     def walk(value):
         if isinstance(value, str):
-            return _masked_step(value)
+            return _masked_step(value, everything=everything)
         if isinstance(value, list):
             return [walk(item) for item in value]
         if isinstance(value, dict):
@@ -65,23 +82,29 @@ def masked_container(container: ContainerDetail) -> ContainerDetail:
 ASSIGNMENT = re.compile(r"""\b([A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|'[^']*'|\S*)""")
 
 
-def _masked_step(text: str) -> str:
-    """A `docker history` step with the values of secret-looking names masked."""
-    return ASSIGNMENT.sub(
-        lambda found: f"{found[1]}={MASK}" if is_secret(found[1]) else found[0], text
-    )
+def _masked_step(text: str, *, everything: bool = False) -> str:
+    """A `docker history` step with the values of secret-looking names (or of every
+    NAME=value: ENV, ARG, build-args) masked, and any URL's password."""
+
+    def one(found: re.Match) -> str:
+        name, value = found[1], found[2]
+        return f"{name}={masked_value(name, value, everything=everything)}"
+
+    return URL_PASSWORD.sub(lambda found: f"{found[1]}{MASK}{found[3]}", ASSIGNMENT.sub(one, text))
 
 
-def masked_image(image: ImageDetail) -> ImageDetail:
+def masked_image(image: ImageDetail, *, everything: bool = False) -> ImageDetail:
     """The image as someone who may not see secrets is shown it: the ENV it gives its
     containers, in its environment list and raw inspect JSON, and in the build steps of its
-    history."""
+    history. `everything`: another team's image, whose every value is theirs to see."""
     return dataclasses.replace(
         image,
-        env=tuple(_masked_entry(entry) for entry in image.env),
-        raw_json=_masked_raw_json(image.raw_json),
+        env=tuple(_masked_entry(entry, everything=everything) for entry in image.env),
+        raw_json=_masked_raw_json(image.raw_json, everything=everything),
         history=tuple(
-            dataclasses.replace(layer, created_by=_masked_step(layer.created_by))
+            dataclasses.replace(
+                layer, created_by=_masked_step(layer.created_by, everything=everything)
+            )
             for layer in image.history
         ),
     )

@@ -189,3 +189,25 @@ class Screen(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImageOrigin(models.Model):
+    """A team that made or brought an image onto an engine through Berth (commit, build,
+    load, pull), by the image's id. Never read from a label: base images pass their labels
+    on, and two teams pulling the same image get the same id (both are recorded)."""
+
+    created = models.DateTimeField(auto_now_add=True)
+    engine = models.CharField(max_length=255)
+    image_id = models.CharField(max_length=80)
+    # The team's slug, kept when the team is gone; "" for a superuser acting for no team.
+    team = models.CharField(max_length=63, blank=True)
+    how = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["engine", "image_id", "team"], name="one_origin_a_team")
+        ]
+        indexes = [models.Index(fields=["engine", "image_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.image_id} on {self.engine}: {self.team or '(no team)'} ({self.how})"

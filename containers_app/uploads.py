@@ -4,6 +4,7 @@ ends, long before a job in its own thread has sent it. Never read whole into mem
 image may be gigabytes."""
 
 import io
+import json
 import lzma
 import os
 import secrets
@@ -153,3 +154,49 @@ def build_context(*, upload: UploadedFile | None, dockerfile: str) -> tuple[Payl
     if upload:
         return taken(upload), "Dockerfile"
     return dockerfile_context(dockerfile), "Dockerfile"
+
+
+# A saved image's manifest lists its layers and names: a few KiB; more is no manifest.
+MANIFEST_MAX = 1024 * 1024
+
+
+def image_names(payload: Payload) -> list[str]:
+    """The names a `docker save` tar would give its images when loaded: RepoTags of its
+    manifest.json, or the names of its older `repositories` file. Read as a stream, member by
+    member, before the engine gets the tar: no member but those two is read, and neither
+    beyond MANIFEST_MAX."""
+    names: list[str] = []
+    with payload.open() as body:
+        try:
+            with tarfile.open(fileobj=body, mode="r|*") as archive:
+                for member in archive:
+                    if member.name not in ("manifest.json", "repositories"):
+                        continue
+                    if not member.isfile() or member.size > MANIFEST_MAX:
+                        raise Unreadable(f"its {member.name} is not a manifest")
+                    names += _names_in(member.name, archive.extractfile(member).read())
+        except UNREADABLE as error:
+            raise Unreadable("it is not a tar archive as docker save writes one") from error
+    return list(dict.fromkeys(names))
+
+
+def _names_in(member: str, text: bytes) -> list[str]:
+    try:
+        found = json.loads(text)
+    except ValueError as error:
+        raise Unreadable(f"its {member} is not JSON") from error
+    if member == "manifest.json" and isinstance(found, list):
+        return [
+            str(tag)
+            for image in found
+            if isinstance(image, dict)
+            for tag in image.get("RepoTags") or ()
+        ]
+    if member == "repositories" and isinstance(found, dict):
+        return [
+            f"{repository}:{tag}"
+            for repository, tags in found.items()
+            if isinstance(tags, dict)
+            for tag in tags
+        ]
+    raise Unreadable(f"its {member} is not a manifest")

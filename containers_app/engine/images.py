@@ -156,6 +156,12 @@ def image_inspect(*, engine: Engine, image_id: str) -> ImageDetail:
     )
 
 
+def image_id_of(*, engine: Engine, reference: str) -> str:
+    """The full id of the image `reference` names, as the engine resolves it."""
+    with translated(engine.base_url):
+        return api(engine).inspect_image(reference)["Id"]
+
+
 def image_has_tag(*, engine: Engine, image_id: str, tag: str) -> bool:
     """Whether `tag` names the image `image_id` (full or short), so an untag cannot reach
     another image."""

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from containers_app import access, actions, cli, credentials, job_work, jobs
+from containers_app import access, actions, cli, credentials, image_origins, job_work, jobs
 from containers_app.engine import recreate as engine_recreate
 from containers_app.engine.recreate import RecreatePlan
 from containers_app.forms import (
@@ -58,19 +58,30 @@ def container_commit(request: HttpRequest, ref: str) -> HttpResponse:
         return bad_request(request, form)
     data = form.cleaned_data
     options = {k: data[k] for k in ("message", "author", "pause")} | {"changes": data["change"]}
+    command = cli.container_commit(container.name, data["reference"], **options, masked=True)
+    actions.refuse_if(
+        request,
+        image_origins.name_refusals(actor_of(request), engine, [data["reference"]]),
+        engine=engine,
+        action="commit",
+        command=command,
+        target=data["reference"],
+        team=team,
+    )
     job = jobs.start(
         user=request.user,
         engine=engine,
         kind="commit",
         target=found.label,
         # The job's page and the audit trail never hold a secret's value.
-        command=cli.container_commit(container.name, data["reference"], **options, masked=True),
+        command=command,
         work=job_work.commit(
             engine=engine,
             container_id=found.id,
             repository=data["repository"],
             tag=data["tag"],
             **options,
+            teams=[team],
         ),
         key=(engine, "commit", found.id, data["reference"]),
         team=team,
@@ -160,6 +171,12 @@ def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
             "it; recreate them together with docker compose instead.",
             409,
         )
+    moved = plan.pullable and image_origins.name_moved(
+        engine=engine, name=plan.image, runs=plan.image_id, team=team or None
+    )
+    if moved and moved[1] and not pull and not form.cleaned_data["confirm"]:
+        context = {"name": plan.name, "reason": moved[0], "container_id": plan.id}
+        return render(request, "containers/recreate_confirm.html", context, status=409)
     pulled = None
     if pull:
         reference = ImagePullForm({"reference": plan.image})
@@ -181,7 +198,7 @@ def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
         target=plan.name,
         # The job's page and the audit trail never hold a secret's value.
         command=command,
-        work=job_work.recreate(engine=engine, plan=plan, pull=pulled, auth=auth),
+        work=job_work.recreate(engine=engine, plan=plan, pull=pulled, auth=auth, teams=[team]),
         key=(engine, "recreate", plan.id),
         team=team,
     )

@@ -8,6 +8,7 @@ adds them (pull, build, load, tag, push) and removes one that no other team's co
 a superuser prunes them."""
 
 import dataclasses
+import functools
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -16,7 +17,17 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, actions, cli, credentials, job_work, jobs, masking, uploads
+from containers_app import (
+    access,
+    actions,
+    cli,
+    credentials,
+    image_origins,
+    job_work,
+    jobs,
+    masking,
+    uploads,
+)
 from containers_app.engine import Engine, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
@@ -51,7 +62,8 @@ from containers_app.views.objects import found_to_change, image_with_users
 ANY_IMAGE = access.Target(access.IMAGE)
 ADD_REFUSED = "Only a team's admins may pull, build, load, tag or push images."
 SAVE_REFUSED = (
-    "Only a team's admins may save an image: its layers hold whatever it holds, secrets included."
+    "Only the teams that made or brought an image may save it: its layers hold whatever it "
+    "holds, secrets included."
 )
 
 
@@ -112,7 +124,9 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
     engine, image, target = found.engine, found.obj, found.target
     may_see_secrets = access.allowed(actor, access.SEE_SECRETS, target)
     if not may_see_secrets:
-        image = masking.masked_image(image)
+        # Another team's image: every value is theirs; an image nobody recorded: its
+        # secret-looking values are masked for all but superusers.
+        image = masking.masked_image(image, everything=bool(target.made_by))
     # Every team sees the image, but only the containers using it that they may see.
     users = engine_containers.container_list(engine=engine, ancestor=image.id)
     seen = {c.name for c in access.visible(actor, access.CONTAINER, users)}
@@ -224,6 +238,9 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
 def _tag(request: HttpRequest, image: Found, *, target: str, repository: str, tag: str) -> str:
     """`docker tag <image> <target>` of the image found, by its full id; its command line."""
     command = cli.image_tag(image.short_id, target)
+    _refuse_takeover(
+        request, image.engine, [target], new_image=image.id, action="tag", command=command
+    )
     actions.perform_new(
         request,
         engine=image.engine,
@@ -280,13 +297,43 @@ def image_prune(request: HttpRequest) -> HttpResponse:
 def image_save(request: HttpRequest, ref: str) -> StreamingHttpResponse:
     """`docker save <id>`: the image as a tar, streamed as the engine writes it. Only for
     those who may see its secrets: the layers hold whatever the image holds."""
-    if not _may(request, access.SEE_SECRETS):
-        raise refused(request, SAVE_REFUSED)
     image = found_object(request, access.IMAGE, ref)
+    if not _may(request, access.SEE_SECRETS, image.target):
+        raise refused(request, SAVE_REFUSED)
     stream = engine_images.image_save(engine=image.engine, image_id=image.id)
     response = StreamingHttpResponse(StreamedBody(stream), content_type="application/x-tar")
     response["Content-Disposition"] = f'attachment; filename="{image.short_id}.tar"'
     return response
+
+
+def _refuse_takeover(
+    request: HttpRequest,
+    engine: Engine,
+    names: list[str],
+    *,
+    new_image: str | None = None,
+    action: str,
+    command: str,
+) -> None:
+    """A 403, recorded as denied, if a name the request would point at a new image is the
+    image name of another team's container, or of one of no team (rules.name_takeover)."""
+    actor = actor_of(request)
+    actions.refuse_if(
+        request,
+        image_origins.name_refusals(actor, engine, names, new_image=new_image),
+        engine=engine,
+        action=action,
+        command=command,
+        target=", ".join(names),
+        team=(access.teams_for(actor, access.ADMINISTER) or [""])[0],
+    )
+
+
+def origin_teams(request: HttpRequest) -> list[str]:
+    """The teams an image the user pulls, builds or loads is recorded for: those they are an
+    admin of; a superuser of no team, "" (no team)."""
+    actor = actor_of(request)
+    return access.teams_for(actor, access.ADMINISTER) or ([""] if actor.superuser else [])
 
 
 def _pull_page(request: HttpRequest, form: ImagePullForm, status: int = 200) -> HttpResponse:
@@ -327,7 +374,7 @@ def _transfer(request: HttpRequest, kind: str, form: ImagePullForm) -> HttpRespo
     engine = engine_for(request)
     reference, repository, tag = (form.cleaned_data[k] for k in ("reference", "repository", "tag"))
     work, command = {
-        "pull": (job_work.pull, cli.image_pull),
+        "pull": (functools.partial(job_work.pull, teams=origin_teams(request)), cli.image_pull),
         "push": (job_work.push, cli.image_push),
     }[kind]
     job = jobs.start(
@@ -415,6 +462,7 @@ def image_build(request: HttpRequest) -> HttpResponse:
     target = spec.tags[0] if spec.tags else "image"
     # Before the context is put together: a refused build leaves no file behind.
     _check_adding(request, engine=engine, action="build", target=target, command=command)
+    _refuse_takeover(request, engine, list(spec.tags), action="build", command=command)
     try:
         context, dockerfile_name = uploads.build_context(upload=upload, dockerfile=dockerfile)
     except uploads.Unreadable as error:
@@ -429,7 +477,11 @@ def image_build(request: HttpRequest) -> HttpResponse:
         target=target,
         command=command,
         work=job_work.build(
-            engine=engine, spec=spec, context=context, auth=credentials.registry_auths(request.user)
+            engine=engine,
+            spec=spec,
+            context=context,
+            auth=credentials.registry_auths(request.user),
+            teams=origin_teams(request),
         ),
     )
     return redirect("jobs:detail", job_id=job.pk)
@@ -459,6 +511,17 @@ def image_load(request: HttpRequest) -> HttpResponse:
     command = cli.image_load(upload.name)
     _check_adding(request, engine=engine, action="load", target=upload.name, command=command)
     tar = uploads.taken(upload)
+    try:
+        # The names it would take, read from its manifest before the engine gets it.
+        names = uploads.image_names(tar)
+        _refuse_takeover(request, engine, names, action="load", command=command)
+    except uploads.Unreadable as error:
+        tar.discard()
+        form.add_error("input", f"{upload.name}: {error}.")
+        return _load_page(request, form, status=400)
+    except BaseException:
+        tar.discard()
+        raise
     job = _start_sending(
         request,
         tar,
@@ -466,7 +529,7 @@ def image_load(request: HttpRequest) -> HttpResponse:
         kind="load",
         target=upload.name,
         command=command,
-        work=job_work.load(engine=engine, tar=tar),
+        work=job_work.load(engine=engine, tar=tar, teams=origin_teams(request)),
     )
     return redirect("jobs:detail", job_id=job.pk)
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from containers_app import access, actions, cli, credentials, job_work, jobs, policy
+from containers_app import access, actions, cli, credentials, image_origins, job_work, jobs, policy
 from containers_app.engine import Engine, EngineError, EngineUnavailable, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
@@ -17,6 +17,7 @@ from containers_app.engine.containers import SimilarSpec
 from containers_app.engine.convert import short_id
 from containers_app.engine.specs import ContainerSpec, named_volumes
 from containers_app.engine.volumes import Volume
+from containers_app.find import Found
 from containers_app.forms import (
     NO_TEAM,
     ContainerRunForm,
@@ -166,6 +167,7 @@ def _run_page(
     refusals: list[str] | None = None,
     policy_refused: list[str] | None = None,
     similar: SimilarSpec | None = None,
+    image_moved: str = "",
 ) -> HttpResponse:
     engine = engine_for(request)
     team_field = form.fields.get("team")
@@ -178,6 +180,7 @@ def _run_page(
         "no_team_choice": bool(team_field)
         and any(value == NO_TEAM for value, _ in team_field.choices),
         "similar": similar,
+        "image_moved": image_moved,
         "may_run_privileged": access.allowed(actor_of(request), access.RUN_PRIVILEGED),
         "image_tags": sorted(
             tag for image in engine_images.image_list(engine=engine) for tag in image.tags
@@ -300,6 +303,7 @@ def _pull_then_run(
             tag=pull.cleaned_data["tag"],
             auth=credentials.registry_auth(request.user, reference),
             spec=spec,
+            teams=[team],
         ),
         team=team,
     )
@@ -384,4 +388,16 @@ def container_run_similar(request: HttpRequest, ref: str) -> HttpResponse:
         refusals=run_refusals(request, engine, shown),
         policy_refused=_policy_messages(request, engine, team, shown),
         similar=similar,
+        image_moved=_image_moved(found, access.owner(actor, target)),
     )
+
+
+def _image_moved(container: Found, team: str | None) -> str:
+    """What run-similar says when the container's image name now names another image."""
+    moved = image_origins.name_moved(
+        engine=container.engine,
+        name=container.obj.image,
+        runs=container.obj.image_id,
+        team=team,
+    )
+    return moved[0] if moved else ""

@@ -16,7 +16,6 @@ from asgiref.sync import sync_to_async
 from containers_app.engine.containers import ACTIONS
 from containers_app.models import Job, Team
 from tests.conftest import (
-    HOME_TEAM,
     OTHER_TEAM,
     STOPPABLE,
     client_of,
@@ -77,7 +76,7 @@ def decoy(request, make):
 def test_a_container_action_on_a_decoy_reference_never_reaches_the_victim(
     action, decoy, attacker, docker_api
 ):
-    victim, theirs, ref = decoy
+    victim, _, ref = decoy
 
     response = attacker.post(f"/containers/{ref}/{action.replace('_', '-')}/")
 
@@ -96,7 +95,7 @@ def test_a_container_action_on_a_decoy_reference_never_reaches_the_victim(
 def test_a_bulk_action_on_a_decoy_reference_never_reaches_the_victim(
     action, decoy, attacker, docker_api
 ):
-    victim, theirs, ref = decoy
+    victim, _, ref = decoy
 
     response = attacker.post("/containers/bulk/", {"action": action, "ids": ref}, follow=True)
 
@@ -112,7 +111,7 @@ async def read_all(answer) -> bytes:
 
 
 def test_the_log_pages_of_a_decoy_reference_never_show_the_victim(decoy, attacker):
-    victim, theirs, ref = decoy
+    victim, _, ref = decoy
 
     answers = [
         attacker.get(f"/containers/{ref}/logs/"),

@@ -632,8 +632,7 @@ def test_force_remove_removes_a_running_container(admin_client, make, docker_api
 def test_an_action_the_state_forbids_is_a_409_with_the_engine_reason(
     admin_client, make, docker_api, before, action, reason
 ):
-    container = make.container(state=before, command=STOPPABLE)
-    container_id, name = container["Id"], container["Name"].lstrip("/")
+    container_id = make.container(state=before, command=STOPPABLE)["Id"]
 
     response = post_action(admin_client, container_id, action)
 

@@ -1,0 +1,52 @@
+"""What a team may point at and reach, pure: no database or engine calls here. The caller
+gathers the facts (which containers use a name, which teams made an image) and asks.
+
+Image names: a container is made again (recreate, a compose redeploy) from the name it was
+created from, so a name that another team's container uses is that team's: pointing it at
+another image would run that image with their environment.
+"""
+
+from collections.abc import Iterable
+
+from containers_app import access
+
+DEFAULT_REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/")
+
+
+def image_name(reference: str) -> str:
+    """`reference` as the engine files it, so two spellings of one name compare equal:
+    without Docker Hub's default prefixes, with `:latest` when it names no tag."""
+    name = reference.strip()
+    for prefix in DEFAULT_REGISTRY_PREFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            break
+    if "@" in name:
+        return name
+    last = name.rsplit("/", 1)[-1]
+    return name if ":" in last else f"{name}:latest"
+
+
+def name_takeover(
+    actor: access.Actor,
+    name: str,
+    *,
+    points_to: str | None,
+    new_image: str | None,
+    users: Iterable[access.Target],
+) -> str | None:
+    """Why `actor` may not point `name` at `new_image` (None: an image not made yet, a
+    build's or a commit's), or None if they may. `points_to`: the image the name names now
+    (None: a free name); `users`: the containers created from that name. Only a superuser
+    moves a name that a container of another team, or of no team, was created from."""
+    if actor.superuser or points_to is None or (new_image is not None and new_image == points_to):
+        return None
+    own = set(access.teams_for(actor, access.ADMINISTER))
+    others = {access.owner(actor, user) or "" for user in users} - own
+    if not others:
+        return None
+    whose = "another team" if others - {""} else "no team"
+    return (
+        f"{name} is the image name of a container of {whose}: only a superuser may point it "
+        "at another image, which that container would be made again from."
+    )
