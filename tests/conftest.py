@@ -358,3 +358,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
     for line in route_matrix.summary():
         terminalreporter.write_line(line)
+
+
+def made_by(image_id: str, team: str = HOME_TEAM) -> None:
+    """Records `image_id` as made by `team` on the test engine, as a build through Berth
+    would: images made with the engine's API directly have no origin Berth knows of."""
+    from containers_app.models import ImageOrigin
+
+    ImageOrigin.objects.get_or_create(
+        engine=test_docker_host(), image_id=image_id, team=team, defaults={"how": "build"}
+    )

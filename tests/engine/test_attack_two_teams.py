@@ -12,19 +12,23 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from containers_app.engine.containers import ACTIONS
-from containers_app.models import Job, Team
+from containers_app.models import AuditEntry, Job, Team
 from tests.conftest import (
+    HOME_TEAM,
     OTHER_TEAM,
     STOPPABLE,
     client_of,
+    made_by,
     member,
     unique,
     wait_on_condition,
 )
 from tests.engine.markup import page
 from tests.engine.sockets import connected, refused
+from tests.engine.test_build_load import tar_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -257,3 +261,128 @@ def test_a_team_admin_may_not_blank_the_policy_a_superuser_set(attacker):
     assert response.status_code == 403
     team = Team.objects.get(slug=OTHER_TEAM)
     assert (team.containers_max, team.memory_max) == (1, 64 * 1024 * 1024)
+
+
+# --- 2. Image names belong to someone ---------------------------------------------------------
+
+
+@pytest.fixture
+def victims_image(make):
+    """The home team's image, made through Berth, and its container created from its name."""
+    name = f"{unique('app')}:1"
+    image_id = make.image(name)
+    made_by(image_id, HOME_TEAM)
+    container = make.container(image=name, command=STOPPABLE)
+    return name, image_id, container
+
+
+def test_a_team_admin_may_not_point_another_team_s_image_name_at_its_own_image(
+    victims_image, attacker, make, docker_api
+):
+    name, image_id, _ = victims_image
+    planted = make.image(dockerfile_line="RUN echo planted > /planted")
+
+    tag = attacker.post(f"/images/{planted}/tag/", {"target": name})
+    push = attacker.post(f"/images/{planted}/push/", {"reference": name})
+    build = attacker.post(
+        "/images/build/", {"dockerfile": "FROM berth-test/busybox:latest\n", "tag": name}
+    )
+
+    for answer in (tag, push, build):
+        assert answer.status_code == 403
+        assert "only a superuser may point it at another image" in page(answer)
+    assert docker_api.inspect_image(name)["Id"] == image_id
+    assert not Job.objects.exists()
+    assert AuditEntry.objects.filter(denied=True, action="tag").exists()
+
+
+def test_a_commit_or_a_load_may_not_take_another_team_s_image_name(
+    victims_image, attacker, attacker_user, make, docker_api
+):
+    name, image_id, _ = victims_image
+    own = make.container(command=STOPPABLE, team=OTHER_TEAM)
+    manifest = json.dumps([{"Config": "x.json", "RepoTags": [name], "Layers": []}])
+    tar = tar_of({"manifest.json": manifest})
+
+    commit = attacker.post(
+        f"/containers/{own['Id']}/commit/",
+        {"repository": name.split(":")[0], "tag": name.split(":")[1]},
+    )
+    load = attacker.post(
+        "/images/load/", {"input": SimpleUploadedFile("x.tar", tar, "application/x-tar")}
+    )
+
+    assert commit.status_code == 403 and load.status_code == 403
+    assert docker_api.inspect_image(name)["Id"] == image_id
+    assert not Job.objects.exists()
+
+
+def test_a_superuser_may_point_any_name_and_a_pull_is_no_takeover(
+    victims_image, admin_client, make, docker_api
+):
+    name, _, _ = victims_image
+    other = make.image()
+
+    answer = admin_client.post(f"/images/{other}/tag/", {"target": name})
+
+    assert answer.status_code == 302
+    assert docker_api.inspect_image(name)["Id"] == other
+
+
+def test_a_recreate_onto_an_image_its_name_now_names_asks_first(
+    victims_image, staff_client, make, docker_api
+):
+    name, _, container = victims_image
+    # Moved outside Berth (the CLI): nobody Berth knows of made the image it now names.
+    other = make.image()
+    repository, tag = name.split(":")
+    docker_api.tag(other, repository, tag)
+
+    asked = staff_client.post(f"/containers/{container['Id']}/recreate/")
+    similar = staff_client.get(f"/containers/{container['Id']}/run-similar/")
+
+    assert asked.status_code == 409
+    assert "made or brought by nobody Berth knows of" in page(asked)
+    assert 'name="confirm" value="1"' in page(asked)
+    assert not Job.objects.exists()
+    assert "now names image" in page(similar)
+    confirmed = staff_client.post(f"/containers/{container['Id']}/recreate/", {"confirm": "1"})
+    assert confirmed.status_code == 302
+    job = Job.objects.get()
+    wait_on_condition(lambda: Job.objects.get(pk=job.pk).ended, timeout=60)
+    make.containers.append(container["Name"].lstrip("/"))
+
+
+# --- 3. Secrets stay with their team ----------------------------------------------------------
+
+
+def test_another_team_reads_no_value_of_an_image_the_home_team_committed(
+    staff_client, attacker, make, docker_api
+):
+    victim = docker_api.create_container(
+        "berth-test/busybox:latest",
+        command=STOPPABLE,
+        environment=["DB_PASSWORD=s3cret-pw", "DATABASE_URL=postgres://u:pw-in-url@db/x"],
+        labels={"berth.team": HOME_TEAM},
+        name=unique("c"),
+    )
+    make.containers.append(victim["Id"])
+    repository = unique("committed")
+
+    job = staff_client.post(f"/containers/{victim['Id']}/commit/", {"repository": repository})
+    assert job.status_code == 302
+    done = Job.objects.get()
+    wait_on_condition(lambda: Job.objects.get(pk=done.pk).ended, timeout=60)
+    image_id = docker_api.inspect_image(f"{repository}:latest")["Id"]
+    make.images.append(image_id)
+
+    seen_by_them = attacker.get(f"/images/{image_id}/")
+    saved_by_them = attacker.get(f"/images/{image_id}/save/")
+    seen_by_us = staff_client.get(f"/images/{image_id}/")
+
+    assert seen_by_them.status_code == 200
+    for secret in ("s3cret-pw", "pw-in-url", "postgres://u:pw"):
+        assert secret not in page(seen_by_them)
+    assert "DB_PASSWORD" in page(seen_by_them)  # the names stay
+    assert saved_by_them.status_code == 403
+    assert "s3cret-pw" in page(seen_by_us)

@@ -16,7 +16,7 @@ from containers_app import credentials
 from containers_app.engine import EngineError
 from containers_app.engine import images as engine_images
 from containers_app.models import AuditEntry, Job
-from tests.conftest import TEST_IMAGE, unique, wait_on_condition
+from tests.conftest import TEST_IMAGE, made_by, unique, wait_on_condition
 from tests.engine.jobs_helpers import job_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -280,6 +280,7 @@ def test_an_image_saved_then_removed_is_loaded_back_with_its_tag(
         settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
     reference = f"{unique('load')}:1"
     image_id = make.image(reference, dockerfile_line=f"RUN echo {secrets.token_hex(8)} > /id")
+    made_by(image_id)
     saved = async_to_sync(download)(staff_user, f"/images/{image_id}/save/")
     docker_api.remove_image(image_id, force=True)
     assert not docker_api.images(name=reference.split(":")[0])
@@ -297,6 +298,7 @@ def test_an_image_saved_then_removed_is_loaded_back_with_its_tag(
 def test_a_gzipped_save_is_loaded_too(staff_client, staff_user, make, docker_api):
     reference = f"{unique('gz')}:1"
     image_id = make.image(reference)
+    made_by(image_id)
     saved = gzip.compress(async_to_sync(download)(staff_user, f"/images/{image_id}/save/"))
     docker_api.remove_image(image_id, force=True)
 

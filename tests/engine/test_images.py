@@ -14,7 +14,7 @@ from django.test import AsyncClient
 from django.utils.html import escape
 
 from containers_app.models import AuditEntry
-from tests.conftest import unique
+from tests.conftest import made_by, unique
 from tests.engine.markup import data_ids, flash, page, row, shows
 
 
@@ -550,6 +550,7 @@ async def saved(person, url: str) -> tuple[object, bytes]:
 @pytest.mark.django_db(transaction=True)  # the handler's threads see the session
 async def test_save_streams_the_image_as_the_tar_docker_save_writes(make, staff_user):
     image_id = await asyncio.to_thread(make.image, f"{unique('img')}:v1")
+    await asyncio.to_thread(made_by, image_id)
 
     response, body = await saved(staff_user, f"/images/{image_id}/save/")
 

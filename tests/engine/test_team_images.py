@@ -12,7 +12,7 @@ from django.test import Client
 
 from containers_app import credentials
 from containers_app.models import AuditEntry, Job, RegistryCredential
-from tests.conftest import HOME_TEAM, OTHER_TEAM, client_of, member, unique
+from tests.conftest import HOME_TEAM, OTHER_TEAM, client_of, made_by, member, unique
 from tests.engine.markup import page, row, shows
 
 
@@ -310,13 +310,28 @@ def test_a_team_admin_may_not_prune(staff_client, make, docker_api):
     assert exists(docker_api, dangling)
 
 
-def test_an_operator_may_not_save_an_image(operator_client, make):
+def test_another_team_may_not_save_an_image_the_home_team_made(
+    operator_client, other_admin_client, make
+):
     image_id = make.image(f"{unique('img')}:v1")
+    made_by(image_id, HOME_TEAM)
 
-    response = operator_client.get(f"/images/{image_id}/save/")
+    response = other_admin_client.get(f"/images/{image_id}/save/")
+    own = operator_client.get(f"/images/{image_id}/save/")
 
     assert response.status_code == 403
-    assert AuditEntry.objects.get(denied=True).message.startswith("Only a team's admins")
+    assert AuditEntry.objects.get(denied=True).message.startswith("Only the teams that made")
+    assert own.status_code == 200
+    own.close()
+
+
+def test_nobody_but_a_superuser_saves_an_image_nobody_recorded(staff_client, admin_client, make):
+    image_id = make.image(f"{unique('img')}:v1")
+
+    assert staff_client.get(f"/images/{image_id}/save/").status_code == 403
+    answer = admin_client.get(f"/images/{image_id}/save/")
+    assert answer.status_code == 200
+    answer.close()
 
 
 # Registry logins
