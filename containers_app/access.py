@@ -132,12 +132,14 @@ class Target:
 
 def owner(actor: Actor, target: Target) -> str | None:
     """The slug of the team that owns `target`, or None: its explicit team, its berth.team
-    label, or the team its compose project is assigned to."""
+    label (empty: no team), or else the team its compose project is assigned to."""
     if target.team:
         return target.team
     labels = target.labels or {}
-    if labels.get(TEAM_LABEL):
-        return labels[TEAM_LABEL]
+    if TEAM_LABEL in labels:
+        # Set by Berth on all it makes; empty for what a superuser made for no team, which
+        # no compose project label may then claim.
+        return labels[TEAM_LABEL] or None
     project = labels.get(PROJECT_LABEL)
     return actor.projects.get(project) if project else None
 

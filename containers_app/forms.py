@@ -176,9 +176,9 @@ def add_team_field(
 
 
 def chosen_team(form: forms.Form) -> dict[str, str]:
-    """The ownership label of a valid form with a team field: {} for no team."""
-    team = form.cleaned_data.get("team", NO_TEAM)
-    return {access.TEAM_LABEL: team} if team else {}
+    """The ownership label of a valid form with a team field, set even for no team (empty):
+    an image's own `LABEL berth.team=…` would otherwise pass on to the container and claim it."""
+    return {access.TEAM_LABEL: form.cleaned_data.get("team", NO_TEAM) or ""}
 
 
 def creation_arguments(form: forms.Form) -> dict:

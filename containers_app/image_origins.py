@@ -12,6 +12,7 @@ from containers_app.engine import Engine, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
 from containers_app.models import ImageOrigin
+from containers_app.policy import ImageFacts
 
 COMMIT, BUILD, LOAD, PULL = "commit", "build", "load", "pull"
 
@@ -41,6 +42,19 @@ def origin_teams_of(*, engine: Engine, image_ids: Iterable[str]) -> dict[str, fr
     for image_id, team in rows.values_list("image_id", "team"):
         teams.setdefault(image_id, set()).add(team)
     return {image_id: frozenset(found) for image_id, found in teams.items()}
+
+
+def image_facts(*, engine: Engine, reference: str, team: str) -> ImageFacts | None:
+    """What proves where the image `reference` names came from (policy.ImageFacts); None if
+    the engine does not have it (a run pulls it by that name first)."""
+    try:
+        image = engine_images.image_inspect(engine=engine, image_id=reference)
+    except NotFound:
+        return None
+    return ImageFacts(
+        digests=image.digests,
+        made_by_team=team in origin_teams(engine=engine, image_id=image.id),
+    )
 
 
 def name_refusals(

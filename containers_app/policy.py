@@ -79,14 +79,49 @@ def with_implicit_tag(reference: str) -> str:
     return reference if ":" in last else f"{reference}:latest"
 
 
-def image_allowed(reference: str, image_patterns: Sequence[str]) -> bool:
+@dataclass(frozen=True)
+class ImageFacts:
+    """What proves where the image a reference names came from: its RepoDigests (it was
+    pulled from that repository) and whether the team made or brought it through Berth
+    (image_origins.py). A name alone proves nothing: anyone may tag anything `nginx:x`."""
+
+    digests: tuple[str, ...] = ()
+    made_by_team: bool = False
+
+
+def _repository_part(pattern: str) -> str:
+    """`registry:5000/team/*:1.*` -> `registry:5000/team/*`: what a digest can prove."""
+    head, slash, last = pattern.rpartition("/")
+    return f"{head}{slash}{last.split(':', 1)[0].split('@', 1)[0]}"
+
+
+def _without_default_registry(name: str) -> str:
+    for prefix in ("docker.io/library/", "docker.io/"):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+def image_allowed(
+    reference: str, image_patterns: Sequence[str], facts: ImageFacts | None = None
+) -> bool:
     """Whether `reference` (as written, or with its implicit :latest) matches one of the
-    shell-style `image_patterns` (where * matches any characters, / included); no pattern
-    allows any image."""
+    shell-style `image_patterns` (where * matches any characters, / included), and the image
+    it names is proven to be what the pattern allows: made by the team, or pulled from a
+    repository the pattern names (a RepoDigest). `facts` None: an image the engine does not
+    have yet, pulled by this very name from its registry. No pattern allows any image."""
     if not image_patterns:
         return True
     written = {reference, with_implicit_tag(reference)}
-    return any(fnmatch.fnmatchcase(ref, pattern) for ref in written for pattern in image_patterns)
+    matched = [p for p in image_patterns if any(fnmatch.fnmatchcase(r, p) for r in written)]
+    if not matched or facts is None or facts.made_by_team:
+        return bool(matched)
+    pulled_from = {_without_default_registry(d.split("@", 1)[0]) for d in facts.digests}
+    return any(
+        fnmatch.fnmatchcase(repository, _repository_part(pattern))
+        for repository in pulled_from
+        for pattern in matched
+    )
 
 
 def port_range(policy: Policy) -> str:
@@ -115,11 +150,13 @@ def refusals_by_field(
     team_containers: int,
     creating: bool,
     publish_all: bool = False,
+    image: ImageFacts | None = None,
 ) -> list[tuple[str | None, str]]:
     """What `policy` refuses of `spec`: (the run form's field, one sentence) per broken rule.
     `team_containers`: how many containers the team has (any state); counted only when
     `creating` one more. `publish_all`: the container publishes every exposed port on a port
-    the engine picks (--publish-all)."""
+    the engine picks (--publish-all). `image`: what proves where spec.image came from (None:
+    the engine does not have it; it is pulled by that name)."""
     if policy is None:
         return []
     team = policy.team
@@ -131,6 +168,14 @@ def refusals_by_field(
                 f"The image {spec.image} is not one team {team} may run: its images match "
                 + ", ".join(policy.image_patterns)
                 + ".",
+            )
+        )
+    elif not image_allowed(spec.image, policy.image_patterns, image):
+        found.append(
+            (
+                IMAGE,
+                f"The image {spec.image} matches team {team}'s images by its name only: run "
+                "one pulled from a repository they name, or made by the team.",
             )
         )
     if policy.ports_limited:
@@ -214,6 +259,7 @@ def refusals(
     team_containers: int,
     creating: bool,
     publish_all: bool = False,
+    image: ImageFacts | None = None,
 ) -> list[str]:
     """One clear sentence per rule of `policy` that `spec` breaks; empty if none (or no
     policy: a container of no team). See refusals_by_field."""
@@ -225,8 +271,18 @@ def refusals(
             team_containers=team_containers,
             creating=creating,
             publish_all=publish_all,
+            image=image,
         )
     ]
+
+
+def build_caps(teams: Sequence[TeamSettings]) -> tuple[int | None, int | None]:
+    """(memory in bytes, CPUs in billionths) that the RUN steps of a build for `teams` (the
+    builder's teams) run within: the strictest cap among their policies, None for none."""
+    rules = [Policy.of(team) for team in teams]
+    memory = [r.memory_max for r in rules if r.memory_max is not None]
+    cpus = [r.nano_cpus_max for r in rules if r.nano_cpus_max is not None]
+    return min(memory, default=None), min(cpus, default=None)
 
 
 NO_LIMITS = "No limits: any image, any host port, any memory and CPUs, any number of containers."

@@ -50,3 +50,48 @@ def name_takeover(
         f"{name} is the image name of a container of {whose}: only a superuser may point it "
         "at another image, which that container would be made again from."
     )
+
+
+# Labels only Berth (berth.*) or Docker Compose (com.docker.compose.*) set: a container made
+# from an image carrying them would be claimed by a team or a compose project.
+RESERVED_LABEL_PREFIXES = (access.RESERVED_LABEL_PREFIX, "com.docker.compose.")
+
+
+def reserved_label_keys(keys: Iterable[str]) -> list[str]:
+    return [key for key in keys if key.lower().startswith(RESERVED_LABEL_PREFIXES)]
+
+
+def build_refusals(
+    actor: access.Actor,
+    *,
+    labels: Iterable[str],
+    remote_sources: Iterable[str],
+    bases_missing: Iterable[str],
+    bases_with_triggers: Iterable[str],
+) -> list[str]:
+    """Why `actor` may not build a Dockerfile that sets `labels`, ADDs `remote_sources`, and
+    whose FROM images are `bases_missing` (not on the engine) or `bases_with_triggers`
+    (ONBUILD). The engine fetches ADD's URLs and a missing base itself, from the host's own
+    network, where no build network applies; only a superuser builds such a Dockerfile."""
+    if actor.superuser:
+        return []
+    reasons = [
+        f"LABEL {key} is set by Berth or Docker Compose only: it would claim the containers "
+        "made from the image."
+        for key in reserved_label_keys(labels)
+    ]
+    reasons += [
+        f"ADD {source} is fetched by the engine from the host's own network: download it "
+        "into the build context instead."
+        for source in remote_sources
+    ]
+    reasons += [
+        f"FROM {image}: the engine does not have it; pull it first (Images, Pull), so that "
+        "what it runs at build time can be checked."
+        for image in bases_missing
+    ]
+    reasons += [
+        f"FROM {image}: it has ONBUILD triggers, which would run in this build unchecked."
+        for image in bases_with_triggers
+    ]
+    return reasons

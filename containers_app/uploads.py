@@ -158,6 +158,26 @@ def build_context(*, upload: UploadedFile | None, dockerfile: str) -> tuple[Payl
 
 # A saved image's manifest lists its layers and names: a few KiB; more is no manifest.
 MANIFEST_MAX = 1024 * 1024
+# The engine itself refuses a Dockerfile above this size.
+DOCKERFILE_MAX = 1024 * 1024
+
+
+def dockerfile_in(payload: Payload, name: str) -> str:
+    """The text of the Dockerfile `name` in a build context, read as a stream (no other
+    member is read); "" when it has none, which the engine then refuses."""
+    wanted = name.removeprefix("./")
+    with payload.open() as body:
+        try:
+            with tarfile.open(fileobj=body, mode="r|*") as archive:
+                for member in archive:
+                    if member.name.removeprefix("./") != wanted or not member.isfile():
+                        continue
+                    if member.size > DOCKERFILE_MAX:
+                        raise Unreadable(f"its {name} is larger than 1 MiB")
+                    return archive.extractfile(member).read().decode("utf-8", "replace")
+        except UNREADABLE as error:
+            raise Unreadable("it is not a tar archive") from error
+    return ""
 
 
 def image_names(payload: Payload) -> list[str]:

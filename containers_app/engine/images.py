@@ -162,6 +162,17 @@ def image_id_of(*, engine: Engine, reference: str) -> str:
         return api(engine).inspect_image(reference)["Id"]
 
 
+def image_triggers(*, engine: Engine, reference: str) -> tuple[str, ...] | None:
+    """The ONBUILD triggers of the image `reference` names; None if the engine has no such
+    image."""
+    try:
+        with translated(engine.base_url):
+            data = api(engine).inspect_image(reference)
+    except NotFound:
+        return None
+    return tuple((data.get("Config") or {}).get("OnBuild") or ())
+
+
 def image_has_tag(*, engine: Engine, image_id: str, tag: str) -> bool:
     """Whether `tag` names the image `image_id` (full or short), so an untag cannot reach
     another image."""
@@ -250,6 +261,10 @@ def image_push(
     )
 
 
+CPU_PERIOD = 100_000  # microseconds, the kernel's default CFS period
+NANO = 1_000_000_000
+
+
 @dataclass(frozen=True)
 class BuildSpec:
     """`docker build` options that go with a context (a tar, gzip allowed)."""
@@ -262,6 +277,9 @@ class BuildSpec:
     dockerfile: str = "Dockerfile"
     # The containers of a failed step removed too: nobody would find them in a dashboard.
     force_rm: bool = True
+    # Caps of each RUN step's container (a team's policy): bytes, and CPUs in billionths.
+    memory: int | None = None
+    nano_cpus: int | None = None
 
 
 def image_build(
@@ -284,6 +302,11 @@ def image_build(
         "rm": "1",
         "forcerm": "1" if spec.force_rm else None,
     }
+    if spec.memory:
+        params |= {"memory": spec.memory, "memswap": spec.memory}  # no swap beyond it
+    if spec.nano_cpus:
+        # The builder takes CFS quotas, not --cpus: quota / period = CPUs.
+        params |= {"cpuperiod": CPU_PERIOD, "cpuquota": spec.nano_cpus * CPU_PERIOD // NANO}
     headers = {"Content-Type": "application/x-tar"}
     if auth:
         encoded = base64.urlsafe_b64encode(

@@ -22,10 +22,13 @@ from containers_app import (
     actions,
     cli,
     credentials,
+    dockerfiles,
     image_origins,
     job_work,
     jobs,
     masking,
+    policy,
+    rules,
     uploads,
 )
 from containers_app.engine import Engine, NotFound
@@ -42,6 +45,7 @@ from containers_app.forms import (
     ImageRemoveForm,
     ImageTagForm,
 )
+from containers_app.models import Team
 from containers_app.rows import image_rows
 from containers_app.streams.downloads import StreamedBody
 from containers_app.views.common import (
@@ -329,6 +333,43 @@ def _refuse_takeover(
     )
 
 
+def _refuse_dockerfile(
+    request: HttpRequest,
+    engine: Engine,
+    text: str,
+    spec: engine_images.BuildSpec,
+    *,
+    command: str,
+    target: str,
+) -> None:
+    """A 403, recorded as denied, for a Dockerfile a team's admin may not build
+    (rules.build_refusals): read after its build args and ARG defaults are substituted."""
+    actor = actor_of(request)
+    if actor.superuser:
+        return
+    found = dockerfiles.instructions(text, spec.build_args)
+    bases = {
+        image: engine_images.image_triggers(engine=engine, reference=image)
+        for image in dockerfiles.base_images(found)
+    }
+    reasons = rules.build_refusals(
+        actor,
+        labels=dockerfiles.labels(found),
+        remote_sources=dockerfiles.remote_sources(found),
+        bases_missing=[image for image, triggers in bases.items() if triggers is None],
+        bases_with_triggers=[image for image, triggers in bases.items() if triggers],
+    )
+    actions.refuse_if(
+        request,
+        reasons,
+        engine=engine,
+        action="build",
+        command=command,
+        target=target,
+        team=(access.teams_for(actor, access.ADMINISTER) or [""])[0],
+    )
+
+
 def origin_teams(request: HttpRequest) -> list[str]:
     """The teams an image the user pulls, builds or loads is recorded for: those they are an
     admin of; a superuser of no team, "" (no team)."""
@@ -468,7 +509,18 @@ def image_build(request: HttpRequest) -> HttpResponse:
     except uploads.Unreadable as error:
         form.add_error("context", f"{upload.name}: {error}")
         return _build_page(request, form, status=400)
-    spec = dataclasses.replace(spec, dockerfile=dockerfile_name)
+    try:
+        text = dockerfile or uploads.dockerfile_in(context, dockerfile_name)
+        _refuse_dockerfile(request, engine, text, spec, command=command, target=target)
+    except uploads.Unreadable as error:
+        context.discard()
+        form.add_error("context", f"{upload.name}: {error}")
+        return _build_page(request, form, status=400)
+    except BaseException:
+        context.discard()
+        raise
+    memory, nano_cpus = policy.build_caps(Team.objects.filter(slug__in=origin_teams(request)))
+    spec = dataclasses.replace(spec, dockerfile=dockerfile_name, memory=memory, nano_cpus=nano_cpus)
     job = _start_sending(
         request,
         context,

@@ -141,6 +141,9 @@ def policy_refusals(
         team_containers=team_containers(request, engine, found.slug) if counted else 0,
         creating=creating,
         publish_all=publish_all,
+        image=image_origins.image_facts(engine=engine, reference=spec.image, team=found.slug)
+        if rules.image_patterns
+        else None,
     )
 
 
@@ -379,7 +382,7 @@ def container_run_similar(request: HttpRequest, ref: str) -> HttpResponse:
     # As the form would run it: Berth's own labels are the chosen team's, not the original's.
     labels = {key: value for key, value in spec.label if not access.reserved_labels([key])}
     shown = dataclasses.replace(
-        spec, label=tuple((({access.TEAM_LABEL: team} if team else {}) | labels).items())
+        spec, label=tuple(({access.TEAM_LABEL: team or ""} | labels).items())
     )
     return _run_page(
         request,

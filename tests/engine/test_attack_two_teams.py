@@ -386,3 +386,80 @@ def test_another_team_reads_no_value_of_an_image_the_home_team_committed(
     assert "DB_PASSWORD" in page(seen_by_them)  # the names stay
     assert saved_by_them.status_code == 403
     assert "s3cret-pw" in page(seen_by_us)
+
+
+def test_a_tag_typed_by_the_team_does_not_pass_an_image_rule(attacker, make, docker_api):
+    Team.objects.filter(slug=OTHER_TEAM).update(image_patterns="nginx:*")
+    disguised = f"nginx:{unique('x')}"
+    make.image(disguised)  # busybox under nginx's name, by nobody Berth knows of
+    body = {
+        "image": disguised,
+        "name": unique("c"),
+        "command": "sleep 5",
+        "restart": "no",
+        "detach": "on",
+        "team": OTHER_TEAM,
+    }
+    make.containers.append(body["name"])
+
+    answer = attacker.post("/containers/run/", body)
+
+    assert answer.status_code == 400
+    assert "by its name only" in page(answer)
+    assert body["name"] not in {c["Names"][0].lstrip("/") for c in docker_api.containers(all=True)}
+
+
+def test_a_team_s_build_runs_within_its_memory_and_cpu_caps(attacker, make, docker_api):
+    Team.objects.filter(slug=OTHER_TEAM).update(memory_max=64 * 1024 * 1024, cpus_max=0.5)
+    tag = f"{unique('capped')}:1"
+    dockerfile = (
+        "FROM berth-test/busybox:latest\n"
+        "RUN cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max 2>/dev/null; "
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
+        "2>/dev/null; true\n"
+    )
+
+    answer = attacker.post("/images/build/", {"dockerfile": dockerfile, "tag": tag})
+
+    assert answer.status_code == 302
+    job = Job.objects.get()
+    wait_on_condition(lambda: Job.objects.get(pk=job.pk).ended, timeout=120)
+    job = Job.objects.get(pk=job.pk)
+    make.images.append(tag)
+    assert job.state == Job.DONE, job.result + job.output
+    assert str(64 * 1024 * 1024) in job.output
+    assert "50000" in job.output
+
+
+# --- 5. Builds and logins reach nothing internal ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        "FROM berth-test/busybox:latest\nADD http://127.0.0.1:8100/accounts/login/ /f\nRUN cat /f\n",
+        "FROM berth-test/busybox:latest\nARG U=http://127.0.0.1:8100/\nADD $U /f\n",
+        "FROM registry.invalid/base:1\nRUN true\n",
+        "FROM berth-test/busybox:latest\nLABEL berth.team=berth-tests\n",
+        "FROM berth-test/busybox:latest\nLABEL com.docker.compose.project=shop\n",
+    ],
+    ids=["add url", "add url from an arg default", "missing base", "team label", "project label"],
+)
+def test_a_build_that_would_reach_the_host_or_claim_an_owner_is_refused(attacker, dockerfile):
+    answer = attacker.post("/images/build/", {"dockerfile": dockerfile, "tag": unique("b")})
+
+    assert answer.status_code == 403
+    assert not Job.objects.exists()
+    assert AuditEntry.objects.get(action="build").denied
+
+
+def test_a_build_on_a_base_with_onbuild_triggers_is_refused(attacker, make):
+    base = f"{unique('onbuild')}:1"
+    make.image(base, dockerfile_line="ONBUILD ADD http://127.0.0.1:8100/ /f")
+    dockerfile = f"FROM {base}\nRUN true\n"
+
+    answer = attacker.post("/images/build/", {"dockerfile": dockerfile, "tag": unique("b")})
+
+    assert answer.status_code == 403
+    assert "ONBUILD" in page(answer)
+    assert not Job.objects.exists()

@@ -341,3 +341,23 @@ def test_the_policy_form_starts_from_the_teams_policy_and_cleans_back_to_it():
     assert initial["memory_max"] == "512m" and initial["cpus_max"] == "1.1"
     assert form.is_valid(), form.errors
     assert form.settings() == vars(team)
+
+
+# --- what proves an image's name --------------------------------------------------------------
+
+
+def test_a_name_typed_by_the_team_proves_nothing_a_digest_or_the_team_s_own_image_does():
+    patterns = ("nginx:*", "registry.example:5000/web/*")
+    tagged = policy.ImageFacts(digests=("busybox@sha256:1",))
+    pulled = policy.ImageFacts(digests=("nginx@sha256:2",))
+    own = policy.ImageFacts(made_by_team=True)
+
+    assert not policy.image_allowed("nginx:x", patterns, tagged)
+    assert policy.image_allowed("nginx:x", patterns, pulled)
+    assert policy.image_allowed("nginx:x", patterns, own)
+    assert policy.image_allowed("nginx:1", patterns, None)  # pulled by that name first
+    assert not policy.image_allowed("redis:1", patterns, own)  # the name must match too
+    from_registry = policy.ImageFacts(digests=("registry.example:5000/web/app@sha256:3",))
+    assert policy.image_allowed("registry.example:5000/web/app:2", patterns, from_registry)
+    hub = policy.ImageFacts(digests=("docker.io/library/nginx@sha256:4",))
+    assert policy.image_allowed("nginx:1", patterns, hub)
