@@ -501,7 +501,7 @@ class ImageBuildForm(forms.Form):
 
     def clean_context(self):
         context = self.cleaned_data["context"]
-        if context and (problem := uploads.tar_problem(context)):
+        if context and (problem := uploads.tar_problem(context) or uploads.size_problem(context)):
             raise ValidationError(f"The context {context.name} cannot be used: {problem}")
         return context
 
@@ -537,7 +537,7 @@ class ImageLoadForm(forms.Form):
 
     def clean_input(self):
         upload = self.cleaned_data["input"]
-        if problem := uploads.tar_problem(upload):
+        if problem := uploads.tar_problem(upload) or uploads.size_problem(upload):
             raise ValidationError(f"{upload.name} cannot be loaded: {problem}")
         return upload
 

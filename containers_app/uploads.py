@@ -3,6 +3,7 @@ private file the job owns, since Django deletes its own temporary upload when th
 ends, long before a job in its own thread has sent it. Never read whole into memory: a saved
 image may be gigabytes."""
 
+import bz2
 import io
 import json
 import lzma
@@ -18,11 +19,63 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 
 BLOCK = 1024 * 1024
+BLOCK_IN = 64 * 1024
+# A saved image's manifest lists its layers and names: a few KiB; more is no manifest.
+MANIFEST_MAX = 1024 * 1024
+# A Dockerfile or .dockerignore is a few lines: the engine itself refuses a larger Dockerfile.
+DOCKERFILE_MAX = 1024 * 1024
 PREFIX = "berth-upload-"
 # What reading a tar that is not one, or is cut short, raises.
 UNREADABLE = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+class Unpacked(io.RawIOBase):
+    """An upload read as its tar, unpacked (gzip, bzip2, xz, or none) only as far as each
+    read asks: tarfile's own unpacking turns a read of 16 KiB of a gzip bomb into 16 MiB at
+    once, and holds it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        start = raw.read(6)
+        raw.seek(-len(start), io.SEEK_CUR)
+        self.zlib = start.startswith(b"\x1f\x8b")
+        if self.zlib:
+            self.unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif start.startswith(b"BZh"):
+            self.unpacker = bz2.BZ2Decompressor()
+        elif start.startswith(b"\xfd7zXZ\x00"):
+            self.unpacker = lzma.LZMADecompressor()
+        else:
+            self.unpacker = None
+        self.pending = b""  # read, not yet unpacked
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.raw.read(len(buffer)) if self.unpacker is None else self._unpack(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _unpack(self, size: int) -> bytes:
+        while True:
+            if self.zlib:
+                data = self.unpacker.decompress(self.pending, size)
+                self.pending = self.unpacker.unconsumed_tail
+                needs_input = not self.pending
+            else:
+                data = self.unpacker.decompress(self.pending, max_length=size)
+                self.pending = b""
+                needs_input = self.unpacker.needs_input
+            if data or self.unpacker.eof:
+                return data
+            if needs_input:
+                self.pending = self.raw.read(BLOCK_IN)
+                if not self.pending:
+                    return b""
 
 
 class Unreadable(Exception):
@@ -52,7 +105,7 @@ def tar_problem(upload: BinaryIO) -> str:
     and rewinds it."""
     upload.seek(0)
     try:
-        with tarfile.open(fileobj=upload, mode="r|*") as archive:
+        with tarfile.open(fileobj=Unpacked(upload), mode="r|") as archive:
             first = archive.next()
     except UNREADABLE:
         return "it is not a tar archive (a .tar, or a .tar.gz)."
@@ -60,6 +113,45 @@ def tar_problem(upload: BinaryIO) -> str:
         upload.seek(0)
     if first is None:
         return "the tar archive is empty."
+    return ""
+
+
+def _size(count: int) -> str:
+    return filesizeformat(count).replace("\xa0", " ")
+
+
+def too_large(content_length: int) -> str:
+    """Why a request body of `content_length` bytes is refused before it is read; "" if it
+    is not."""
+    if content_length > settings.UPLOAD_MAX_BYTES:
+        return (
+            f"The upload is {_size(content_length)}; Berth takes uploads of at most "
+            f"{_size(settings.UPLOAD_MAX_BYTES)} (BERTH_UPLOAD_MAX_BYTES)."
+        )
+    return ""
+
+
+def size_problem(upload: UploadedFile) -> str:
+    """Why `upload` is too large, as sent or once unpacked (its members' sizes, read from
+    their headers as a stream: no member is read, whatever the compression); "" if it is
+    not. Rewinds it."""
+    if problem := too_large(upload.size):
+        return problem
+    cap, total = settings.UPLOAD_MAX_EXPANDED_BYTES, 0
+    upload.seek(0)
+    try:
+        with tarfile.open(fileobj=Unpacked(upload), mode="r|") as archive:
+            for member in archive:
+                total += member.size
+                if total > cap:
+                    return (
+                        f"it unpacks to more than {_size(cap)}, Berth's cap for an unpacked "
+                        "upload (BERTH_UPLOAD_MAX_EXPANDED_BYTES)."
+                    )
+    except UNREADABLE:
+        return "it could not be read to its end as a tar archive."
+    finally:
+        upload.seek(0)
     return ""
 
 
@@ -124,13 +216,15 @@ def context_with_dockerfile(upload: BinaryIO, dockerfile: str) -> tuple[Payload,
     try:
         with (
             os.fdopen(descriptor, "wb") as target_file,
-            tarfile.open(fileobj=upload, mode="r|*") as source,
+            tarfile.open(fileobj=Unpacked(upload), mode="r|") as source,
             tarfile.open(fileobj=target_file, mode="w|", format=tarfile.PAX_FORMAT) as target,
         ):
             ignored = b".dockerignore\n"
             for member in source:
                 contents = source.extractfile(member) if member.isreg() else None
                 if member.name.removeprefix("./") == ".dockerignore" and contents is not None:
+                    if member.size > DOCKERFILE_MAX:
+                        raise Unreadable("its .dockerignore is larger than 1 MiB")
                     ignored = contents.read()  # a few lines of patterns
                     continue
                 target.addfile(member, contents)
@@ -156,19 +250,13 @@ def build_context(*, upload: UploadedFile | None, dockerfile: str) -> tuple[Payl
     return dockerfile_context(dockerfile), "Dockerfile"
 
 
-# A saved image's manifest lists its layers and names: a few KiB; more is no manifest.
-MANIFEST_MAX = 1024 * 1024
-# The engine itself refuses a Dockerfile above this size.
-DOCKERFILE_MAX = 1024 * 1024
-
-
 def dockerfile_in(payload: Payload, name: str) -> str:
     """The text of the Dockerfile `name` in a build context, read as a stream (no other
     member is read); "" when it has none, which the engine then refuses."""
     wanted = name.removeprefix("./")
     with payload.open() as body:
         try:
-            with tarfile.open(fileobj=body, mode="r|*") as archive:
+            with tarfile.open(fileobj=Unpacked(body), mode="r|") as archive:
                 for member in archive:
                     if member.name.removeprefix("./") != wanted or not member.isfile():
                         continue
@@ -188,7 +276,7 @@ def image_names(payload: Payload) -> list[str]:
     names: list[str] = []
     with payload.open() as body:
         try:
-            with tarfile.open(fileobj=body, mode="r|*") as archive:
+            with tarfile.open(fileobj=Unpacked(body), mode="r|") as archive:
                 for member in archive:
                     if member.name not in ("manifest.json", "repositories"):
                         continue

@@ -52,6 +52,10 @@ MAX_WEBSOCKETS_PER_USER = env_int("BERTH_MAX_WEBSOCKETS_PER_USER", 50)
 LOG_HISTORY_BYTES = env_int("BERTH_LOG_HISTORY_BYTES", 8 * 1024 * 1024)
 # Pulls, pushes, builds, loads, commits and recreates running at once per engine; more wait.
 MAX_JOBS_PER_ENGINE = env_int("BERTH_MAX_JOBS_PER_ENGINE", 3)
+# Uploads (a build's context, a tar to load): as sent, and once unpacked (a small gzip can
+# unpack to a huge tar). Each is refused, naming its cap, before the engine gets it.
+UPLOAD_MAX_BYTES = env_int("BERTH_UPLOAD_MAX_BYTES", 4 * 1024**3)
+UPLOAD_MAX_EXPANDED_BYTES = env_int("BERTH_UPLOAD_MAX_EXPANDED_BYTES", 16 * 1024**3)
 
 INSTALLED_APPS = [
     "daphne",
@@ -73,6 +77,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF's check, which reads the body: an upload above its cap is never read.
+    "containers_app.views.errors.UploadCapMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Default deny: a view runs only if it declares what it needs and the user has it.

@@ -5,6 +5,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from containers_app import uploads
 from containers_app.credentials import CredentialUnreadable
 from containers_app.engine import Conflict, EngineError, EngineUnavailable, InvalidRequest, NotFound
 from containers_app.views.common import is_htmx
@@ -84,3 +85,27 @@ class EngineErrorMiddleware:
             # the engine, and the way out is to log in to that registry again.
             return error_response(request, Conflict(str(exception), engine=""))
         return None
+
+
+class UploadCapMiddleware:
+    """A request body above BERTH_UPLOAD_MAX_BYTES is answered 413, naming the cap, before a
+    byte of it is read: listed before CSRF's check, which would read (and store) it whole."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view, args, kwargs) -> HttpResponse | None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        reason = uploads.too_large(length)
+        if not reason:
+            return None
+        context = {"status": 413, "title": "Upload too large", "reason": reason}
+        response = render(request, "error.html", context, status=413)
+        response["Connection"] = "close"  # the unread body is not waited for
+        return response

@@ -8,7 +8,11 @@ prefix), checks what it found and acts on that object's full id: the victim is n
 """
 
 import asyncio
+import gzip
+import io
 import json
+import tarfile
+import tracemalloc
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -462,4 +466,77 @@ def test_a_build_on_a_base_with_onbuild_triggers_is_refused(attacker, make):
 
     assert answer.status_code == 403
     assert "ONBUILD" in page(answer)
+    assert not Job.objects.exists()
+
+
+# --- 6. Uploads and jobs are bounded ----------------------------------------------------------
+
+
+def gzip_bomb(unpacked: int) -> bytes:
+    """A .tar.gz of a few hundred KB holding a .dockerignore of `unpacked` bytes."""
+    buffer = io.BytesIO()
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9) as zipped,
+        tarfile.open(fileobj=zipped, mode="w|") as archive,
+    ):
+        info = tarfile.TarInfo(".dockerignore")
+        info.size = unpacked
+        archive.addfile(info, Zeros(unpacked))
+    return buffer.getvalue()
+
+
+class Zeros(io.RawIOBase):
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        self.left -= size
+        return b"a" * size
+
+
+def test_a_gzip_bomb_context_is_refused_and_the_server_grows_by_a_few_mib(
+    attacker, settings, tmp_path
+):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    bomb = gzip_bomb(300 * 1024 * 1024)
+    assert len(bomb) < 1024 * 1024
+    upload = SimpleUploadedFile("bomb.tar.gz", bomb, "application/gzip")
+    dockerfile = "FROM berth-test/busybox:latest\nRUN true\n"
+
+    tracemalloc.start()
+    try:
+        answer = attacker.post(
+            "/images/build/", {"context": upload, "dockerfile": dockerfile, "tag": unique("b")}
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert answer.status_code == 400
+    assert ".dockerignore is larger than 1 MiB" in page(answer)
+    assert peak < 8 * 1024 * 1024, f"the request held {peak / 2**20:.0f} MiB at its peak"
+    assert not Job.objects.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_upload_above_its_unpacked_cap_is_refused_naming_the_cap(attacker, settings):
+    settings.UPLOAD_MAX_EXPANDED_BYTES = 64 * 1024 * 1024
+    upload = SimpleUploadedFile("bomb.tar.gz", gzip_bomb(100 * 1024 * 1024), "application/gzip")
+
+    answer = attacker.post("/images/load/", {"input": upload})
+
+    assert answer.status_code == 400
+    assert "BERTH_UPLOAD_MAX_EXPANDED_BYTES" in page(answer)
+    assert not Job.objects.exists()
+
+
+def test_an_upload_above_its_cap_is_refused_before_it_is_read(attacker, settings):
+    settings.UPLOAD_MAX_BYTES = 1024
+    upload = SimpleUploadedFile("big.tar", tar_of({"x": "y" * 4096}), "application/x-tar")
+
+    answer = attacker.post("/images/load/", {"input": upload})
+
+    assert answer.status_code == 413
+    assert "BERTH_UPLOAD_MAX_BYTES" in page(answer)
     assert not Job.objects.exists()
