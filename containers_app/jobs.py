@@ -4,8 +4,12 @@ started them.
 A job runs in a thread of its own (its engine stream blocks for as long as the engine takes:
 no time limit cuts a pull short) and keeps its progress in memory, where any number of
 viewers read what changed since they last looked; the database row is brought up to date
-every few seconds and when the job ends, for the pages drawn after that. At most
-MAX_JOBS_PER_ENGINE run at once per engine; the others wait, queued.
+every few seconds and when the job ends, for the pages drawn after that.
+
+Slots are counted in the database, so that they hold across Berth's processes: at most
+MAX_JOBS_PER_ENGINE run at once per engine and MAX_RUNNING_JOBS_PER_USER per user; a user
+has at most MAX_QUEUED_JOBS_PER_USER more waiting. A free slot goes to the waiting job of
+the user with the fewest running, oldest first: one user's queue never holds everyone's.
 """
 
 import logging
@@ -17,7 +21,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import OperationalError, close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection, transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from containers_app import access, audit
@@ -28,7 +33,14 @@ from containers_app.streams.progress import Progress, StreamError
 
 log = logging.getLogger(__name__)
 SAVE_SECONDS = 2.0
-OUTPUT_SAVED_BYTES = 256 * 1024
+
+
+class TooMany(Exception):
+    """A user asked for more jobs than they may have running and waiting."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Cancelled(Exception):
@@ -110,7 +122,7 @@ class Run:
     def _save(self, **fields) -> None:
         self._saved_at = time.monotonic()
         with self.lock:
-            output = "\n".join(self.progress.lines)[-OUTPUT_SAVED_BYTES:]
+            output = "\n".join(self.progress.lines)  # within JOB_OUTPUT_BYTES
             fields.update(state=self.state, result=self.result, output=output)
             fields["progress"] = self.progress.saved()
         _retried(lambda: Job.objects.filter(pk=self.job_id).update(**fields))
@@ -128,8 +140,9 @@ RUNNER = f"{HOST}:{os.getpid()}:{int(time.time())}"
 Work = Callable[[Run], str]
 _runs: dict[int, Run] = {}
 _keys: dict[Hashable, Run] = {}
-_slots: dict[tuple[str, int], threading.Semaphore] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # start() settles jobs (which takes it) while holding it
+WAIT_SECONDS = 0.25
+ACTIVE = (Job.QUEUED, Job.RUNNING)
 
 
 def start(
@@ -155,6 +168,10 @@ def start(
             if cleanup is not None:
                 cleanup()
             return Job.objects.get(pk=running.job_id)
+        if reason := _over_quota(user):
+            if cleanup is not None:
+                cleanup()
+            raise TooMany(reason)
         job = Job.objects.create(
             user=user,
             username=user.get_username(),
@@ -166,16 +183,66 @@ def start(
             team=team,
         )
         run = Run(job.pk, key, engine, user, kind, target, command, _cleanup=cleanup, team=team)
+        run.progress = Progress(settings.JOB_OUTPUT_BYTES)
         _runs[job.pk] = run
         if key is not None:
             _keys[key] = run
-        limit = settings.MAX_JOBS_PER_ENGINE
-        slot = _slots.setdefault((engine.base_url, limit), threading.Semaphore(limit))
     thread = threading.Thread(
-        target=_run, args=(run, work, slot), name=f"berth-job-{job.pk}", daemon=True
+        target=_run, args=(run, work), name=f"berth-job-{job.pk}", daemon=True
     )
     thread.start()
     return job
+
+
+def _over_quota(user) -> str:
+    """Why `user` may not start another job now; "" if they may. Jobs of a process that is
+    gone are settled first: they hold no slot."""
+    active = [settled(job) for job in Job.objects.filter(user=user, state__in=ACTIVE)]
+    active = [job for job in active if not job.ended]
+    most = settings.MAX_RUNNING_JOBS_PER_USER + settings.MAX_QUEUED_JOBS_PER_USER
+    if len(active) < most:
+        return ""
+    return (
+        f"You have {len(active)} jobs running or waiting, the most one user may have "
+        f"({settings.MAX_RUNNING_JOBS_PER_USER} running, {settings.MAX_QUEUED_JOBS_PER_USER} "
+        "waiting): wait for one to end, or cancel one."
+    )
+
+
+def _claim_slot(run: "Run") -> bool:
+    """Marks the job running if a slot is free for it and it is next in line: no more than
+    MAX_JOBS_PER_ENGINE running on its engine nor MAX_RUNNING_JOBS_PER_USER for its user,
+    and among the waiting jobs whose user may start one, none of a user with fewer running,
+    nor older of one with as many. Decided in one write transaction: its first statement is
+    a write, which SQLite lets one connection at a time make, so two processes cannot both
+    take the last slot."""
+    for job in Job.objects.filter(state__in=ACTIVE).exclude(pk__in=list(_runs)):
+        settled(job)  # a job of a process that is gone holds no slot
+    with transaction.atomic():
+        claimed = Job.objects.filter(pk=run.job_id, state=Job.QUEUED)
+        if not claimed.update(state=Job.QUEUED):
+            return False
+        running = Job.objects.filter(engine=run.engine.base_url, state=Job.RUNNING)
+        if running.count() >= settings.MAX_JOBS_PER_ENGINE:
+            return False
+        per_user = dict(running.values("user").annotate(n=Count("pk")).values_list("user", "n"))
+        # Users whose jobs ran least lately go first: the newest job of theirs that ran.
+        ran_last = dict(
+            Job.objects.filter(engine=run.engine.base_url, state__in=(Job.RUNNING, *ENDED))
+            .values("user")
+            .annotate(last=Max("pk"))
+            .values_list("user", "last")
+        )
+        limit = settings.MAX_RUNNING_JOBS_PER_USER
+        waiting = Job.objects.filter(engine=run.engine.base_url, state=Job.QUEUED)
+        candidates = [
+            (per_user.get(user_id, 0), ran_last.get(user_id, 0), pk)
+            for pk, user_id in waiting.order_by("pk").values_list("pk", "user")
+            if per_user.get(user_id, 0) < limit
+        ]
+        if not candidates or min(candidates)[2] != run.job_id:
+            return False
+        return bool(claimed.update(state=Job.RUNNING))
 
 
 def settled(job: Job) -> Job:
@@ -238,6 +305,7 @@ def snapshot(job: Job) -> dict:
         return {"layers": {}, "output": [], **update}
     progress = job.progress or {}
     return {
+        "skipped": progress.get("skipped", 0),
         "state": job.state,
         "result": job.result,
         "percent": progress.get("percent", 0.0),
@@ -260,16 +328,14 @@ def cancel(job_id: int) -> bool:
     return True
 
 
-def _run(run: Run, work: Work, slot: threading.Semaphore) -> None:
+def _run(run: Run, work: Work) -> None:
     try:
-        while not slot.acquire(timeout=0.25):
-            if run.cancelled.is_set():
+        close_old_connections()
+        while not _retried_claim(run):
+            if run.cancelled.wait(WAIT_SECONDS):
                 _end(run, Job.CANCELLED, "cancelled before it started")
                 return
-        try:
-            _work(run, work)
-        finally:
-            slot.release()
+        _work(run, work)
     finally:
         with _lock:
             _runs.pop(run.job_id, None)
@@ -277,6 +343,13 @@ def _run(run: Run, work: Work, slot: threading.Semaphore) -> None:
                 del _keys[run.key]
         _cleaned(run)  # if the job's end could not be recorded
         connection.close()
+
+
+def _retried_claim(run: Run) -> bool:
+    try:
+        return _claim_slot(run)
+    except OperationalError:  # the database is busy: asked again at the next turn
+        return False
 
 
 def _cleaned(run: Run) -> None:

@@ -52,6 +52,11 @@ MAX_WEBSOCKETS_PER_USER = env_int("BERTH_MAX_WEBSOCKETS_PER_USER", 50)
 LOG_HISTORY_BYTES = env_int("BERTH_LOG_HISTORY_BYTES", 8 * 1024 * 1024)
 # Pulls, pushes, builds, loads, commits and recreates running at once per engine; more wait.
 MAX_JOBS_PER_ENGINE = env_int("BERTH_MAX_JOBS_PER_ENGINE", 3)
+# Per user: jobs running at once, and more waiting for a slot (jobs.py).
+MAX_RUNNING_JOBS_PER_USER = env_int("BERTH_MAX_RUNNING_JOBS_PER_USER", 2)
+MAX_QUEUED_JOBS_PER_USER = env_int("BERTH_MAX_QUEUED_JOBS_PER_USER", 5)
+# A job's output kept (the newest), in bytes; its page and socket never send more.
+JOB_OUTPUT_BYTES = env_int("BERTH_JOB_OUTPUT_BYTES", 1024 * 1024)
 # Uploads (a build's context, a tar to load): as sent, and once unpacked (a small gzip can
 # unpack to a huge tar). Each is refused, naming its cap, before the engine gets it.
 UPLOAD_MAX_BYTES = env_int("BERTH_UPLOAD_MAX_BYTES", 4 * 1024**3)

@@ -12,7 +12,12 @@ from collections import deque
 from dataclasses import dataclass
 
 OUTPUT_LINES = 2000
+# The output kept (the newest lines), counted in characters (a byte each, for the ASCII that
+# builds print): a job's page and socket send no more than this.
+OUTPUT_BYTES = 1024 * 1024
 PARTIAL_BYTES = 64 * 1024
+# A longer line is cut, saying so: one line must not take the whole of OUTPUT_BYTES.
+LINE_BYTES = 16 * 1024
 LAYER_ID = re.compile(r"^[0-9a-f]{12}$")
 # How far a pulled layer is once downloaded: the rest is extracting it.
 DOWNLOADED = 0.7
@@ -51,10 +56,12 @@ class Progress:
     """What one job's viewers draw. Changes carry a version, so each viewer can be sent only
     what changed since it last looked (see `since`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, output_bytes: int = OUTPUT_BYTES) -> None:
         self.layers: dict[str, Layer] = {}
-        self.lines: deque[str] = deque(maxlen=OUTPUT_LINES)
+        self.lines: deque[str] = deque()
         self.lines_total = 0  # lines ever written; the deque keeps the newest
+        self.output_bytes = output_bytes
+        self._kept_bytes = 0
         self.percent = 0.0
         self.version = 0
         self.digest = ""
@@ -98,10 +105,22 @@ class Progress:
             lines.append(self._partial)
             self._partial = ""
         for line in lines:
-            self.lines.append(line.rstrip("\r"))
-            self.lines_total += 1
+            self._keep(line.rstrip("\r"))
         if lines:
             self.version += 1
+
+    def _keep(self, line: str) -> None:
+        """Appends a line, cut at LINE_BYTES, and forgets the oldest beyond OUTPUT_LINES or
+        output_bytes (viewers are told how many they missed: see `since`)."""
+        if len(line) > LINE_BYTES:
+            line = f"{line[:LINE_BYTES]}… ({len(line) - LINE_BYTES:,} more characters cut)"
+        self.lines.append(line)
+        self.lines_total += 1
+        self._kept_bytes += len(line) + 1
+        while len(self.lines) > OUTPUT_LINES or (
+            self._kept_bytes > self.output_bytes and len(self.lines) > 1
+        ):
+            self._kept_bytes -= len(self.lines.popleft()) + 1
 
     def finish(self) -> None:
         """The stream ended well: a last unterminated line is kept, and the bar is full."""
@@ -176,6 +195,7 @@ class Progress:
     def saved(self) -> dict:
         """What the database keeps of it, for pages drawn after the job's process is gone."""
         return {
+            "skipped": self.lines_total - len(self.lines),
             "percent": self.percent,
             "layers": {k: v.as_list() for k, v in self.layers.items()},
             "digest": self.digest,

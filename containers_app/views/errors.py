@@ -5,7 +5,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from containers_app import uploads
+from containers_app import jobs, uploads
 from containers_app.credentials import CredentialUnreadable
 from containers_app.engine import Conflict, EngineError, EngineUnavailable, InvalidRequest, NotFound
 from containers_app.views.common import is_htmx
@@ -80,6 +80,14 @@ class EngineErrorMiddleware:
             response = render(request, "_flash.html", context, status=403)
             response["HX-Reswap"] = "none"
             return response
+        if isinstance(exception, jobs.TooMany):
+            context = {"status": 429, "title": "Too many jobs", "reason": exception.reason}
+            if is_htmx(request):
+                context.update(flash=exception.reason, flash_level="error")
+                response = render(request, "_flash.html", context, status=429)
+                response["HX-Reswap"] = "none"
+                return response
+            return render(request, "error.html", context, status=429)
         if isinstance(exception, CredentialUnreadable):
             # A stored registry login the current key cannot decrypt: nothing was asked of
             # the engine, and the way out is to log in to that registry again.

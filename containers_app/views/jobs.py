@@ -37,7 +37,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = job_of(request, job_id)
     now = jobs.snapshot(job)
-    now["output"] = "\n".join(now["output"])
+    kept = "\n".join(now["output"])
+    # As the page's script says it when the socket reports lines it did not send.
+    now["output"] = f"… {now['skipped']} lines not kept …\n{kept}" if now.get("skipped") else kept
     return render(request, "jobs/detail.html", {"job": job, "now": now})
 
 

@@ -12,6 +12,8 @@ import gzip
 import io
 import json
 import tarfile
+import threading
+import time
 import tracemalloc
 
 import pytest
@@ -24,6 +26,7 @@ from tests.conftest import (
     HOME_TEAM,
     OTHER_TEAM,
     STOPPABLE,
+    TEST_IMAGE,
     client_of,
     made_by,
     member,
@@ -441,7 +444,7 @@ def test_a_team_s_build_runs_within_its_memory_and_cpu_caps(attacker, make, dock
 @pytest.mark.parametrize(
     "dockerfile",
     [
-        "FROM berth-test/busybox:latest\nADD http://127.0.0.1:8100/accounts/login/ /f\nRUN cat /f\n",
+        f"FROM {TEST_IMAGE}\nADD http://127.0.0.1:8100/accounts/login/ /f\nRUN cat /f\n",
         "FROM berth-test/busybox:latest\nARG U=http://127.0.0.1:8100/\nADD $U /f\n",
         "FROM registry.invalid/base:1\nRUN true\n",
         "FROM berth-test/busybox:latest\nLABEL berth.team=berth-tests\n",
@@ -540,3 +543,104 @@ def test_an_upload_above_its_cap_is_refused_before_it_is_read(attacker, settings
     assert answer.status_code == 413
     assert "BERTH_UPLOAD_MAX_BYTES" in page(answer)
     assert not Job.objects.exists()
+
+
+@pytest.fixture
+def holding():
+    """Starts jobs that hold their slot until released; releases them all at the end."""
+    from containers_app import jobs
+
+    release = threading.Event()
+
+    def hold(run) -> str:
+        run.say("holding the slot")
+        while not release.wait(0.05):
+            run.check()
+        return "released"
+
+    def start(user, engine, name="hold"):
+        return jobs.start(
+            user=user, engine=engine, kind="test", target=name, command="true", work=hold
+        )
+
+    start.release = release
+    yield start
+    release.set()
+
+
+def state_of(job) -> str:
+    return Job.objects.get(pk=job.pk).state
+
+
+def test_one_user_s_long_jobs_never_hold_every_slot(
+    settings, holding, attacker_user, staff_user, engine
+):
+    settings.MAX_JOBS_PER_ENGINE = 3
+    settings.MAX_RUNNING_JOBS_PER_USER = 2
+    hogs = [holding(attacker_user, engine, f"hog-{n}") for n in range(3)]
+    wait_on_condition(lambda: sum(state_of(j) == Job.RUNNING for j in hogs) == 2)
+
+    theirs = holding(staff_user, engine, "another user's")
+
+    wait_on_condition(lambda: state_of(theirs) == Job.RUNNING)
+    assert [state_of(j) for j in hogs].count(Job.QUEUED) == 1
+
+
+def test_a_free_slot_goes_to_the_user_whose_jobs_ran_least_lately(
+    settings, holding, attacker_user, staff_user, engine
+):
+    from containers_app import jobs
+
+    settings.MAX_JOBS_PER_ENGINE = 1
+    first = holding(attacker_user, engine, "first")
+    wait_on_condition(lambda: state_of(first) == Job.RUNNING)
+    second_of_theirs = holding(attacker_user, engine, "second")
+    other = holding(staff_user, engine, "another user's")
+    time.sleep(0.6)  # both have asked for the slot at least twice meanwhile
+
+    jobs.cancel(first.pk)
+
+    wait_on_condition(lambda: state_of(other) == Job.RUNNING)
+    assert state_of(second_of_theirs) == Job.QUEUED
+
+
+def test_a_user_may_not_queue_more_than_their_jobs_and_is_told_why(
+    settings, holding, attacker, attacker_user, engine
+):
+    settings.MAX_JOBS_PER_ENGINE = 1
+    settings.MAX_RUNNING_JOBS_PER_USER = 1
+    settings.MAX_QUEUED_JOBS_PER_USER = 2
+    for n in range(3):
+        holding(attacker_user, engine, f"hog-{n}")
+
+    answer = attacker.post("/images/pull/", {"reference": "berth-test/busybox:latest"})
+
+    assert answer.status_code == 429
+    assert "1 running, 2 waiting" in page(answer)
+    assert Job.objects.count() == 3
+
+
+def test_a_job_s_output_is_kept_to_its_cap_and_its_page_says_what_was_cut(
+    settings, attacker, attacker_user, engine
+):
+    from containers_app import jobs
+
+    settings.JOB_OUTPUT_BYTES = 256 * 1024
+
+    def flood(run) -> str:
+        for n in range(200):
+            run.say(f"{n:04d} " + "x" * 60 * 1024)
+        return "flooded"
+
+    job = jobs.start(
+        user=attacker_user, engine=engine, kind="test", target="flood", command="x", work=flood
+    )
+    wait_on_condition(lambda: Job.objects.get(pk=job.pk).ended, timeout=30)
+
+    answer = attacker.get(f"/jobs/{job.pk}/")
+    assert answer.status_code == 200
+    assert len(answer.content) < 512 * 1024, len(answer.content)
+    assert "0199 " in page(answer)  # the newest kept
+    assert "0000 " not in page(answer)
+    assert "more characters cut" in page(answer)
+    assert "lines not kept" in page(answer)
