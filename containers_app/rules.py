@@ -95,3 +95,19 @@ def build_refusals(
         for image in bases_with_triggers
     ]
     return reasons
+
+
+def recreate_refusal(actor: access.Actor, name: str, not_in_spec: Iterable[str]) -> str | None:
+    """Why `actor` may not recreate container `name`, made with `not_in_spec`: settings the
+    run form cannot set (engine.specs.settings_not_copied), which a recreate copies as they
+    are, unchecked by the rules a run is held to. Only a superuser recreates such a container;
+    the extra networks it is connected to (`--network`) are checked as a run's are."""
+    if actor.superuser:
+        return None
+    unchecked = [flag for flag in not_in_spec if not flag.startswith("--network ")]
+    if not unchecked:
+        return None
+    return (
+        f"Only a superuser may recreate {name}: it was made with {', '.join(unchecked)}, which "
+        "the run form cannot set."
+    )

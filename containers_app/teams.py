@@ -3,8 +3,11 @@ audit entry and the equivalent `python manage.py teams` line. Who may ask is the
 question (access.py); the last-admin rule is checked here, in the same transaction as the
 change, so two admins demoting each other at once cannot both pass it."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Count, F, Prefetch
 
 from containers_app import access, audit, cli
 from containers_app.engine import Engine
@@ -77,6 +80,22 @@ def team_create(*, by, slug: str, name: str) -> Team:
         audit.team_change(user=by, action="team create", team=slug, command=command, error=reason)
         raise TeamExists(reason) from error
     return team
+
+
+@contextmanager
+def team_locked(slug: str) -> Iterator[None]:
+    """Holds team `slug` locked until the block ends, in the database so that it holds across
+    Berth's processes: a run checks the team's container maximum and creates its container
+    inside, and a second run of the team waits for it. Its first statement is a write, which
+    takes SQLite's one write lock at once (and the team's row lock elsewhere). No team: no
+    lock."""
+    if not slug:
+        yield
+        return
+    with transaction.atomic():
+        Team.objects.filter(slug=slug).update(name=F("name"))
+        Team.objects.select_for_update().filter(slug=slug).first()
+        yield
 
 
 def _lock(team: Team) -> None:

@@ -6,7 +6,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from containers_app import access, actions, cli, credentials, image_origins, job_work, jobs
+from containers_app import (
+    access,
+    actions,
+    cli,
+    credentials,
+    image_origins,
+    job_work,
+    jobs,
+    rules,
+)
 from containers_app.engine import recreate as engine_recreate
 from containers_app.engine.recreate import RecreatePlan
 from containers_app.forms import (
@@ -20,7 +29,7 @@ from containers_app.views.objects import found as found_object
 
 # The run form's checks, of what may reach the host (named volumes included) and of the
 # team's policy: one rule for running a container and for making one again.
-from containers_app.views.run import policy_refusals, run_refusals
+from containers_app.views.run import network_refusals, policy_refusals, run_refusals
 
 
 def _nothing_done(request: HttpRequest, reason: str, status: int) -> HttpResponse:
@@ -95,7 +104,9 @@ def _recreate_refusals(request: HttpRequest, plan: RecreatePlan) -> list[str]:
     reference now names with the host's root."""
     if access.allowed(actor_of(request), access.RUN_PRIVILEGED):
         return []
-    return run_refusals(request, engine_for(request), plan.spec) + list(plan.reaches_host)
+    engine = engine_for(request)
+    extra = network_refusals(request, engine, plan.spec, list(plan.networks))
+    return run_refusals(request, engine, plan.spec) + extra + list(plan.reaches_host)
 
 
 # How settings_not_copied names a container that publishes every port on ports the engine picks.
@@ -136,6 +147,15 @@ def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
     )
     if refusals := _recreate_refusals(request, plan):
         raise PermissionDenied(f"Only a superuser may recreate {plan.name}: " + " ".join(refusals))
+    actions.refuse_if(
+        request,
+        [r for r in [rules.recreate_refusal(actor_of(request), plan.name, plan.not_in_spec)] if r],
+        engine=engine,
+        action="recreate",
+        command=command,
+        target=plan.name,
+        team=team,
+    )
     broken = policy_refusals(
         request,
         engine,

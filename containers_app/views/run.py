@@ -7,7 +7,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from containers_app import access, actions, cli, credentials, image_origins, job_work, jobs, policy
+from containers_app import (
+    access,
+    actions,
+    cli,
+    credentials,
+    image_origins,
+    job_work,
+    jobs,
+    policy,
+    teams,
+)
 from containers_app.engine import Engine, EngineError, EngineUnavailable, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
@@ -75,18 +85,30 @@ def _others_objects(
         for volume in volumes
         if access.owner(actor, access.target_of(access.VOLUME, volume)) != team
     ]
-    # container:<name> is a superuser's option (access.privileged_options); the engine's own
-    # networks (bridge, host, none) are everyone's.
-    if spec.network and not spec.network.startswith("container:"):
+    return reasons + network_refusals(request, engine, spec, [spec.network])
+
+
+def network_refusals(
+    request: HttpRequest, engine: Engine, spec: ContainerSpec, names: list[str]
+) -> list[str]:
+    """Why a container of `spec` may not join the networks `names`: those of another team
+    (or of none). container:<name> is a superuser's option (access.privileged_options); the
+    engine's own networks (bridge, host, none) are everyone's."""
+    actor = actor_of(request)
+    team = access.owner(actor, access.Target(access.CONTAINER, dict(spec.label)))
+    reasons = []
+    for name in names:
+        if not name or name.startswith("container:"):
+            continue
         try:
-            network = engine_networks.network_inspect(engine=engine, network_id=spec.network)
+            network = engine_networks.network_inspect(engine=engine, network_id=name)
         except NotFound:
-            return reasons  # the engine says so when it is run
+            continue  # the engine says so when it is run
         target = access.target_of(access.NETWORK, network)
         if not target.host_default and access.owner(actor, target) != team:
             reasons.append(
-                f"The network {spec.network} is not one of the team's networks: a container "
-                "joins only its own team's."
+                f"The network {name} is not one of the team's networks: a container joins "
+                "only its own team's."
             )
     return reasons
 
@@ -244,38 +266,44 @@ def container_run(request: HttpRequest) -> HttpResponse:
         target=target,
         command=audited,
     )
-    if broken := policy_refusals(request, engine, team, spec, creating=True):
-        actions.denied(
-            request,
-            engine=engine,
-            action="run",
-            target=target,
-            command=audited,
-            team=team,
-            reason=" ".join(message for _, message in broken),
-        )
-        for field, message in broken:
-            form.add_error(field, message)
-        return _run_page(request, form, command=cli.container_run(spec), status=400)
-    if not engine_images.image_exists(engine=engine, reference=spec.image):
-        return _pull_then_run(request, engine, form, spec, audited, team)
-    try:
-        container_id = actions.perform_new(
-            request,
-            engine=engine,
-            needs=access.ADMINISTER,
-            on=on,
-            action="run",
-            target=target,
-            command=audited,
-            call=lambda: engine_containers.container_run(engine=engine, spec=spec),
-            named=lambda created: spec.name or short_id(created),
-        )
-    except EngineUnavailable:
-        raise
-    except EngineError as error:
-        form.add_error(None, error.reason)
-        return _run_page(request, form, command=cli.container_run(spec), status=status_of(error))
+    # The team's maximum is checked and the container made under the team's lock: two runs
+    # sent at once cannot both pass it.
+    failure: EngineError | None = None
+    with teams.team_locked(team):
+        if broken := policy_refusals(request, engine, team, spec, creating=True):
+            actions.denied(
+                request,
+                engine=engine,
+                action="run",
+                target=target,
+                command=audited,
+                team=team,
+                reason=" ".join(message for _, message in broken),
+            )
+            for field, message in broken:
+                form.add_error(field, message)
+            return _run_page(request, form, command=cli.container_run(spec), status=400)
+        if not engine_images.image_exists(engine=engine, reference=spec.image):
+            return _pull_then_run(request, engine, form, spec, audited, team)
+        try:
+            container_id = actions.perform_new(
+                request,
+                engine=engine,
+                needs=access.ADMINISTER,
+                on=on,
+                action="run",
+                target=target,
+                command=audited,
+                call=lambda: engine_containers.container_run(engine=engine, spec=spec),
+                named=lambda created: spec.name or short_id(created),
+            )
+        except EngineError as error:
+            failure = error  # answered once the lock is let go, its audit entry kept
+    if isinstance(failure, EngineUnavailable):
+        raise failure
+    if failure is not None:
+        form.add_error(None, failure.reason)
+        return _run_page(request, form, command=cli.container_run(spec), status=status_of(failure))
     return _after_run(request, engine, spec, container_id, audited)
 
 

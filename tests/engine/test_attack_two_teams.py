@@ -644,3 +644,59 @@ def test_a_job_s_output_is_kept_to_its_cap_and_its_page_says_what_was_cut(
     assert "0000 " not in page(answer)
     assert "more characters cut" in page(answer)
     assert "lines not kept" in page(answer)
+
+
+# --- 4. (continued) the maximum and the whole spec ---------------------------------------------
+
+
+def test_two_runs_sent_at_once_cannot_both_pass_the_container_maximum(make, docker_api):
+    team = f"race-{unique()[-8:]}"
+    racer = member(unique("racer"), team, "admin")
+    make.container(command=STOPPABLE, team=team)
+    Team.objects.filter(slug=team).update(containers_max=2)
+    names = [unique("race") for _ in range(4)]
+    make.containers.extend(names)
+    answers = {}
+
+    def run(name: str) -> None:
+        body = {
+            "image": TEST_IMAGE,
+            "name": name,
+            "command": "sleep 600",
+            "restart": "no",
+            "detach": "on",
+            "team": team,
+        }
+        answers[name] = client_of(racer).post("/containers/run/", body).status_code
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    made = {c["Names"][0].lstrip("/") for c in docker_api.containers(all=True)} & set(names)
+    assert len(made) == 1, answers
+    assert sorted(answers.values()) == [302, 400, 400, 400]
+
+
+def test_a_container_made_with_what_the_run_form_cannot_set_is_recreated_by_superusers_only(
+    staff_client, admin_client, make, docker_api
+):
+    made = docker_api.create_container(
+        TEST_IMAGE,
+        command=STOPPABLE,
+        name=unique("c"),
+        labels={"berth.team": HOME_TEAM},
+        host_config=docker_api.create_host_config(
+            sysctls={"net.ipv4.ip_unprivileged_port_start": "0"}
+        ),
+    )
+    make.containers.append(made["Id"])
+
+    refused = staff_client.post(f"/containers/{made['Id']}/recreate/")
+
+    assert refused.status_code == 403
+    assert "--sysctl" in page(refused)
+    assert not Job.objects.exists()
+    assert AuditEntry.objects.get(action="recreate").denied
