@@ -938,7 +938,8 @@ class ContainerRunForm(forms.Form):
         label="Network (--network)",
         required=False,
         max_length=256,
-        help_text="Empty: bridge",
+        help_text="Empty: the team's own network (berth-team-<team>); the engine's bridge, "
+        "which every team's containers share, is for superusers",
         widget=forms.TextInput(attrs={"list": "run-networks", "autocomplete": "off"}),
     )
     restart = forms.CharField(

@@ -57,6 +57,9 @@ MAX_RUNNING_JOBS_PER_USER = env_int("BERTH_MAX_RUNNING_JOBS_PER_USER", 2)
 MAX_QUEUED_JOBS_PER_USER = env_int("BERTH_MAX_QUEUED_JOBS_PER_USER", 5)
 # A job's output kept (the newest), in bytes; its page and socket never send more.
 JOB_OUTPUT_BYTES = env_int("BERTH_JOB_OUTPUT_BYTES", 1024 * 1024)
+# Teams' own bridge networks (team_networks.py): subnets of this size, out of this pool.
+TEAM_NETWORK_POOL = env_str("BERTH_TEAM_NETWORK_POOL", "10.231.0.0/16")
+TEAM_NETWORK_PREFIX = env_int("BERTH_TEAM_NETWORK_PREFIX", 24)
 # Uploads (a build's context, a tar to load): as sent, and once unpacked (a small gzip can
 # unpack to a huge tar). Each is refused, naming its cap, before the engine gets it.
 UPLOAD_MAX_BYTES = env_int("BERTH_UPLOAD_MAX_BYTES", 4 * 1024**3)

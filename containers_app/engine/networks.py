@@ -8,7 +8,7 @@ import docker.types
 
 from containers_app.engine.client import Engine, api
 from containers_app.engine.convert import from_rfc3339, labels_of, pretty_json, short_id
-from containers_app.engine.errors import translated
+from containers_app.engine.errors import InvalidRequest, translated
 
 BUILTIN = ("bridge", "host", "none")
 
@@ -80,6 +80,10 @@ def _network(data: dict, *, counts: Mapping[str, int] | None = None) -> Network:
         container_count=(counts or {}).get(data["Id"], len(endpoints)),
         raw_json=pretty_json(data),
     )
+
+
+class PoolExhausted(InvalidRequest):
+    """No subnet of a pool Berth gives out is free."""
 
 
 def network_list(*, engine: Engine) -> list[Network]:

@@ -16,6 +16,7 @@ from containers_app import (
     job_work,
     jobs,
     policy,
+    team_networks,
     teams,
 )
 from containers_app.engine import Engine, EngineError, EngineUnavailable, NotFound
@@ -105,7 +106,13 @@ def network_refusals(
         except NotFound:
             continue  # the engine says so when it is run
         target = access.target_of(access.NETWORK, network)
-        if not target.host_default and access.owner(actor, target) != team:
+        if team and network.name == team_networks.DEFAULT_BRIDGE:
+            reasons.append(
+                "The engine's default bridge network is shared by every team's containers: "
+                "only a superuser puts a team's container on it. Leave the network empty for "
+                "the team's own."
+            )
+        elif not target.host_default and access.owner(actor, target) != team:
             reasons.append(
                 f"The network {name} is not one of the team's networks: a container joins "
                 "only its own team's."
@@ -249,10 +256,10 @@ def container_run(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _run_page(request, form, status=400)
     engine = engine_for(request)
-    spec = form.spec()
+    team = form.cleaned_data.get("team") or ""
+    spec = team_networks.on_team_network(form.spec(), team, engine=engine)
     if refused := _refused(request, engine, form, spec):
         return refused
-    team = form.cleaned_data.get("team") or ""
     # The audit trail and the message (kept in a cookie) never hold a secret's value.
     audited = cli.container_run(spec, masked=True)
     target = spec.name or f"(new container of {spec.image})"
@@ -376,8 +383,8 @@ def container_run_preview(request: HttpRequest) -> HttpResponse:
         context = {"form": form, "command": NO_IMAGE_YET, "preview": True}
         return render(request, "containers/_run_command.html", context)
     engine = engine_for(request)
-    spec = form.spec()
     team = form.cleaned_data.get("team") or ""
+    spec = team_networks.on_team_network(form.spec(), team)
     context = {
         "command": cli.container_run(spec),
         "refusals": run_refusals(request, engine, spec),

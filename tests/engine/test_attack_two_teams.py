@@ -11,6 +11,7 @@ import asyncio
 import gzip
 import io
 import json
+import shlex
 import tarfile
 import threading
 import time
@@ -700,3 +701,79 @@ def test_a_container_made_with_what_the_run_form_cannot_set_is_recreated_by_supe
     assert "--sysctl" in page(refused)
     assert not Job.objects.exists()
     assert AuditEntry.objects.get(action="recreate").denied
+
+
+# --- 2. (continued) each team on its own network ------------------------------------------------
+
+LISTENER = ["sh", "-c", "while true; do echo hello-from-b | nc -l -p 8080; done"]
+
+
+def run_through_berth(client, make, team: str, command: list[str], network: str = "") -> dict:
+    name = unique("net")
+    make.containers.append(name)
+    body = {
+        "image": TEST_IMAGE,
+        "name": name,
+        "command": shlex.join(command),
+        "restart": "no",
+        "detach": "on",
+        "team": team,
+        "network": network,
+    }
+    answer = client.post("/containers/run/", body)
+    assert answer.status_code == 302, page(answer)
+    return make.api.inspect_container(name)
+
+
+def reaches(docker_api, make, network: str, address: str, *, team: str) -> bool:
+    """Whether a container on `network` opens a TCP connection to `address`:8080."""
+    probe = make.container(
+        command=["sh", "-c", f"nc -w 3 {address} 8080 </dev/null && echo REACHED; echo DONE"],
+        team=team,
+        network_mode=network,
+        state="created",
+    )
+    docker_api.start(probe["Id"])
+    wait_on_condition(lambda: b"DONE" in docker_api.logs(probe["Id"]), timeout=20)
+    return b"REACHED" in docker_api.logs(probe["Id"])
+
+
+def test_two_teams_containers_run_on_networks_of_their_own_and_cannot_reach_each_other(
+    staff_client, attacker, make, docker_api
+):
+    theirs = run_through_berth(staff_client, make, HOME_TEAM, LISTENER)
+    ours = run_through_berth(attacker, make, OTHER_TEAM, ["sleep", "600"])
+
+    ((home_network, settings_b),) = theirs["NetworkSettings"]["Networks"].items()
+    ((other_network, _),) = ours["NetworkSettings"]["Networks"].items()
+    assert home_network == f"berth-team-{HOME_TEAM}"
+    assert other_network == f"berth-team-{OTHER_TEAM}"
+    labels = docker_api.inspect_network(home_network)["Labels"]
+    assert labels["berth.team"] == HOME_TEAM
+    address = settings_b["IPAddress"]
+    # A container of the home team reaches it: the probe works.
+    assert reaches(docker_api, make, home_network, address, team=HOME_TEAM)
+    assert not reaches(docker_api, make, other_network, address, team=OTHER_TEAM)
+
+
+def test_only_a_superuser_puts_a_team_s_container_on_the_engine_s_default_bridge(
+    attacker, admin_client, make
+):
+    name = unique("c")
+    make.containers.append(name)
+    body = {
+        "image": TEST_IMAGE,
+        "name": name,
+        "command": "sleep 5",
+        "restart": "no",
+        "detach": "on",
+        "team": OTHER_TEAM,
+        "network": "bridge",
+    }
+
+    refused = attacker.post("/containers/run/", body)
+    allowed = admin_client.post("/containers/run/", body)
+
+    assert refused.status_code == 403
+    assert "only a superuser puts a team" in page(refused)
+    assert allowed.status_code == 302
