@@ -10,6 +10,7 @@ recreate that did not succeed.
 """
 
 import copy
+import dataclasses
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -137,12 +138,13 @@ def shares_a_namespace(host: Mapping) -> bool:
     return mode in ("host", "none") or mode.startswith("container:")
 
 
-def create_body(container: Mapping, *, image: Mapping | None) -> CreateBody:
+def create_body(container: Mapping, *, image: Mapping | None, onto: str = "") -> CreateBody:
     """What creates `container` (its `docker inspect`) again: its Config with Image set to the
     reference it was created from (so the newest image of that reference), without what
     `image` (the inspect of the image it runs) gave it and without what belongs to the
     original alone (the hostname the engine named after its id); its HostConfig as it is
-    (its anonymous volumes mounted by name); its first network, then the others."""
+    (its anonymous volumes mounted by name); its first network, then the others. `onto`: a
+    network that takes the place of the engine's default bridge, if it was on it."""
     config = copy.deepcopy(dict(container.get("Config") or {}))
     host = copy.deepcopy(dict(container.get("HostConfig") or {}))
     old_id = container.get("Id") or ""
@@ -169,6 +171,10 @@ def create_body(container: Mapping, *, image: Mapping | None) -> CreateBody:
     if shares_a_namespace(host) or not networks:
         return CreateBody(config=body)
     primary = _primary_network(mode, networks)
+    if onto and primary == DEFAULT_BRIDGE:
+        networks = {name: settings for name, settings in networks.items() if name != primary}
+        networks[onto] = {}
+        primary = host["NetworkMode"] = onto
     body["NetworkingConfig"] = {
         "EndpointsConfig": {primary: _endpoint_settings(networks[primary], old_id)}
     }
@@ -233,6 +239,9 @@ def reaches_the_host(container: Mapping) -> tuple[str, ...]:
     return tuple(reasons)
 
 
+DEFAULT_BRIDGE = "bridge"
+
+
 @dataclass(frozen=True)
 class RecreatePlan:
     """What a recreate of one container will do, read before it starts: for the access check,
@@ -252,6 +261,8 @@ class RecreatePlan:
     auto_remove: bool
     # The networks connected after create: all but the first.
     networks: tuple[str, ...]
+    # The network the replacement runs on instead of the engine's default bridge ("": none).
+    onto: str
     # Containers that share its network stack (--network container:<it>): they would lose it.
     dependents: tuple[str, ...]
     spec: ContainerSpec
@@ -285,15 +296,26 @@ def _dependents(engine: Engine, container: Mapping) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def recreate_plan(*, engine: Engine, container_id: str) -> RecreatePlan:
-    """The plan of recreating a container (an id, short id or name); NotFound if none."""
+def _cgroupns_default(engine: Engine) -> str:
+    """The cgroup namespace the engine gives a container that asks for none."""
+    with translated(engine.base_url):
+        version = str(api(engine).info().get("CgroupVersion") or "1")
+    return "private" if version == "2" else "host"
+
+
+def recreate_plan(*, engine: Engine, container_id: str, onto: str = "") -> RecreatePlan:
+    """The plan of recreating a container (an id, short id or name); NotFound if none.
+    `onto`: the network its replacement runs on instead of the engine's default bridge."""
     with translated(engine.base_url):
         data = api(engine).inspect_container(container_id)
     config, host, state = data.get("Config") or {}, data.get("HostConfig") or {}, data["State"]
     image = _image_or_none(engine, data["Image"])
     name = (data.get("Name") or "").lstrip("/")
     reference = config.get("Image") or data["Image"]
-    body = create_body(data, image=image)
+    body = create_body(data, image=image, onto=onto)
+    spec = spec_from_inspect(data, image=image)
+    if onto and spec.network in ("", DEFAULT_BRIDGE):
+        spec = dataclasses.replace(spec, network=onto)
     return RecreatePlan(
         id=data["Id"],
         name=name,
@@ -305,9 +327,12 @@ def recreate_plan(*, engine: Engine, container_id: str) -> RecreatePlan:
         paused=bool(state.get("Paused")),
         auto_remove=bool(host.get("AutoRemove")),
         networks=tuple(endpoint.name for endpoint in body.connect),
+        onto=onto,
         dependents=_dependents(engine, data),
-        spec=spec_from_inspect(data, image=image),
-        not_in_spec=settings_not_copied(data, image=image),
+        spec=spec,
+        not_in_spec=settings_not_copied(
+            data, image=image, cgroupns_default=_cgroupns_default(engine)
+        ),
         reaches_host=reaches_the_host(data),
     )
 
@@ -337,7 +362,7 @@ def container_recreate(*, engine: Engine, plan: RecreatePlan, say: Say, check: C
                 engine=engine.base_url,
             )
     image = _image_or_none(engine, data["Image"])
-    body = create_body(data, image=image)
+    body = create_body(data, image=image, onto=plan.onto)
     newest = _image_or_none(engine, plan.image)
     if newest is None:
         raise NotFound(

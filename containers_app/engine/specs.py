@@ -281,9 +281,12 @@ def spec_from_inspect(container: Mapping, *, image: Mapping | None = None) -> Co
     )
 
 
-def settings_not_copied(container: Mapping, *, image: Mapping | None = None) -> tuple[str, ...]:
+def settings_not_copied(
+    container: Mapping, *, image: Mapping | None = None, cgroupns_default: str = "host"
+) -> tuple[str, ...]:
     """The settings of this container that a ContainerSpec cannot hold, as `docker run` flags,
-    so that whoever runs it again knows what will differ."""
+    so that whoever runs it again knows what will differ. `cgroupns_default`: the engine's
+    own (host with cgroup v1, private with v2), which a container gets when none is asked."""
     config = container.get("Config") or {}
     host = container.get("HostConfig") or {}
     image_config = (image or {}).get("Config") or {}
@@ -324,7 +327,7 @@ def settings_not_copied(container: Mapping, *, image: Mapping | None = None) -> 
         ("--oom-kill-disable", host.get("OomKillDisable")),
         ("--oom-score-adj", host.get("OomScoreAdj")),
         ("--uts", host.get("UTSMode")),
-        ("--cgroupns host", host.get("CgroupnsMode") == "host"),
+        ("--cgroupns host", host.get("CgroupnsMode") == "host" != cgroupns_default),
         ("--storage-opt", host.get("StorageOpt")),
         ("--isolation", host.get("Isolation") not in (None, "", "default")),
         ("--blkio-weight", host.get("BlkioWeight")),

@@ -15,9 +15,11 @@ from containers_app import (
     job_work,
     jobs,
     rules,
+    team_networks,
 )
 from containers_app.engine import recreate as engine_recreate
 from containers_app.engine.recreate import RecreatePlan
+from containers_app.find import Found
 from containers_app.forms import (
     ContainerCommitForm,
     ContainerRecreateForm,
@@ -109,6 +111,19 @@ def _recreate_refusals(request: HttpRequest, plan: RecreatePlan) -> list[str]:
     return run_refusals(request, engine, plan.spec) + extra + list(plan.reaches_host)
 
 
+def _team_network_instead_of_bridge(request: HttpRequest, container: Found) -> str:
+    """The team's own network, for a team's container on the engine's default bridge (which
+    every team's containers share): a recreate moves it there. "" otherwise."""
+    team = access.owner(actor_of(request), container.target)
+    on_bridge = any(n.name == team_networks.DEFAULT_BRIDGE for n in container.obj.networks)
+    if not team or not on_bridge:
+        return ""
+    # Only for one who may recreate it: the network is made on first use.
+    if not access.allowed(actor_of(request), access.ADMINISTER, container.target):
+        return ""
+    return team_networks.team_network(engine=container.engine, team=team)
+
+
 # How settings_not_copied names a container that publishes every port on ports the engine picks.
 PUBLISH_ALL = "--publish-all"
 
@@ -140,7 +155,9 @@ def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
     if not form.is_valid():
         return bad_request(request, form)
     pull = form.cleaned_data["pull"]
-    plan = engine_recreate.recreate_plan(engine=engine, container_id=found.id)
+    plan = engine_recreate.recreate_plan(
+        engine=engine, container_id=found.id, onto=_team_network_instead_of_bridge(request, found)
+    )
     command = recreate_command(plan, pull=pull, masked=True)
     team = actions.check(
         request, needs=access.ADMINISTER, on=found, action="recreate", command=command

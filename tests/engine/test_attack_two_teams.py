@@ -777,3 +777,21 @@ def test_only_a_superuser_puts_a_team_s_container_on_the_engine_s_default_bridge
     assert refused.status_code == 403
     assert "only a superuser puts a team" in page(refused)
     assert allowed.status_code == 302
+
+
+def test_a_recreate_moves_a_team_s_container_from_the_default_bridge_onto_its_network(
+    staff_client, make, docker_api
+):
+    container = make.container(command=STOPPABLE)  # on the engine's default bridge
+    assert set(container["NetworkSettings"]["Networks"]) == {"bridge"}
+
+    answer = staff_client.post(f"/containers/{container['Id']}/recreate/")
+
+    assert answer.status_code == 302, page(answer)
+    job = Job.objects.get()
+    wait_on_condition(lambda: Job.objects.get(pk=job.pk).ended, timeout=60)
+    assert Job.objects.get(pk=job.pk).state == Job.DONE, Job.objects.get(pk=job.pk).output
+    name = container["Name"].lstrip("/")
+    make.containers.append(name)
+    again = docker_api.inspect_container(name)
+    assert set(again["NetworkSettings"]["Networks"]) == {f"berth-team-{HOME_TEAM}"}

@@ -11,7 +11,7 @@ from containers_app.engine import NotFound
 from containers_app.engine import recreate as engine_recreate
 from containers_app.jobs import Cancelled
 from containers_app.models import AuditEntry, Job
-from tests.conftest import HOME_TEAM, STOPPABLE, TEAM_LABEL, TEST_IMAGE, unique
+from tests.conftest import HOME_TEAM, STOPPABLE, TEAM_LABEL, TEST_IMAGE, made_by, unique
 from tests.engine.jobs_helpers import job_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -246,6 +246,7 @@ def test_a_recreate_without_pull_runs_what_the_reference_names_on_the_engine_now
     name = unique("c")
     make.container(command=STOPPABLE, name=name, image=reference)
     newer = make.image(reference, dockerfile_line="ENV VERSION=2")
+    made_by(newer)  # the team's own new version: no confirmation asked
 
     job = job_of(staff_client.post(f"/containers/{name}/recreate/"))
 
@@ -265,7 +266,7 @@ def test_a_recreate_that_fails_after_the_rename_puts_the_original_back_running(
     container = make.container(command=STOPPABLE, name=name, image=reference)
     # The newest image under that name cannot start: the replacement fails after the
     # original was renamed and stopped.
-    make.image(reference, dockerfile_line='ENTRYPOINT ["/no-such-program"]')
+    made_by(make.image(reference, dockerfile_line='ENTRYPOINT ["/no-such-program"]'))
 
     job = job_of(staff_client.post(f"/containers/{name}/recreate/"))
 
