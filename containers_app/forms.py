@@ -1518,6 +1518,9 @@ IMAGE_PATTERN = re.compile(r"^[A-Za-z0-9._/:@*?\[\]!-]{1,255}$")
 MAX_IMAGE_PATTERNS = 100
 
 
+REGISTRY_PATTERN = re.compile(r"^[A-Za-z0-9*?\[\]][A-Za-z0-9.*?\[\]-]*(:[0-9*?\[\]]+)?$")
+
+
 class TeamPolicyForm(forms.Form):
     """A team's policy (policy.py): what its containers may be run with. A blank field is no
     rule. `settings()` gives the Team fields of a valid form."""
@@ -1561,6 +1564,37 @@ class TeamPolicyForm(forms.Form):
         max_value=1_000_000,
         help_text="How many the team may have, in any state. Empty: any number",
     )
+    registries = forms.CharField(
+        label="Registries",
+        required=False,
+        max_length=16384,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "registry.example.com:5000"}),
+        help_text="Where its pulls, pushes and logins may go: host[:port] patterns, one a line. "
+        "Empty: any registry but loopback, link-local and private addresses",
+    )
+    repositories = forms.CharField(
+        label="Repositories it writes",
+        required=False,
+        max_length=16384,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "registry.example.com/team-a/*"}),
+        help_text="The image names its tags, commits, builds and loads may take: patterns, one "
+        "a line. Empty: any name no other team's container uses",
+    )
+
+    def clean_registries(self) -> str:
+        return self._patterns("registries", REGISTRY_PATTERN, "a registry (host[:port])")
+
+    def clean_repositories(self) -> str:
+        return self._patterns("repositories", IMAGE_PATTERN, "an image name pattern")
+
+    def _patterns(self, field: str, shape: re.Pattern, what: str) -> str:
+        lines = list(dict.fromkeys(line for _, line in _lines(self.cleaned_data[field])))
+        bad = [line for line in lines if not shape.match(line)]
+        if bad:
+            raise ValidationError(f"{bad[0][:80]} is not {what}, with * ? or [...], one a line.")
+        if len(lines) > MAX_IMAGE_PATTERNS:
+            raise ValidationError(f"At most {MAX_IMAGE_PATTERNS} lines.")
+        return "\n".join(lines)
 
     def clean_image_patterns(self) -> str:
         lines = list(dict.fromkeys(line for _, line in _lines(self.cleaned_data["image_patterns"])))
@@ -1621,6 +1655,8 @@ class TeamPolicyForm(forms.Form):
             if cpus is not None
             else "",
             "containers_max": team.containers_max,
+            "registries": team.registries,
+            "repositories": team.repositories,
         }
 
 

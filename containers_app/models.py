@@ -117,6 +117,12 @@ class Team(models.Model):
     cpus_max = models.FloatField(null=True, blank=True)
     # How many containers (any state) the team may have at once.
     containers_max = models.PositiveIntegerField(null=True, blank=True)
+    # Registries the team pulls from, pushes to and logs in to (host[:port] patterns, one a
+    # line); empty: any but loopback, link-local and private addresses.
+    registries = models.TextField(blank=True)
+    # Image names the team may point at its images (tag, commit, build, load), patterns one a
+    # line; empty: any name no other team's container uses.
+    repositories = models.TextField(blank=True)
 
     class Meta:
         ordering = ["slug"]

@@ -5,6 +5,7 @@ rule. Superusers are held to the policy of the team they run a container for; a 
 no team has none."""
 
 import fnmatch
+import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ class TeamSettings(Protocol):
     memory_max: int | None
     cpus_max: float | None
     containers_max: int | None
+    registries: str
+    repositories: str
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Policy:
     memory_max: int | None = None
     cpus_max: float | None = None
     containers_max: int | None = None
+    registries: tuple[str, ...] = ()
+    repositories: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, team: TeamSettings) -> "Policy":
@@ -53,6 +58,8 @@ class Policy:
             memory_max=team.memory_max,
             cpus_max=team.cpus_max,
             containers_max=team.containers_max,
+            registries=patterns(team.registries),
+            repositories=patterns(team.repositories),
         )
 
     @property
@@ -285,7 +292,10 @@ def build_caps(teams: Sequence[TeamSettings]) -> tuple[int | None, int | None]:
     return min(memory, default=None), min(cpus, default=None)
 
 
-NO_LIMITS = "No limits: any image, any host port, any memory and CPUs, any number of containers."
+NO_LIMITS = (
+    "No limits: any image, any host port, any memory and CPUs, any number of containers, any "
+    "public registry."
+)
 
 
 def describe(team: TeamSettings | Policy) -> list[str]:
@@ -303,6 +313,10 @@ def describe(team: TeamSettings | Policy) -> list[str]:
         lines.append(f"A CPU limit (--cpus) of at most {format_cpus(policy.nano_cpus_max)}")
     if policy.containers_max is not None:
         lines.append(f"At most {policy.containers_max} containers, in any state")
+    if policy.registries:
+        lines.append("Registries " + ", ".join(policy.registries))
+    if policy.repositories:
+        lines.append("Image names it writes: " + ", ".join(policy.repositories))
     return lines or [NO_LIMITS]
 
 
@@ -313,12 +327,14 @@ SETTINGS = (
     ("memory max", "memory_max"),
     ("cpus max", "cpus_max"),
     ("containers max", "containers_max"),
+    ("registries", "registries"),
+    ("repositories", "repositories"),
 )
 
 
 def _setting(policy: Policy, field: str) -> str:
-    if field == "image_patterns":
-        return ",".join(policy.image_patterns) or "any"
+    if field in ("image_patterns", "registries", "repositories"):
+        return ",".join(getattr(policy, field)) or "any"
     if field == "ports":
         return port_range(policy).replace(" to ", "-") if policy.ports_limited else "any"
     if field == "memory_max":
@@ -336,3 +352,62 @@ def change_line(before: Policy, after: Policy) -> str:
         if _setting(after, field) != _setting(before, field)
     ]
     return f"team policy {after.team}: " + ("; ".join(changed) or "no change")
+
+
+def _host_of(server: str) -> str:
+    """`https://registry.example:5000/v2/` -> `registry.example:5000`."""
+    return server.split("://", 1)[-1].split("/", 1)[0].lower()
+
+
+def internal_address(host: str) -> bool:
+    """Whether `host` ([host][:port]) names the engine's own machine or a private network:
+    loopback, link-local (cloud metadata), private, unspecified or reserved addresses."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_private
+        or address.is_unspecified
+        or address.is_reserved
+    )
+
+
+def registry_refusal(policies: Sequence[Policy], server: str) -> str:
+    """Why none of `policies` (the teams a user acts for) lets a pull, push or login reach the
+    registry `server`; "" if one does. A policy that lists registries allows those; one that
+    lists none allows any but internal addresses, which must be listed by name."""
+    host = _host_of(server)
+    for rules in policies:
+        if rules.registries:
+            if any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in rules.registries):
+                return ""
+        elif not internal_address(host):
+            return ""
+    if not policies:
+        return "Only a team's admins reach registries."
+    return f"The registry {host} is not one your team may reach" + (
+        ": it is an address of the engine's own machine or network, which a team's policy "
+        "must list by name."
+        if internal_address(host)
+        else "."
+    )
+
+
+def repository_refusal(policies: Sequence[Policy], names: Sequence[str]) -> str:
+    """Why `names` may not be written (tagged, committed, built, loaded) by the teams whose
+    `policies` list the repositories they write; "" if one policy allows them all."""
+    for rules in policies:
+        if not rules.repositories or all(image_allowed(name, rules.repositories) for name in names):
+            return ""
+    listed = sorted({p for rules in policies for p in rules.repositories})
+    return (
+        f"{', '.join(names)}: the team writes only image names matching "
+        f"{', '.join(listed)} (its policy's repositories)."
+    )

@@ -98,6 +98,13 @@ def team_locked(slug: str) -> Iterator[None]:
         yield
 
 
+def policies_of(slugs: list[str]) -> list:
+    """The policies (policy.Policy) of the teams `slugs`, in one query."""
+    from containers_app.policy import Policy
+
+    return [Policy.of(team) for team in Team.objects.filter(slug__in=[s for s in slugs if s])]
+
+
 def _lock(team: Team) -> None:
     """Serialises changes to one team's members (on databases with row locks; SQLite lets
     one writer at a time through anyway)."""

@@ -22,6 +22,9 @@ PREFIX = "berthtest-"
 STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 # The team the signed-in test users belong to, and whose label `make` puts on what it makes.
 HOME_TEAM = "berth-tests"
+# The test registries listen on the test engine's own loopback, which a team's policy must
+# list by name for its pulls, pushes and logins to reach them.
+TEST_REGISTRIES = "127.0.0.1:*"
 OTHER_TEAM = "berth-others"
 TEAM_LABEL = "berth.team"
 TEST_IMAGE = os.environ.get("BERTH_TEST_IMAGE", "berth-test/busybox:latest")
@@ -252,7 +255,9 @@ def member(username: str, team: str, role: str, **flags):
     from containers_app.models import Membership, Team
 
     user = get_user_model().objects.create_user(username=username, password="x", **flags)
-    found, _ = Team.objects.get_or_create(slug=team, defaults={"name": team})
+    found, _ = Team.objects.get_or_create(
+        slug=team, defaults={"name": team, "registries": TEST_REGISTRIES}
+    )
     Membership.objects.create(user=user, team=found, role=role)
     return user
 

@@ -27,10 +27,11 @@ from containers_app.forms import (
 )
 from containers_app.views.common import actor_of, changes_its_object, engine_for, is_htmx
 from containers_app.views.errors import bad_request
-from containers_app.views.objects import found as found_object
 
 # The run form's checks, of what may reach the host (named volumes included) and of the
 # team's policy: one rule for running a container and for making one again.
+from containers_app.views.images import refuse_registry
+from containers_app.views.objects import found as found_object
 from containers_app.views.run import network_refusals, policy_refusals, run_refusals
 
 
@@ -225,6 +226,13 @@ def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
                 400,
             )
         pulled = (reference.cleaned_data["repository"], reference.cleaned_data["tag"])
+        refuse_registry(
+            request,
+            server=credentials.server_of(plan.image),
+            teams_of=[team],
+            action="recreate",
+            command=command,
+        )
         auth = credentials.registry_auth(request.user, plan.image)
     else:
         auth = None

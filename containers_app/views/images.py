@@ -29,6 +29,7 @@ from containers_app import (
     masking,
     policy,
     rules,
+    teams,
     uploads,
 )
 from containers_app.engine import Engine, NotFound
@@ -322,14 +323,38 @@ def _refuse_takeover(
     """A 403, recorded as denied, if a name the request would point at a new image is the
     image name of another team's container, or of one of no team (rules.name_takeover)."""
     actor = actor_of(request)
+    reasons = image_origins.name_refusals(actor, engine, names, new_image=new_image)
+    if not actor.superuser and names:
+        policies = teams.policies_of(origin_teams(request))
+        reasons += [r for r in [policy.repository_refusal(policies, names)] if r]
     actions.refuse_if(
         request,
-        image_origins.name_refusals(actor, engine, names, new_image=new_image),
+        reasons,
         engine=engine,
         action=action,
         command=command,
         target=", ".join(names),
         team=(access.teams_for(actor, access.ADMINISTER) or [""])[0],
+    )
+
+
+def refuse_registry(
+    request: HttpRequest, *, server: str, teams_of: list[str], action: str, command: str
+) -> None:
+    """A 403, recorded as denied, if none of the teams the user acts for (`teams_of`) may
+    reach the registry `server` (policy.registry_refusal); superusers reach any."""
+    actor = actor_of(request)
+    if actor.superuser:
+        return
+    reason = policy.registry_refusal(teams.policies_of(teams_of), server)
+    actions.refuse_if(
+        request,
+        [reason] if reason else [],
+        engine=engine_for(request),
+        action=action,
+        command=command,
+        target=server,
+        team=(teams_of or [""])[0],
     )
 
 
@@ -414,6 +439,13 @@ def _transfer(request: HttpRequest, kind: str, form: ImagePullForm) -> HttpRespo
     is joined instead of started again. The caller has checked that the actor may."""
     engine = engine_for(request)
     reference, repository, tag = (form.cleaned_data[k] for k in ("reference", "repository", "tag"))
+    refuse_registry(
+        request,
+        server=credentials.server_of(reference),
+        teams_of=origin_teams(request),
+        action=kind,
+        command=(cli.image_pull if kind == "pull" else cli.image_push)(reference),
+    )
     work, command = {
         "pull": (functools.partial(job_work.pull, teams=origin_teams(request)), cli.image_pull),
         "push": (job_work.push, cli.image_push),
@@ -448,6 +480,13 @@ def image_push(request: HttpRequest, ref: str) -> HttpResponse:
     reference, repository, tag = (form.cleaned_data[k] for k in ("reference", "repository", "tag"))
     _check_adding(
         request, engine=engine, action="push", target=reference, command=cli.image_push(reference)
+    )
+    refuse_registry(
+        request,
+        server=credentials.server_of(reference),
+        teams_of=origin_teams(request),
+        action="push",
+        command=cli.image_push(reference),
     )
     image = found_object(request, access.IMAGE, ref)
     try:

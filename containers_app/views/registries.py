@@ -15,6 +15,7 @@ from containers_app.engine import InvalidRequest
 from containers_app.engine import registries as engine_registries
 from containers_app.forms import RegistryLoginForm
 from containers_app.views.common import action_done, actor_of, can_change, engine_for
+from containers_app.views.images import origin_teams, refuse_registry
 
 # What a login is for: pulling and pushing images, which a team's admins do (views/images.py).
 IMAGES = access.Target(access.IMAGE)
@@ -58,6 +59,9 @@ def registry_login(request: HttpRequest) -> HttpResponse:
     password = form.cleaned_data["password"]
     engine = engine_for(request)
     command = cli.registry_login(server, username)
+    refuse_registry(
+        request, server=server, teams_of=origin_teams(request), action="login", command=command
+    )
     try:
         # Checked before anything is stored: a login kept is one the registry accepted.
         actions.perform_new(
@@ -72,12 +76,12 @@ def registry_login(request: HttpRequest) -> HttpResponse:
                 engine=engine, server=server, username=username, password=password
             ),
         )
-    except InvalidRequest as error:
-        form.add_error(None, f"{server} refused the login: {error.reason}")
-        return _list_page(request, form, status=400)
-    except engine_registries.RegistryUnreachable as error:
-        form.add_error(None, f"The engine could not reach {server}: {error.reason}")
-        return _list_page(request, form, status=503)
+    except (InvalidRequest, engine_registries.RegistryUnreachable) as error:
+        # Not the engine's words: they tell how the connection failed (refused, timed out,
+        # no TLS), which would make the login form a scanner of the engine's network.
+        form.add_error(None, f"Could not reach or sign in to the registry {server}.")
+        status = 400 if isinstance(error, InvalidRequest) else 503
+        return _list_page(request, form, status=status)
     credentials.store(owner=request.user, server=server, username=username, password=password)
     messages.success(request, f"Logged in to {server} as {username}: {command}")
     return redirect("registries:list")

@@ -41,6 +41,7 @@ from containers_app.models import Team
 from containers_app.views.common import actor_of, can_change, changes_its_object, engine_for
 from containers_app.views.errors import status_of
 from containers_app.views.execs import terminal_context
+from containers_app.views.images import refuse_registry
 from containers_app.views.objects import creatable_teams
 from containers_app.views.objects import found as found_object
 
@@ -275,6 +276,11 @@ def container_run(request: HttpRequest) -> HttpResponse:
     )
     # The team's maximum is checked and the container made under the team's lock: two runs
     # sent at once cannot both pass it.
+    local = engine_images.image_exists(engine=engine, reference=spec.image)
+    if not local:
+        # Before the lock: a refusal raised inside it would roll back its audit entry.
+        server = credentials.server_of(spec.image)
+        refuse_registry(request, server=server, teams_of=[team], action="run", command=audited)
     failure: EngineError | None = None
     with teams.team_locked(team):
         if broken := policy_refusals(request, engine, team, spec, creating=True):
@@ -290,7 +296,7 @@ def container_run(request: HttpRequest) -> HttpResponse:
             for field, message in broken:
                 form.add_error(field, message)
             return _run_page(request, form, command=cli.container_run(spec), status=400)
-        if not engine_images.image_exists(engine=engine, reference=spec.image):
+        if not local:
             return _pull_then_run(request, engine, form, spec, audited, team)
         try:
             container_id = actions.perform_new(

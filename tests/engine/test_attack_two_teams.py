@@ -795,3 +795,68 @@ def test_a_recreate_moves_a_team_s_container_from_the_default_bridge_onto_its_ne
     make.containers.append(name)
     again = docker_api.inspect_container(name)
     assert set(again["NetworkSettings"]["Networks"]) == {f"berth-team-{HOME_TEAM}"}
+
+
+# --- 5. (continued) pulls, pushes and logins -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/images/pull/", {"reference": "127.0.0.1:1/x/y:1"}),
+        ("/registries/", {"server": "169.254.169.254", "username": "u", "password": "p"}),
+        ("/registries/", {"server": "10.0.0.1:5000", "username": "u", "password": "p"}),
+        ("/registries/", {"server": "localhost:5000", "username": "u", "password": "p"}),
+    ],
+    ids=["pull from loopback", "login to link-local", "login to private", "login to localhost"],
+)
+def test_a_team_whose_policy_lists_no_registry_reaches_no_internal_address(path, body, attacker):
+    Team.objects.filter(slug=OTHER_TEAM).update(registries="")
+
+    answer = attacker.post(path, body)
+
+    assert answer.status_code == 403
+    assert "must list by name" in page(answer)
+    assert not Job.objects.exists()
+    assert AuditEntry.objects.get(denied=True).team == OTHER_TEAM
+
+
+def test_a_push_to_a_registry_the_policy_does_not_list_is_refused_before_any_tag(
+    attacker, make, docker_api
+):
+    Team.objects.filter(slug=OTHER_TEAM).update(registries="registry.example.com")
+    image_id = make.image()
+    made_by(image_id, OTHER_TEAM)
+    target = f"127.0.0.1:5999/{unique('x')}:1"
+
+    answer = attacker.post(f"/images/{image_id}/push/", {"reference": target})
+
+    assert answer.status_code == 403
+    assert "is not one your team may reach" in page(answer)
+    assert target not in (docker_api.inspect_image(image_id)["RepoTags"] or [])
+
+
+def test_a_failed_login_tells_no_connection_details(attacker):
+    # Listed by the test teams' policy (127.0.0.1:*), but nothing listens there.
+    answer = attacker.post(
+        "/registries/", {"server": "127.0.0.1:1", "username": "u", "password": "p"}
+    )
+
+    assert answer.status_code in (400, 503)
+    assert "Could not reach or sign in to the registry 127.0.0.1:1." in page(answer)
+    for detail in ("connection refused", "dial tcp", "http:", "https:"):
+        assert detail not in page(answer).lower()
+
+
+def test_a_team_writes_only_the_image_names_its_policy_lists(attacker, make, docker_api):
+    Team.objects.filter(slug=OTHER_TEAM).update(repositories="registry.example.com/others/*")
+    image_id = make.image()
+
+    refused = attacker.post(f"/images/{image_id}/tag/", {"target": f"{unique('mine')}:1"})
+    allowed = attacker.post(
+        f"/images/{image_id}/tag/", {"target": f"registry.example.com/others/{unique('a')}:1"}
+    )
+
+    assert refused.status_code == 403
+    assert "(its policy&#x27;s repositories)" in page(refused)
+    assert allowed.status_code == 302
