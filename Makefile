@@ -10,7 +10,7 @@ export BERTH_ENGINE_DIR ?= /tmp/berth-engine
 TEST_DOCKER_HOST := unix://$(BERTH_ENGINE_DIR)/docker.sock
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench system-deps test-system-deps clean
+.PHONY: run test lint bench bench-smoke system-deps test-system-deps clean
 
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
@@ -33,6 +33,25 @@ bench: test-system-deps $(VENV)/.installed-dev
 	scripts/test-engine start
 	DOCKER_HOST=$(TEST_DOCKER_HOST) $(PY) bench/list_containers.py; \
 	  status=$$?; scripts/test-engine stop; exit $$status
+
+# Every benchmark once, in one tiny round, so that none rots: what it prints is no figure.
+BENCH_SMOKE := \
+	"list_containers.py --count 3 --runs 1 --warmup 0" \
+	"list_containers.py --count 3 --runs 1 --warmup 0 --team bench-smoke" \
+	"logs_replay.py --lines 200 --runs 1 --warmup 0" \
+	"pull_push.py --rounds 1 --layers 1 --megabytes 1" \
+	"slow_viewer.py --rate 100 --viewers 2 --slow 1 --seconds 2 --clients 1" \
+	"exec_latency.py --samples 5 --warmup 1 --idle 1" \
+	"fanout.py --viewers 2 --events 2 --baseline-events 1 --starters 1" \
+	"isolation.py --clients 2 --rounds 1 --warmup 0"
+
+bench-smoke: test-system-deps $(VENV)/.installed-dev
+	scripts/test-engine start
+	scripts/test-registry start || { scripts/test-engine stop; exit 1; }
+	status=0; for bench in $(BENCH_SMOKE); do \
+	  echo "== bench/$$bench"; \
+	  DOCKER_HOST=$(TEST_DOCKER_HOST) $(PY) bench/$$bench || { status=1; echo "FAILED: $$bench"; }; \
+	done; scripts/test-registry stop; scripts/test-engine stop; exit $$status
 
 # Python's venv module is a separate package on Debian.
 system-deps:

@@ -8,13 +8,9 @@ privileged `docker run` options. A wall screen only looks at its team's containe
 not granted here is refused.
 """
 
-import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
-
-if TYPE_CHECKING:
-    from containers_app.engine.specs import ContainerSpec
+from typing import Protocol, TypeVar
 
 # What a team's object is asked for, weakest first; each role has the ones up to its own.
 VIEW = "view"  # lists, details, stats (and logs: LOGS)
@@ -301,101 +297,3 @@ def may_leave_team_without_admin(user: Person) -> bool:
     """Only superusers: a team admin who demotes or removes its last admin locks the team
     out of managing itself, and only a superuser could then fix it."""
     return _active(user) and bool(user.is_superuser)
-
-
-# Where an engine's socket lives; whoever reaches it commands the engine, which runs as root.
-DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
-# Reduces what a container may do: no --security-opt needs less than this.
-HARMLESS_SECURITY_OPTS = ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true")
-
-
-def _reaches_docker_socket(host_path: str) -> bool:
-    path = posixpath.normpath(host_path)
-    inside = path.rstrip("/") + "/"
-    return path.endswith("docker.sock") or any(
-        socket == path or socket.startswith(inside) for socket in DOCKER_SOCKETS
-    )
-
-
-def privileged_options(
-    spec: "ContainerSpec", *, host_volumes: Mapping[str, str] | None = None
-) -> list[str]:
-    """Why each option of `spec` that gives the container some of the host's root does so,
-    one sentence each naming the option; empty if it has none. Only RUN_PRIVILEGED may run
-    them. `host_volumes`: named volumes that are a host folder or device, with what they are."""
-    reasons = []
-    if spec.privileged:
-        reasons.append(
-            "--privileged gives the container every capability of the host's root and all "
-            "of the host's devices."
-        )
-    reasons += [
-        f"--cap-add {cap} gives the container that capability of the host's root."
-        for cap in spec.cap_add
-    ]
-    reasons += [
-        f"--device {d.host_path} gives the container the host's device {d.host_path}."
-        for d in spec.device
-    ]
-    if spec.network == "host":
-        reasons.append(
-            "--network host puts the container in the host's own network stack: it can "
-            "listen on any host address and reach services that listen only on the host."
-        )
-    elif spec.network.startswith("container:"):
-        reasons.append(
-            f"--network {spec.network} joins another container's network stack, which may "
-            "be the host's own."
-        )
-    if spec.pid == "host":
-        reasons.append("--pid host lets the container see and signal every process of the host.")
-    elif spec.pid.startswith("container:"):
-        reasons.append(
-            f"--pid {spec.pid} joins another container's processes, which may be the host's."
-        )
-    if spec.ipc == "host":
-        reasons.append("--ipc host shares the host's shared memory and semaphores.")
-    elif spec.ipc.startswith("container:"):
-        reasons.append(
-            f"--ipc {spec.ipc} joins another container's shared memory, which may be the host's."
-        )
-    if spec.userns == "host":
-        reasons.append(
-            "--userns host turns off user-namespace remapping: root in the container is "
-            "root on the host."
-        )
-    reasons += [
-        f"--security-opt {option} changes the confinement (seccomp, AppArmor, SELinux) that "
-        "keeps the container from the host."
-        for option in spec.security_opt
-        if option not in HARMLESS_SECURITY_OPTS
-    ]
-    binds = [(f"--volume {v.source}:{v.target}", v.source) for v in spec.volume if v.host_path]
-    binds += [
-        (f"--mount type=bind,source={m.source},target={m.target}", m.source)
-        for m in spec.mount
-        if m.type == "bind"
-    ]
-    for option, source in binds:
-        if _reaches_docker_socket(source):
-            reasons.append(
-                f"{option} mounts the Docker socket: it lets the container command the "
-                "engine, which is root on the host."
-            )
-        else:
-            reasons.append(
-                f"{option} mounts the host's folder {source}: the container can read and "
-                "change the host's own files."
-            )
-    volumes = [(f"--volume {v.source}:{v.target}", v.source) for v in spec.volume]
-    volumes += [
-        (f"--mount type=volume,source={m.source},target={m.target}", m.source)
-        for m in spec.mount
-        if m.type == "volume"
-    ]
-    reasons += [
-        f"{option}: the volume {name} is {(host_volumes or {})[name]}."
-        for option, name in volumes
-        if name in (host_volumes or {})
-    ]
-    return reasons

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from containers_app import access, audit, cli, uploads
+from containers_app import access, audit, cli, rules, uploads
 from containers_app.engine.containers import ACTIONS, STATES
 from containers_app.engine.registries import InvalidServer, normalise_server
 from containers_app.engine.specs import (
@@ -245,64 +245,9 @@ class NetworkCreateForm(forms.Form):
         return data
 
 
-# The local driver's options a volume may have when its creator may not mount the host's files
-# (access.ANY_VOLUME): a tmpfs, sized and owned. Every other type, a device or o=bind mount a
-# host path or device, and other drivers are plugins that reach whatever the host reaches.
-SAFE_TMPFS_OPTION = re.compile(
-    r"size=\d+[kmgKMG%]?|nr_inodes=\d+[kmgKMG]?|mode=[0-7]{3,4}|uid=\d+|gid=\d+"
-    r"|noexec|nosuid|nodev"
-)
-SAFE_VOLUME_OPTIONS = "none, or type=tmpfs, device=tmpfs and o=size=…,mode=…,uid=…,gid=…"
-
-
-def host_volume_refusals(driver: str, options: dict[str, str]) -> dict[str, list[str]]:
-    """Why a volume of `driver` with `options` could reach the host's own files, by form
-    field; empty if it cannot."""
-    if driver != "local":
-        return {
-            "driver": [
-                f"Driver {driver}: only a superuser may use a driver other than local, as a "
-                "volume plugin can mount whatever the host can reach."
-            ]
-        }
-    problems = []
-    for key, value in options.items():
-        if key == "type" and value != "tmpfs":
-            problems.append(
-                f"Option type={value}: only a superuser may mount a type other than tmpfs, "
-                "which mounts a host path or device (type=none with o=bind: any host folder)."
-            )
-        elif key == "device" and value != "tmpfs":
-            problems.append(
-                f"Option device={value}: only a superuser may set a device, which mounts that "
-                "host path or device into the volume."
-            )
-        elif key == "o":
-            for word in (w.strip() for w in value.split(",")):
-                if word in ("bind", "rbind"):
-                    problems.append(
-                        f"Option o={value}: {word} mounts a folder of the host into the volume; "
-                        "only a superuser may use it."
-                    )
-                elif not SAFE_TMPFS_OPTION.fullmatch(word):
-                    problems.append(
-                        f"Option o={value}: only a superuser may use the mount option "
-                        f"'{word}'; others may use size, nr_inodes, mode, uid, gid, noexec, "
-                        "nosuid and nodev."
-                    )
-        elif key not in ("type", "device", "o"):
-            problems.append(
-                f"Option {key}: only a superuser may set it; others may set {SAFE_VOLUME_OPTIONS}."
-            )
-    if options and options.get("type") != "tmpfs" and not problems:
-        # Without a type, device and o still mount: o=bind device=/ binds the host's root.
-        problems.append(f"Options need type=tmpfs; others may set {SAFE_VOLUME_OPTIONS}.")
-    return {"options": problems} if problems else {}
-
-
 class VolumeCreateForm(forms.Form):
     """`docker volume create`. Without `any_volume` (access.ANY_VOLUME), only a volume that
-    cannot reach the host's own files: see host_volume_refusals."""
+    cannot reach the host's own files: see rules.host_volume_refusals."""
 
     name = forms.CharField(required=False, max_length=255, help_text="Empty: the engine picks one")
     driver = forms.CharField(initial="local", max_length=128)
@@ -341,7 +286,7 @@ class VolumeCreateForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         if not self.any_volume and "driver" in data:
-            refusals = host_volume_refusals(data["driver"], data.get("options") or {})
+            refusals = rules.host_volume_refusals(data["driver"], data.get("options") or {})
             for field, problems in refusals.items():
                 for problem in problems:
                     self.add_error(field, problem)
@@ -883,7 +828,7 @@ def _security_options(text: str) -> tuple[str, ...]:
 
 class ContainerRunForm(forms.Form):
     """`docker run`, one field per long flag (- as _). cleans to a ContainerSpec (spec());
-    what it may hand the container of the host is checked by access.privileged_options."""
+    what it may hand the container of the host is checked by rules.privileged_options."""
 
     image = forms.CharField(
         max_length=512,
@@ -971,7 +916,7 @@ class ContainerRunForm(forms.Form):
     interactive = forms.BooleanField(required=False, label="Interactive (-i)")
     tty = forms.BooleanField(required=False, label="TTY (-t)")
     rm = forms.BooleanField(required=False, label="Remove when it stops (--rm)")
-    # Only a superuser may use what follows but cap_drop: access.privileged_options says why.
+    # Only a superuser may use what follows but cap_drop: rules.privileged_options says why.
     privileged = forms.BooleanField(label="Privileged (--privileged)", required=False)
     cap_add = forms.CharField(
         label="Add capabilities (--cap-add)",

@@ -386,7 +386,10 @@ def registry_refusal(policies: Sequence[Policy], server: str) -> str:
     host = _host_of(server)
     for rules in policies:
         if rules.registries:
-            if any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in rules.registries):
+            if any(
+                host == pattern.lower() or fnmatch.fnmatchcase(host, pattern.lower())
+                for pattern in rules.registries
+            ):
                 return ""
         elif not internal_address(host):
             return ""

@@ -1,14 +1,21 @@
-"""What a team may point at and reach, pure: no database or engine calls here. The caller
-gathers the facts (which containers use a name, which teams made an image) and asks.
+"""What a container may reach and what a team may point at, pure: no database or engine
+calls here. The caller gathers the facts (the spec, which containers use a name, which teams
+made an image, which volumes are host folders) and asks; run, recreate and builds alike.
 
 Image names: a container is made again (recreate, a compose redeploy) from the name it was
 created from, so a name that another team's container uses is that team's: pointing it at
 another image would run that image with their environment.
 """
 
-from collections.abc import Iterable
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from containers_app import access
+
+if TYPE_CHECKING:
+    from containers_app.engine.specs import ContainerSpec
 
 DEFAULT_REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/")
 
@@ -111,3 +118,158 @@ def recreate_refusal(actor: access.Actor, name: str, not_in_spec: Iterable[str])
         f"Only a superuser may recreate {name}: it was made with {', '.join(unchecked)}, which "
         "the run form cannot set."
     )
+
+
+# --- What a container may reach of the host -------------------------------------------------
+
+# Where an engine's socket lives; whoever reaches it commands the engine, which runs as root.
+DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+# Reduces what a container may do: no --security-opt needs less than this.
+HARMLESS_SECURITY_OPTS = ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true")
+
+
+def _reaches_docker_socket(host_path: str) -> bool:
+    path = posixpath.normpath(host_path)
+    inside = path.rstrip("/") + "/"
+    return path.endswith("docker.sock") or any(
+        socket == path or socket.startswith(inside) for socket in DOCKER_SOCKETS
+    )
+
+
+def privileged_options(
+    spec: "ContainerSpec", *, host_volumes: Mapping[str, str] | None = None
+) -> list[str]:
+    """Why each option of `spec` that gives the container some of the host's root does so,
+    one sentence each naming the option; empty if it has none. Only RUN_PRIVILEGED may run
+    them. `host_volumes`: named volumes that are a host folder or device, with what they are."""
+    reasons = []
+    if spec.privileged:
+        reasons.append(
+            "--privileged gives the container every capability of the host's root and all "
+            "of the host's devices."
+        )
+    reasons += [
+        f"--cap-add {cap} gives the container that capability of the host's root."
+        for cap in spec.cap_add
+    ]
+    reasons += [
+        f"--device {d.host_path} gives the container the host's device {d.host_path}."
+        for d in spec.device
+    ]
+    if spec.network == "host":
+        reasons.append(
+            "--network host puts the container in the host's own network stack: it can "
+            "listen on any host address and reach services that listen only on the host."
+        )
+    elif spec.network.startswith("container:"):
+        reasons.append(
+            f"--network {spec.network} joins another container's network stack, which may "
+            "be the host's own."
+        )
+    if spec.pid == "host":
+        reasons.append("--pid host lets the container see and signal every process of the host.")
+    elif spec.pid.startswith("container:"):
+        reasons.append(
+            f"--pid {spec.pid} joins another container's processes, which may be the host's."
+        )
+    if spec.ipc == "host":
+        reasons.append("--ipc host shares the host's shared memory and semaphores.")
+    elif spec.ipc.startswith("container:"):
+        reasons.append(
+            f"--ipc {spec.ipc} joins another container's shared memory, which may be the host's."
+        )
+    if spec.userns == "host":
+        reasons.append(
+            "--userns host turns off user-namespace remapping: root in the container is "
+            "root on the host."
+        )
+    reasons += [
+        f"--security-opt {option} changes the confinement (seccomp, AppArmor, SELinux) that "
+        "keeps the container from the host."
+        for option in spec.security_opt
+        if option not in HARMLESS_SECURITY_OPTS
+    ]
+    binds = [(f"--volume {v.source}:{v.target}", v.source) for v in spec.volume if v.host_path]
+    binds += [
+        (f"--mount type=bind,source={m.source},target={m.target}", m.source)
+        for m in spec.mount
+        if m.type == "bind"
+    ]
+    for option, source in binds:
+        if _reaches_docker_socket(source):
+            reasons.append(
+                f"{option} mounts the Docker socket: it lets the container command the "
+                "engine, which is root on the host."
+            )
+        else:
+            reasons.append(
+                f"{option} mounts the host's folder {source}: the container can read and "
+                "change the host's own files."
+            )
+    volumes = [(f"--volume {v.source}:{v.target}", v.source) for v in spec.volume]
+    volumes += [
+        (f"--mount type=volume,source={m.source},target={m.target}", m.source)
+        for m in spec.mount
+        if m.type == "volume"
+    ]
+    reasons += [
+        f"{option}: the volume {name} is {(host_volumes or {})[name]}."
+        for option, name in volumes
+        if name in (host_volumes or {})
+    ]
+    return reasons
+
+
+# The local driver's options a volume may have when its creator may not mount the host's files
+# (access.ANY_VOLUME): a tmpfs, sized and owned. Every other type, a device or o=bind mount a
+# host path or device, and other drivers are plugins that reach whatever the host reaches.
+SAFE_TMPFS_OPTION = re.compile(
+    r"size=\d+[kmgKMG%]?|nr_inodes=\d+[kmgKMG]?|mode=[0-7]{3,4}|uid=\d+|gid=\d+"
+    r"|noexec|nosuid|nodev"
+)
+SAFE_VOLUME_OPTIONS = "none, or type=tmpfs, device=tmpfs and o=size=…,mode=…,uid=…,gid=…"
+
+
+def host_volume_refusals(driver: str, options: dict[str, str]) -> dict[str, list[str]]:
+    """Why a volume of `driver` with `options` could reach the host's own files, by form
+    field; empty if it cannot."""
+    if driver != "local":
+        return {
+            "driver": [
+                f"Driver {driver}: only a superuser may use a driver other than local, as a "
+                "volume plugin can mount whatever the host can reach."
+            ]
+        }
+    problems = []
+    for key, value in options.items():
+        if key == "type" and value != "tmpfs":
+            problems.append(
+                f"Option type={value}: only a superuser may mount a type other than tmpfs, "
+                "which mounts a host path or device (type=none with o=bind: any host folder)."
+            )
+        elif key == "device" and value != "tmpfs":
+            problems.append(
+                f"Option device={value}: only a superuser may set a device, which mounts that "
+                "host path or device into the volume."
+            )
+        elif key == "o":
+            for word in (w.strip() for w in value.split(",")):
+                if word in ("bind", "rbind"):
+                    problems.append(
+                        f"Option o={value}: {word} mounts a folder of the host into the volume; "
+                        "only a superuser may use it."
+                    )
+                elif not SAFE_TMPFS_OPTION.fullmatch(word):
+                    problems.append(
+                        f"Option o={value}: only a superuser may use the mount option "
+                        f"'{word}'; others may use size, nr_inodes, mode, uid, gid, noexec, "
+                        "nosuid and nodev."
+                    )
+        elif key not in ("type", "device", "o"):
+            problems.append(
+                f"Option {key}: only a superuser may set it; others may set {SAFE_VOLUME_OPTIONS}."
+            )
+    if options and options.get("type") != "tmpfs" and not problems:
+        # Without a type, device and o still mount: o=bind device=/ binds the host's root.
+        problems.append(f"Options need type=tmpfs; others may set {SAFE_VOLUME_OPTIONS}.")
+    return {"options": problems} if problems else {}

@@ -209,7 +209,7 @@ def _connect_arguments(settings: Mapping) -> dict:
 
 def reaches_the_host(container: Mapping) -> tuple[str, ...]:
     """Settings of a container that give it some of the host and that a ContainerSpec does
-    not hold (so access.privileged_options cannot see them), one sentence each. A recreate
+    not hold (so rules.privileged_options cannot see them), one sentence each. A recreate
     copies them as they are: only a superuser may recreate a container that has them."""
     host = container.get("HostConfig") or {}
     reasons = [

@@ -16,6 +16,7 @@ from containers_app import (
     job_work,
     jobs,
     policy,
+    rules,
     team_networks,
     teams,
 )
@@ -35,7 +36,6 @@ from containers_app.forms import (
     ExecForm,
     ImagePullForm,
     add_team_field,
-    host_volume_refusals,
 )
 from containers_app.models import Team
 from containers_app.views.common import actor_of, can_change, changes_its_object, engine_for
@@ -65,7 +65,7 @@ def _host_volumes(volumes: list[Volume]) -> dict[str, str]:
     the local driver's bind options, or another driver), with what they are."""
     found = {}
     for volume in volumes:
-        if host_volume_refusals(volume.driver, volume.options):
+        if rules.host_volume_refusals(volume.driver, volume.options):
             options = ",".join(f"{key}={value}" for key, value in volume.options.items())
             found[volume.name] = f"a {volume.driver} volume" + (
                 f" with the options {options}" if options else ""
@@ -94,7 +94,7 @@ def network_refusals(
     request: HttpRequest, engine: Engine, spec: ContainerSpec, names: list[str]
 ) -> list[str]:
     """Why a container of `spec` may not join the networks `names`: those of another team
-    (or of none). container:<name> is a superuser's option (access.privileged_options); the
+    (or of none). container:<name> is a superuser's option (rules.privileged_options); the
     engine's own networks (bridge, host, none) are everyone's."""
     actor = actor_of(request)
     team = access.owner(actor, access.Target(access.CONTAINER, dict(spec.label)))
@@ -127,7 +127,7 @@ def run_refusals(request: HttpRequest, engine: Engine, spec: ContainerSpec) -> l
     if access.allowed(actor_of(request), access.RUN_PRIVILEGED):
         return []
     volumes = _existing_volumes(engine, spec)
-    return access.privileged_options(spec, host_volumes=_host_volumes(volumes)) + _others_objects(
+    return rules.privileged_options(spec, host_volumes=_host_volumes(volumes)) + _others_objects(
         request, engine, spec, volumes
     )
 

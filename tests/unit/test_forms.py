@@ -13,9 +13,9 @@ from containers_app.forms import (
     ImageTagForm,
     NetworkCreateForm,
     VolumeCreateForm,
-    host_volume_refusals,
     parse_pairs,
 )
+from containers_app.rules import host_volume_refusals
 
 # --- parse_pairs -------------------------------------------------------------------------
 

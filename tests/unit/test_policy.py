@@ -215,6 +215,8 @@ def test_a_policy_is_read_from_a_teams_fields():
         memory_max=GIB,
         cpus_max=2.0,
         containers_max=None,
+        registries="",
+        repositories="",
     )
 
     assert Policy.of(team) == Policy(
@@ -278,6 +280,8 @@ def test_an_empty_policy_form_sets_no_rule():
         "memory_max": None,
         "cpus_max": None,
         "containers_max": None,
+        "registries": "",
+        "repositories": "",
     }
 
 
@@ -298,6 +302,8 @@ def test_the_policy_form_reads_each_rule():
         "port_max": 8099,
         "memory_max": 512 * MIB,
         "cpus_max": 1.5,
+        "registries": "",
+        "repositories": "",
         "containers_max": 10,
     }
 
@@ -333,6 +339,8 @@ def test_the_policy_form_starts_from_the_teams_policy_and_cleans_back_to_it():
         memory_max=512 * MIB,
         cpus_max=1.1,
         containers_max=None,
+        registries="registry.example.com:5000",
+        repositories="registry.example.com:5000/shop/*",
     )
 
     initial = TeamPolicyForm.initial_of(team)
@@ -361,3 +369,31 @@ def test_a_name_typed_by_the_team_proves_nothing_a_digest_or_the_team_s_own_imag
     assert policy.image_allowed("registry.example:5000/web/app:2", patterns, from_registry)
     hub = policy.ImageFacts(digests=("docker.io/library/nginx@sha256:4",))
     assert policy.image_allowed("nginx:1", patterns, hub)
+
+
+# --- registries and repositories -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["127.0.0.1:5000", "localhost", "169.254.169.254", "10.1.2.3:443", "[::1]:5000", "0.0.0.0"],
+)
+def test_an_internal_registry_must_be_listed_by_name(server):
+    assert "must list by name" in policy.registry_refusal([Policy(team="t")], server)
+    listed = Policy(team="t", registries=(server.lower(),))
+    assert policy.registry_refusal([listed], server) == ""
+
+
+def test_a_public_registry_is_any_team_s_unless_its_policy_lists_others():
+    assert policy.registry_refusal([Policy(team="t")], "registry.example.com") == ""
+    own = Policy(team="t", registries=("registry.example.com:*",))
+    assert policy.registry_refusal([own], "registry.example.com:5000") == ""
+    assert policy.registry_refusal([own], "docker.io") != ""
+    assert policy.registry_refusal([], "docker.io") != ""  # no team at all
+
+
+def test_a_team_writes_only_the_repositories_its_policy_lists():
+    own = Policy(team="t", repositories=("registry.example.com/t/*",))
+    assert policy.repository_refusal([own], ["registry.example.com/t/app:1"]) == ""
+    assert "its policy's repositories" in policy.repository_refusal([own], ["app:1"])
+    assert policy.repository_refusal([Policy(team="t")], ["anything:1"]) == ""

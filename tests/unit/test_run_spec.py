@@ -3,7 +3,7 @@ may run, without an engine."""
 
 import pytest
 
-from containers_app import access
+from containers_app import access, rules
 from containers_app.engine.specs import (
     ContainerSpec,
     DeviceMapping,
@@ -272,7 +272,7 @@ PRIVILEGED = [
 
 @pytest.mark.parametrize(("options", "reason"), PRIVILEGED)
 def test_each_option_that_reaches_the_host_is_named_with_why(options, reason):
-    reasons = access.privileged_options(ContainerSpec(image=IMAGE, **options))
+    reasons = rules.privileged_options(ContainerSpec(image=IMAGE, **options))
 
     assert len(reasons) == 1
     assert reason in reasons[0]
@@ -285,7 +285,7 @@ def test_a_named_volume_that_is_a_host_folder_is_named_with_what_it_is():
         mount=(MountSpec("volume", "/more", "hostdir"),),
     )
 
-    reasons = access.privileged_options(spec, host_volumes={"hostdir": "a local volume, o=bind"})
+    reasons = rules.privileged_options(spec, host_volumes={"hostdir": "a local volume, o=bind"})
 
     assert reasons == [
         "--volume hostdir:/data: the volume hostdir is a local volume, o=bind.",
@@ -307,7 +307,7 @@ def test_options_that_only_take_away_or_stay_inside_the_container_need_no_superu
         user="0:0",
     )
 
-    assert access.privileged_options(spec, host_volumes={"unused": "a host folder"}) == []
+    assert rules.privileged_options(spec, host_volumes={"unused": "a host folder"}) == []
 
 
 @pytest.mark.parametrize("host", [{"Privileged": True}, {"PidMode": "host"}, {"IpcMode": "host"}])
