@@ -41,6 +41,10 @@ HOST_ONLY = (ANY_VOLUME, ANY_CREDENTIAL, RUN_PRIVILEGED, PRUNE, ASSIGN)
 # The label Berth puts on what a team creates; no `berth.*` label is set from a form.
 TEAM_LABEL = "berth.team"
 RESERVED_LABEL_PREFIX = "berth."
+# Labels only Berth (berth.*) or Docker Compose (com.docker.compose.*) set: either claims an
+# object for a team, or for a compose project a team may have been handed.
+RESERVED_LABEL_PREFIXES = (RESERVED_LABEL_PREFIX, "com.docker.compose.")
+RESERVED_LABELS_SAID = "berth.* and com.docker.compose.*"
 PROJECT_LABEL = "com.docker.compose.project"
 
 CONTAINER, IMAGE, NETWORK, VOLUME = "container", "image", "network", "volume"
@@ -224,8 +228,8 @@ def visible(actor: Actor, kind: str, objects: Iterable[Labelled]) -> list[Labell
 
 
 def reserved_labels(labels: Iterable[str]) -> list[str]:
-    """The label keys among `labels` that only Berth sets (berth.*)."""
-    return [key for key in labels if key.lower().startswith(RESERVED_LABEL_PREFIX)]
+    """The label keys among `labels` that only Berth or Docker Compose set."""
+    return [key for key in labels if key.lower().startswith(RESERVED_LABEL_PREFIXES)]
 
 
 def owns(user: Person, owner_id: int | None) -> bool:

@@ -116,11 +116,12 @@ def parse_pairs(text: str, *, what: str) -> dict[str, str]:
 
 
 def parse_labels(text: str) -> dict[str, str]:
-    """--label pairs, without the labels only Berth sets (berth.*: who owns the object)."""
+    """--label pairs, without the labels only Berth and Docker Compose set (berth.*,
+    com.docker.compose.*: who owns the object)."""
     labels = parse_pairs(text, what="label")
     if reserved := access.reserved_labels(labels):
         raise ValidationError(
-            f"Labels starting with {access.RESERVED_LABEL_PREFIX} are set by Berth only: "
+            f"Labels {access.RESERVED_LABELS_SAID} are set by Berth and Docker Compose only: "
             + ", ".join(reserved)
             + "."
         )
@@ -1263,7 +1264,8 @@ def _label_change_keys(argument: str) -> list[str]:
     try:
         words = shlex.split(argument)
     except ValueError:
-        return [argument.strip()] if access.RESERVED_LABEL_PREFIX in argument.lower() else []
+        hides = any(prefix in argument.lower() for prefix in access.RESERVED_LABEL_PREFIXES)
+        return [argument.strip()] if hides else []
     if words and "=" not in words[0]:
         keys = words[:1]  # the old form: LABEL key value
     else:
@@ -1347,8 +1349,8 @@ class ContainerCommitForm(forms.Form):
                 raise ValidationError(f"Line {number}: {instruction.upper()} needs a value.")
             if instruction.upper() == "LABEL" and (reserved := _label_change_keys(argument)):
                 raise ValidationError(
-                    f"Line {number}: labels starting with {access.RESERVED_LABEL_PREFIX} are "
-                    f"set by Berth only: {', '.join(reserved)}. A container run from the "
+                    f"Line {number}: labels {access.RESERVED_LABELS_SAID} are set by Berth "
+                    f"and Docker Compose only: {', '.join(reserved)}. A container run from the "
                     "image would inherit them."
                 )
             changes.append(f"{instruction.upper()} {argument.strip()}")

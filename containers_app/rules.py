@@ -59,15 +59,6 @@ def name_takeover(
     )
 
 
-# Labels only Berth (berth.*) or Docker Compose (com.docker.compose.*) set: a container made
-# from an image carrying them would be claimed by a team or a compose project.
-RESERVED_LABEL_PREFIXES = (access.RESERVED_LABEL_PREFIX, "com.docker.compose.")
-
-
-def reserved_label_keys(keys: Iterable[str]) -> list[str]:
-    return [key for key in keys if key.lower().startswith(RESERVED_LABEL_PREFIXES)]
-
-
 def build_refusals(
     actor: access.Actor,
     *,
@@ -85,7 +76,7 @@ def build_refusals(
     reasons = [
         f"LABEL {key} is set by Berth or Docker Compose only: it would claim the containers "
         "made from the image."
-        for key in reserved_label_keys(labels)
+        for key in access.reserved_labels(labels)
     ]
     reasons += [
         f"ADD {source} is fetched by the engine from the host's own network: download it "

@@ -15,7 +15,9 @@ from tests.engine.markup import data_ids, page, row, shows
 
 KINDS = ("network", "volume")
 NOT_AN_ADMIN = "You are not an admin of any team, so you may not create this."
-RESERVED = "Labels starting with berth. are set by Berth only: berth.team."
+RESERVED = (
+    "Labels berth.* and com.docker.compose.* are set by Berth and Docker Compose only: berth.team."
+)
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,7 @@ def test_a_change_that_sets_a_label_only_berth_sets_is_refused(line):
     form = commit_form(change=line)
 
     assert not form.is_valid()
-    assert "set by Berth only" in form.errors["change"][0]
+    assert "set by Berth and Docker Compose only" in form.errors["change"][0]
 
 
 def test_a_label_change_whose_value_names_berth_is_kept():

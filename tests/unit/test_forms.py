@@ -539,3 +539,11 @@ def test_prune_takes_all_as_1_or_nothing():
     assert ImagePruneForm({}).is_valid()
     assert ImagePruneForm({"all": "1"}).is_valid()
     assert not ImagePruneForm({"all": "?"}).is_valid()
+
+
+@pytest.mark.parametrize("key", ["com.docker.compose.project", "Com.Docker.Compose.Service"])
+def test_no_form_sets_a_compose_label_which_would_claim_a_project_s_team(key):
+    from containers_app.forms import parse_labels
+
+    with pytest.raises(ValidationError, match="set by Berth and Docker Compose only"):
+        parse_labels(f"{key}=shop")
