@@ -119,6 +119,7 @@ def commit(
             author=author,
             pause=pause,
             changes=changes,
+            on_connect=run.connected,
         )
         image_origins.origin_record(
             engine=engine, image_id=image_id, teams=teams, how=image_origins.COMMIT
@@ -181,7 +182,12 @@ def build(
         run.say(f"Sending the build context to the engine ({context.size:,} bytes)")
         with context.open() as body:
             messages = engine_images.image_build(
-                engine=engine, spec=spec, context=body, size=context.size, auth=auth
+                engine=engine,
+                spec=spec,
+                context=body,
+                size=context.size,
+                auth=auth,
+                on_connect=run.connected,
             )
         run.follow(messages)
         if not run.progress.image_id:
@@ -205,7 +211,9 @@ def load(*, engine: Engine, tar: Payload, teams: Sequence[str] = ()) -> Work:
     def work(run: Run) -> str:
         run.say(f"Sending the tar to the engine ({tar.size:,} bytes)")
         with tar.open() as body:
-            messages = engine_images.image_load(engine=engine, tar=body, size=tar.size)
+            messages = engine_images.image_load(
+                engine=engine, tar=body, size=tar.size, on_connect=run.connected
+            )
         try:
             run.follow(messages)
         except StreamError as error:

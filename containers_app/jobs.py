@@ -12,6 +12,7 @@ has at most MAX_QUEUED_JOBS_PER_USER more waiting. A free slot goes to the waiti
 the user with the fewest running, oldest first: one user's queue never holds everyone's.
 """
 
+import contextlib
 import logging
 import os
 import socket
@@ -65,6 +66,7 @@ class Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
     cancelled: threading.Event = field(default_factory=threading.Event)
     _stream: Messages | None = None
+    _socket: socket.socket | None = None
     _saved_at: float = 0.0
     _cleanup: Callable[[], None] | None = None
     team: str = ""
@@ -91,6 +93,14 @@ class Run:
             messages.close()
         self.check()
 
+    def connected(self, sock: socket.socket) -> None:
+        """Keeps the socket of a request the job is making (an upload, a commit), so a cancel
+        can shut it while the request is still being sent or answered."""
+        with self.lock:
+            self._socket = sock
+        if self.cancelled.is_set():
+            _shut(sock)
+
     def say(self, text: str) -> None:
         with self.lock:
             self.progress.write(text if text.endswith("\n") else text + "\n")
@@ -110,9 +120,11 @@ class Run:
     def cancel(self) -> None:
         self.cancelled.set()
         with self.lock:
-            stream = self._stream
+            stream, sock = self._stream, self._socket
         if stream is not None:
             stream.close()  # wakes the thread blocked reading it
+        if sock is not None:
+            _shut(sock)  # wakes the thread blocked sending a body or awaiting an answer
 
     # The job's thread.
     def _save_now_and_then(self) -> None:
@@ -131,6 +143,11 @@ class Run:
         with self.lock:
             self.state, self.result = state, result
             self.progress.version += 1
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 ENDED = (Job.DONE, Job.FAILED, Job.CANCELLED)

@@ -1,6 +1,7 @@
 """Containers: `docker ps`, `docker inspect` and the lifecycle actions."""
 
-from collections.abc import Iterator, Sequence
+import socket
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -549,28 +550,24 @@ def container_commit(
     author: str,
     pause: bool,
     changes: Sequence[str],
+    on_connect: Callable[[socket.socket], None] | None = None,
 ) -> str:
     """`docker commit`: the container's filesystem, with `changes` (Dockerfile instructions,
     one each) applied to its configuration, as the new image repository:tag; its id. `pause`
-    freezes the container meanwhile, as the CLI does unless told --pause=false."""
-    with translated(engine.base_url):
-        # A client of its own for the one long call, on the version the engine's client
-        # already agreed (no second version query).
-        client = docker.APIClient(
-            base_url=engine.base_url, version=api(engine).api_version, timeout=COMMIT_TIMEOUT
-        )
-        try:
-            answer = client.commit(
-                container_id,
-                repository=repository,
-                tag=tag or None,
-                message=message or None,
-                author=author or None,
-                pause=pause,
-                changes=list(changes) or None,
-            )
-        finally:
-            client.close()
+    freezes the container meanwhile, as the CLI does unless told --pause=false. On a plain
+    socket, which `on_connect` gets (a job's cancel shuts it while the engine works)."""
+    params = {
+        "container": container_id,
+        "repo": repository,
+        "tag": tag or None,
+        "comment": message or None,
+        "author": author or None,
+        "pause": "1" if pause else "0",
+        "changes": list(changes) or None,
+    }
+    answer = request_json(
+        engine, "POST", "/commit", params=params, timeout=COMMIT_TIMEOUT, on_connect=on_connect
+    )
     return answer["Id"]
 
 

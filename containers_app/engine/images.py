@@ -4,7 +4,8 @@ a stream of messages: `docker pull`, `docker push`, `docker build` and `docker l
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
@@ -289,9 +290,11 @@ def image_build(
     context: BinaryIO,
     size: int,
     auth: Mapping[str, Mapping[str, str]] | None = None,
+    on_connect: Callable[[socket.socket], None] | None = None,
 ) -> raw.Messages:
     """`docker build`: the context is sent as it is read; the answer is the build's output.
-    `auth`: logins by registry, for the images its FROM lines pull."""
+    `auth`: logins by registry, for the images its FROM lines pull. `on_connect`: see
+    raw._request (a cancel during the upload)."""
     params: dict[str, object] = {
         "t": list(spec.tags) or None,
         "buildargs": json.dumps(spec.build_args) if spec.build_args else None,
@@ -314,13 +317,35 @@ def image_build(
         )
         headers["X-Registry-Config"] = encoded.decode()
     return raw.Messages(
-        raw.open_post(engine, "/build", params, headers=headers, body=context, size=size)
+        raw.open_post(
+            engine,
+            "/build",
+            params,
+            headers=headers,
+            body=context,
+            size=size,
+            on_connect=on_connect,
+        )
     )
 
 
-def image_load(*, engine: Engine, tar: BinaryIO, size: int) -> raw.Messages:
+def image_load(
+    *,
+    engine: Engine,
+    tar: BinaryIO,
+    size: int,
+    on_connect: Callable[[socket.socket], None] | None = None,
+) -> raw.Messages:
     """`docker load`: the tar is sent as it is read; the answer says what was loaded."""
     headers = {"Content-Type": "application/x-tar"}
     return raw.Messages(
-        raw.open_post(engine, "/images/load", {"quiet": "0"}, headers=headers, body=tar, size=size)
+        raw.open_post(
+            engine,
+            "/images/load",
+            {"quiet": "0"},
+            headers=headers,
+            body=tar,
+            size=size,
+            on_connect=on_connect,
+        )
     )

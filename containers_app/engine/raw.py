@@ -9,7 +9,7 @@ connection at its end, so a reader can take 256 KiB at a time and split frames i
 import contextlib
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urlencode, urlsplit
@@ -110,12 +110,17 @@ def _request(
     ok: tuple[int, ...],
     body: BinaryIO | None = None,
     wait_for_answer: bool = False,
+    on_connect: Callable[[socket.socket], None] | None = None,
 ) -> RawStream:
     """Sends `request` (then `body`, block by block) and reads the answer's headers; raises
     the engine's error if the status is not one of `ok`. `wait_for_answer`: no time limit
-    on the headers once the request is sent (a load answers after reading its layers)."""
+    on the headers once the request is sent (a load answers after reading its layers).
+    `on_connect` gets the socket before anything is sent: a job's cancel shuts it, which
+    cuts short an upload or a wait for the answer."""
     sock = _connect(engine, timeout or engine.timeout)
     try:
+        if on_connect is not None:
+            on_connect(sock)
         sock.sendall(request)
         broken_off = _send_body(sock, body) if body is not None else None
         if wait_for_answer:
@@ -190,10 +195,13 @@ def request_json(
     *,
     params: dict[str, object] | None = None,
     body: object = None,
+    timeout: float | None = None,
+    on_connect: Callable[[socket.socket], None] | None = None,
 ) -> object:
     """One request and its whole answer, decoded (None when empty). For the calls a terminal
     makes (exec create, resize, inspect): the SDK spends about ten times the processor time
-    on each, which every open terminal and every resize pays."""
+    on each, which every open terminal and every resize pays. `timeout`: for the answer, when
+    longer than the engine's (a commit); `on_connect`: see _request."""
     query = urlencode({k: v for k, v in (params or {}).items() if v is not None}, doseq=True)
     payload = b"" if body is None else json.dumps(body).encode()
     request = (
@@ -201,9 +209,9 @@ def request_json(
         f"Host: docker\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(payload)}\r\n\r\n"
     ).encode() + payload
-    stream = _request(engine, request, None, ok=(200, 201, 204))
+    stream = _request(engine, request, timeout, ok=(200, 201, 204), on_connect=on_connect)
     try:
-        stream.sock.settimeout(engine.timeout)
+        stream.sock.settimeout(timeout or engine.timeout)
         data = stream.first
         while block := stream.sock.recv(READ_SIZE):
             data += block
@@ -226,6 +234,7 @@ def open_post(
     headers: dict[str, str] | None = None,
     body: BinaryIO | None = None,
     size: int = 0,
+    on_connect: Callable[[socket.socket], None] | None = None,
 ) -> RawStream:
     """POSTs to `path` (pull, push, build, load) and returns the answer's body as it comes.
     `body` (a build context, an image's tar) is sent block by block, never whole in memory.
@@ -235,7 +244,15 @@ def open_post(
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     lines.append(f"Content-Length: {size if body is not None else 0}")
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    return _request(engine, request, None, ok=(200,), body=body, wait_for_answer=True)
+    return _request(
+        engine,
+        request,
+        None,
+        ok=(200,),
+        body=body,
+        wait_for_answer=True,
+        on_connect=on_connect,
+    )
 
 
 class Messages:

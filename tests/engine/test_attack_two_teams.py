@@ -860,3 +860,47 @@ def test_a_team_writes_only_the_image_names_its_policy_lists(attacker, make, doc
     assert refused.status_code == 403
     assert "(its policy&#x27;s repositories)" in page(refused)
     assert allowed.status_code == 302
+
+
+class SlowTar(io.RawIOBase):
+    """A tar body that comes slowly, as from a slow disk: 64 KiB every 0.1 s."""
+
+    def __init__(self, blocks: int) -> None:
+        self.left = blocks
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        time.sleep(0.1)
+        self.left -= 1
+        return b"\0" * 65536
+
+
+def test_a_load_is_cancelled_while_its_tar_is_being_sent(attacker_user, engine):
+    from containers_app import job_work, jobs, uploads
+
+    class SlowPayload(uploads.Payload):
+        def open(self):
+            return SlowTar(200)  # 20 s of sending
+
+    job = jobs.start(
+        user=attacker_user,
+        engine=engine,
+        kind="load",
+        target="slow.tar",
+        command="docker load",
+        work=job_work.load(engine=engine, tar=SlowPayload(size=200 * 65536)),
+    )
+    run = jobs.live(job.pk)
+    wait_on_condition(lambda: run._socket is not None, timeout=10)  # sending
+    time.sleep(0.3)
+    asked = time.monotonic()
+
+    jobs.cancel(job.pk)
+
+    wait_on_condition(lambda: Job.objects.get(pk=job.pk).ended, timeout=5)
+    assert Job.objects.get(pk=job.pk).state == Job.CANCELLED
+    assert time.monotonic() - asked < 2
