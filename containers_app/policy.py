@@ -354,9 +354,14 @@ def change_line(before: Policy, after: Policy) -> str:
     return f"team policy {after.team}: " + ("; ".join(changed) or "no change")
 
 
+DOCKER_HUB_HOSTS = ("index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
+
+
 def _host_of(server: str) -> str:
-    """`https://registry.example:5000/v2/` -> `registry.example:5000`."""
-    return server.split("://", 1)[-1].split("/", 1)[0].lower()
+    """`https://registry.example:5000/v2/` -> `registry.example:5000`; Docker Hub, by any of
+    its names, -> `docker.io`."""
+    host = server.split("://", 1)[-1].split("/", 1)[0].lower()
+    return "docker.io" if host in DOCKER_HUB_HOSTS else host
 
 
 def internal_address(host: str) -> bool:

@@ -13,6 +13,8 @@ import tarfile
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -97,6 +99,17 @@ class Payload:
     def discard(self) -> None:
         if self.path:
             self.path.unlink(missing_ok=True)
+
+
+@contextmanager
+def discarded_on_error(payload: Payload) -> Iterator[Payload]:
+    """`payload`, deleted if the block raises (a refusal, an unreadable archive): only a job
+    that starts takes it over."""
+    try:
+        yield payload
+    except BaseException:
+        payload.discard()
+        raise
 
 
 def tar_problem(upload: BinaryIO) -> str:

@@ -23,8 +23,9 @@ STOPPABLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 # The team the signed-in test users belong to, and whose label `make` puts on what it makes.
 HOME_TEAM = "berth-tests"
 # The test registries listen on the test engine's own loopback, which a team's policy must
-# list by name for its pulls, pushes and logins to reach them.
-TEST_REGISTRIES = "127.0.0.1:*"
+# list by name for its pulls, pushes and logins to reach them; and Docker Hub, which tests
+# name (a pull there fails: no registry on the internet is reached).
+TEST_REGISTRIES = "127.0.0.1:*\ndocker.io"
 OTHER_TEAM = "berth-others"
 TEAM_LABEL = "berth.team"
 TEST_IMAGE = os.environ.get("BERTH_TEST_IMAGE", "berth-test/busybox:latest")
@@ -326,9 +327,9 @@ def other_admin_client(other_admin_user) -> Client:
 
 
 @pytest.fixture
-def blocker(engine, staff_user):
-    """A job that holds its engine's only slot until released: `blocker(settings)` starts it,
-    and the jobs started after it wait, queued."""
+def holding():
+    """Starts jobs that hold their slot until released: `holding(user, engine)`; all are
+    released at the end."""
     import threading
 
     from containers_app import jobs
@@ -341,15 +342,27 @@ def blocker(engine, staff_user):
             run.check()
         return "released"
 
-    def start(limit_settings):
-        limit_settings.MAX_JOBS_PER_ENGINE = 1
+    def start(user, engine, name: str = "slot"):
         return jobs.start(
-            user=staff_user, engine=engine, kind="test", target="slot", command="true", work=hold
+            user=user, engine=engine, kind="test", target=name, command="true", work=hold
         )
 
     start.release = release
     yield start
     release.set()
+
+
+@pytest.fixture
+def blocker(engine, staff_user, holding):
+    """A job that holds its engine's only slot until released: `blocker(settings)` starts it,
+    and the jobs started after it wait, queued."""
+
+    def start(limit_settings):
+        limit_settings.MAX_JOBS_PER_ENGINE = 1
+        return holding(staff_user, engine)
+
+    start.release = holding.release
+    return start
 
 
 @pytest.fixture

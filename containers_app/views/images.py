@@ -549,15 +549,12 @@ def image_build(request: HttpRequest) -> HttpResponse:
         form.add_error("context", f"{upload.name}: {error}")
         return _build_page(request, form, status=400)
     try:
-        text = dockerfile or uploads.dockerfile_in(context, dockerfile_name)
-        _refuse_dockerfile(request, engine, text, spec, command=command, target=target)
+        with uploads.discarded_on_error(context):
+            text = dockerfile or uploads.dockerfile_in(context, dockerfile_name)
+            _refuse_dockerfile(request, engine, text, spec, command=command, target=target)
     except uploads.Unreadable as error:
-        context.discard()
         form.add_error("context", f"{upload.name}: {error}")
         return _build_page(request, form, status=400)
-    except BaseException:
-        context.discard()
-        raise
     memory, nano_cpus = policy.build_caps(Team.objects.filter(slug__in=origin_teams(request)))
     spec = dataclasses.replace(spec, dockerfile=dockerfile_name, memory=memory, nano_cpus=nano_cpus)
     job = _start_sending(
@@ -603,16 +600,13 @@ def image_load(request: HttpRequest) -> HttpResponse:
     _check_adding(request, engine=engine, action="load", target=upload.name, command=command)
     tar = uploads.taken(upload)
     try:
-        # The names it would take, read from its manifest before the engine gets it.
-        names = uploads.image_names(tar)
-        _refuse_takeover(request, engine, names, action="load", command=command)
+        with uploads.discarded_on_error(tar):
+            # The names it would take, read from its manifest before the engine gets it.
+            names = uploads.image_names(tar)
+            _refuse_takeover(request, engine, names, action="load", command=command)
     except uploads.Unreadable as error:
-        tar.discard()
         form.add_error("input", f"{upload.name}: {error}.")
         return _load_page(request, form, status=400)
-    except BaseException:
-        tar.discard()
-        raise
     job = _start_sending(
         request,
         tar,

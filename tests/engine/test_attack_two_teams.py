@@ -546,29 +546,6 @@ def test_an_upload_above_its_cap_is_refused_before_it_is_read(attacker, settings
     assert not Job.objects.exists()
 
 
-@pytest.fixture
-def holding():
-    """Starts jobs that hold their slot until released; releases them all at the end."""
-    from containers_app import jobs
-
-    release = threading.Event()
-
-    def hold(run) -> str:
-        run.say("holding the slot")
-        while not release.wait(0.05):
-            run.check()
-        return "released"
-
-    def start(user, engine, name="hold"):
-        return jobs.start(
-            user=user, engine=engine, kind="test", target=name, command="true", work=hold
-        )
-
-    start.release = release
-    yield start
-    release.set()
-
-
 def state_of(job) -> str:
     return Job.objects.get(pk=job.pk).state
 

@@ -151,8 +151,11 @@ IMAGE_ADMINISTER = rule(
 IMAGE_USED_BY_HOME = rule(
     viewer=REFUSED, operator=REFUSED, admin=THROUGH, other_admin=REFUSED, superuser=THROUGH
 )
-# An image's layers hold whatever it holds, secrets included: team admins (SEE_SECRETS).
-IMAGE_SECRETS = IMAGE_ADMINISTER
+# An image's layers hold whatever it holds, secrets included: the team that made it (its
+# operators and admins, SEE_SECRETS) and superusers; the case's image is the home team's.
+IMAGE_SECRETS = rule(
+    viewer=REFUSED, operator=THROUGH, admin=THROUGH, other_admin=REFUSED, superuser=THROUGH
+)
 # A bulk action answers each selected object: refusals are recorded with its team.
 BULK_OPERATE = rule(
     viewer=UNTOUCHED, operator=THROUGH, admin=THROUGH, other_admin=UNTOUCHED, superuser=THROUGH
@@ -493,7 +496,9 @@ def asked(scene: Scene, name: str, pattern: URLPattern, method: str, variant, wh
         tags = lambda: target in (scene.api.inspect_image(image)["RepoTags"] or [])  # noqa: E731
         return Asked(url(ref=image), {key: target}, tags)
     if name in ("images:detail", "images:save"):
-        return Asked(url(ref=scene.make.image()), {})
+        image = scene.make.image()
+        conftest.made_by(image, HOME_TEAM)
+        return Asked(url(ref=image), {})
     if name == "images:pull":
         return Asked(url(), {"reference": f"{NOWHERE}/berthtest-matrix/none:latest"})
     if name == "images:build":

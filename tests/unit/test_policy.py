@@ -388,7 +388,9 @@ def test_a_public_registry_is_any_team_s_unless_its_policy_lists_others():
     assert policy.registry_refusal([Policy(team="t")], "registry.example.com") == ""
     own = Policy(team="t", registries=("registry.example.com:*",))
     assert policy.registry_refusal([own], "registry.example.com:5000") == ""
-    assert policy.registry_refusal([own], "docker.io") != ""
+    assert policy.registry_refusal([own], "https://index.docker.io/v1/") != ""
+    hub = Policy(team="t", registries=("docker.io",))
+    assert policy.registry_refusal([hub], "https://index.docker.io/v1/") == ""
     assert policy.registry_refusal([], "docker.io") != ""  # no team at all
 
 
