@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
+VARIABLE = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
 # What ADD fetches itself: a URL (http, https, ftp...) or a git repository.
 REMOTE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://|git@)")
 
@@ -47,9 +49,19 @@ def _logical_lines(text: str) -> list[str]:
 
 
 def substituted(text: str, values: Mapping[str, str]) -> str:
-    """`text` with $VAR and ${VAR} replaced by their values ("" when unknown), as the
-    builder does for ADD, COPY, LABEL, FROM and the like."""
-    return VARIABLE.sub(lambda found: values.get(found[1] or found[2], ""), text)
+    """`text` with $VAR, ${VAR}, ${VAR:-default} and ${VAR:+alternative} replaced as the
+    builder replaces them in ADD, COPY, LABEL, FROM and the like ("" when unknown)."""
+
+    def value(found: re.Match) -> str:
+        name = found[1] or found[4]
+        given = values.get(name, "")
+        if found[2] == "-":
+            return given or found[3]
+        if found[2] == "+":
+            return found[3] if given else ""
+        return given
+
+    return VARIABLE.sub(value, text)
 
 
 def instructions(text: str, build_args: Mapping[str, str] | None = None) -> list[Instruction]:
@@ -114,10 +126,17 @@ def _words(arguments: str) -> list[str]:
 
 
 def base_images(found: list[Instruction]) -> list[str]:
-    """The images FROM names, without the stages the Dockerfile itself names (`AS build`),
-    nor `scratch`."""
+    """The images FROM and `COPY --from=` name (the engine pulls either if it lacks it),
+    without the stages the Dockerfile itself names (`AS build`, or their numbers), nor
+    `scratch`."""
     stages, bases = set(), []
     for instruction in found:
+        if instruction.keyword == "COPY":
+            source = re.search(r"--from=(\S+)", instruction.arguments)
+            image = source[1] if source else ""
+            if image and image.lower() not in stages and not image.isdigit():
+                bases.append(image)
+            continue
         if instruction.keyword != "FROM":
             continue
         words = [w for w in instruction.arguments.split() if not w.startswith("--")]

@@ -114,3 +114,18 @@ def test_a_name_another_team_s_container_uses_is_not_moved_by_a_team_admin():
         rules.name_takeover(SUPERUSER, "app:1", points_to="a", new_image="b", users=[theirs])
         is None
     )
+
+
+def test_a_default_or_an_alternative_of_a_variable_is_substituted_as_the_builder_does():
+    text = "FROM b\nARG U\nARG V\nADD ${U:-http://127.0.0.1/x} /f\nADD ${V:+http://10.0.0.1/} /g\n"
+    assert dockerfiles.remote_sources(found(text)) == ["http://127.0.0.1/x"]
+    assert dockerfiles.remote_sources(found(text, V="1")) == [
+        "http://127.0.0.1/x",
+        "http://10.0.0.1/",
+    ]
+
+
+def test_an_image_copy_from_names_is_a_base_but_a_stage_is_not():
+    text = "FROM a AS build\nFROM b\nCOPY --from=build /x /x\nCOPY --from=0 /y /y\n"
+    text += "COPY --from=registry.internal/tools:1 /z /z\n"
+    assert dockerfiles.base_images(found(text)) == ["a", "b", "registry.internal/tools:1"]
