@@ -881,3 +881,23 @@ def test_a_load_is_cancelled_while_its_tar_is_being_sent(attacker_user, engine):
     wait_on_condition(lambda: Job.objects.get(pk=job.pk).ended, timeout=5)
     assert Job.objects.get(pk=job.pk).state == Job.CANCELLED
     assert time.monotonic() - asked < 2
+
+
+# --- 7. The audit trail names what was acted on -------------------------------------------------
+
+
+def test_a_stop_from_the_list_is_found_in_the_audit_trail_by_its_name_and_by_its_id(
+    staff_client, make
+):
+    container = make.container(command=STOPPABLE)
+    name, full_id = container["Name"].lstrip("/"), container["Id"]
+
+    staff_client.post("/containers/bulk/", {"action": "stop", "ids": full_id})
+
+    entry = AuditEntry.objects.get(action="stop")
+    assert (entry.target, entry.object_id, entry.team) == (name, full_id, HOME_TEAM)
+    for query in (f"object={name}", f"object={full_id[:12]}", f"q={full_id[:12]}", f"q={name}"):
+        listed = staff_client.get(f"/audit/?{query}")
+        assert f'data-id="{entry.pk}"' in page(listed), query
+    exported = asyncio.run(read_all(staff_client.get(f"/audit/export.csv?object={name}")))
+    assert full_id.encode() in exported and name.encode() in exported
