@@ -96,3 +96,21 @@ def test_a_build_step_without_secrets_is_left_as_it_is():
     step = "/bin/sh -c #(nop)  ENV PATH=/bin LANG=C.UTF-8"
 
     assert _masked_step(step) == step
+
+
+def test_build_args_named_pass_or_dsn_and_any_url_password_are_masked_in_a_step():
+    step = (
+        "|3 DB_PASS=hunter2 SENTRY_DSN=https://k@sentry.example/1 "
+        "DATABASE_URL=postgres://app:pw-in-url@db:5432/app /bin/sh -c make"
+    )
+
+    masked = _masked_step(step)
+
+    assert "hunter2" not in masked and "pw-in-url" not in masked and "k@sentry" not in masked
+    assert f"DATABASE_URL=postgres://app:{MASK}@db:5432/app" in masked
+
+
+def test_every_value_of_another_team_s_image_is_masked_its_names_kept():
+    assert _masked_step("ENV APP_MODE=prod PORT=80", everything=True) == (
+        f"ENV APP_MODE={MASK} PORT={MASK}"
+    )
