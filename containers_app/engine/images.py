@@ -281,6 +281,8 @@ class BuildSpec:
     # Caps of each RUN step's container (a team's policy): bytes, and CPUs in billionths.
     memory: int | None = None
     nano_cpus: int | None = None
+    # The network RUN steps run on (a team's own); "" for the engine's default bridge.
+    network: str = ""
 
 
 def image_build(
@@ -305,6 +307,8 @@ def image_build(
         "rm": "1",
         "forcerm": "1" if spec.force_rm else None,
     }
+    if spec.network:
+        params["networkmode"] = spec.network
     if spec.memory:
         params |= {"memory": spec.memory, "memswap": spec.memory}  # no swap beyond it
     if spec.nano_cpus:

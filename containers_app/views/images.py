@@ -29,6 +29,7 @@ from containers_app import (
     masking,
     policy,
     rules,
+    team_networks,
     teams,
     uploads,
 )
@@ -543,6 +544,7 @@ def image_build(request: HttpRequest) -> HttpResponse:
     # Before the context is put together: a refused build leaves no file behind.
     _check_adding(request, engine=engine, action="build", target=target, command=command)
     _refuse_takeover(request, engine, list(spec.tags), action="build", command=command)
+    spec = _within_team(engine, spec, origin_teams(request))
     try:
         context, dockerfile_name = uploads.build_context(upload=upload, dockerfile=dockerfile)
     except uploads.Unreadable as error:
@@ -555,8 +557,7 @@ def image_build(request: HttpRequest) -> HttpResponse:
     except uploads.Unreadable as error:
         form.add_error("context", f"{upload.name}: {error}")
         return _build_page(request, form, status=400)
-    memory, nano_cpus = policy.build_caps(Team.objects.filter(slug__in=origin_teams(request)))
-    spec = dataclasses.replace(spec, dockerfile=dockerfile_name, memory=memory, nano_cpus=nano_cpus)
+    spec = dataclasses.replace(spec, dockerfile=dockerfile_name)
     job = _start_sending(
         request,
         context,
@@ -573,6 +574,18 @@ def image_build(request: HttpRequest) -> HttpResponse:
         ),
     )
     return redirect("jobs:detail", job_id=job.pk)
+
+
+def _within_team(
+    engine: Engine, spec: engine_images.BuildSpec, builders: list[str]
+) -> engine_images.BuildSpec:
+    """`spec` as a build for `builders` (the user's teams) runs: its RUN steps within their
+    strictest memory and CPU caps, on the first one's own network (as its containers run, not
+    beside every team's on the engine's default bridge)."""
+    memory, nano_cpus = policy.build_caps(Team.objects.filter(slug__in=builders))
+    first = builders[0] if builders else ""
+    network = team_networks.team_network(engine=engine, team=first) if first else ""
+    return dataclasses.replace(spec, memory=memory, nano_cpus=nano_cpus, network=network)
 
 
 def _load_page(request: HttpRequest, form: ImageLoadForm, status: int = 200) -> HttpResponse:

@@ -10,7 +10,9 @@ prefix), checks what it found and acts on that object's full id: the victim is n
 import asyncio
 import gzip
 import io
+import ipaddress
 import json
+import re
 import shlex
 import tarfile
 import threading
@@ -417,14 +419,14 @@ def test_a_tag_typed_by_the_team_does_not_pass_an_image_rule(attacker, make, doc
     assert body["name"] not in {c["Names"][0].lstrip("/") for c in docker_api.containers(all=True)}
 
 
-def test_a_team_s_build_runs_within_its_memory_and_cpu_caps(attacker, make, docker_api):
+def test_a_team_s_build_runs_within_its_caps_on_its_own_network(attacker, make, docker_api):
     Team.objects.filter(slug=OTHER_TEAM).update(memory_max=64 * 1024 * 1024, cpus_max=0.5)
     tag = f"{unique('capped')}:1"
     dockerfile = (
         "FROM berth-test/busybox:latest\n"
         "RUN cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max 2>/dev/null; "
         "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
-        "2>/dev/null; true\n"
+        "2>/dev/null; echo address=$(hostname -i); true\n"
     )
 
     answer = attacker.post("/images/build/", {"dockerfile": dockerfile, "tag": tag})
@@ -437,6 +439,10 @@ def test_a_team_s_build_runs_within_its_memory_and_cpu_caps(attacker, make, dock
     assert job.state == Job.DONE, job.result + job.output
     assert str(64 * 1024 * 1024) in job.output
     assert "50000" in job.output
+    network = docker_api.inspect_network(f"berth-team-{OTHER_TEAM}")
+    subnet = ipaddress.ip_network(network["IPAM"]["Config"][0]["Subnet"])
+    address = re.search(r"address=(\d+\.\d+\.\d+\.\d+)", job.output)[1]
+    assert ipaddress.ip_address(address) in subnet
 
 
 # --- 5. Builds and logins reach nothing internal ------------------------------------------------
