@@ -907,3 +907,18 @@ def test_a_stop_from_the_list_is_found_in_the_audit_trail_by_its_name_and_by_its
         assert f'data-id="{entry.pk}"' in page(listed), query
     exported = asyncio.run(read_all(staff_client.get(f"/audit/export.csv?object={name}")))
     assert full_id.encode() in exported and name.encode() in exported
+
+
+def test_a_network_name_two_networks_share_is_answered_as_ambiguous_without_details(
+    attacker, make, docker_api
+):
+    name = unique("dup")
+    ours = make.network(name, team=OTHER_TEAM, check_duplicate=False)
+    theirs = make.network(name, team=HOME_TEAM, check_duplicate=False)
+
+    answer = attacker.post(f"/networks/{name}/remove/")
+
+    assert answer.status_code == 404
+    assert f"{name} names more than one network" in page(answer)
+    assert theirs["Id"][:12] not in page(answer) and "2 matches" not in page(answer)
+    assert {n["Id"] for n in docker_api.networks(names=[name])} == {ours["Id"], theirs["Id"]}
