@@ -13,7 +13,7 @@ from typing import TypeVar
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from containers_app import access, actors, audit
+from containers_app import access, actors, audit, jobs
 from containers_app.engine import Engine, EngineError
 from containers_app.find import Found, Hidden
 
@@ -197,6 +197,44 @@ def perform_new(
     result = _recorded(request, **entry, target=target, call=call)
     audit.record(request, **entry, target=named(result) if named else target)
     return result
+
+
+def perform_job(
+    request: HttpRequest,
+    *,
+    on: Found | access.Target,
+    needs: str,
+    kind: str,
+    command: str,
+    work: Callable,
+    engine: Engine | None = None,
+    target: str = "",
+    key=None,
+    cleanup: Callable[[], None] | None = None,
+):
+    """perform for a long operation: checks access as perform does, then starts `work` as a
+    job (jobs.py) for the object's team, which records its audit entry when it ends. `key`
+    joins a running job instead of starting another; `cleanup` runs once it is over."""
+    engine = on.engine if isinstance(on, Found) else engine
+    team = check(
+        request, needs=needs, on=on, action=kind, command=command, engine=engine, target=target
+    )
+    try:
+        return jobs.start(
+            user=request.user,
+            engine=engine,
+            kind=kind,
+            target=target or (on.label if isinstance(on, Found) else ""),
+            command=command,
+            work=work,
+            key=key,
+            cleanup=cleanup,
+            team=team,
+        )
+    except BaseException:
+        if cleanup is not None:
+            cleanup()  # never started: what it was to send is deleted here
+        raise
 
 
 def perform_many(

@@ -13,7 +13,6 @@ from containers_app import (
     credentials,
     image_origins,
     job_work,
-    jobs,
     rules,
     team_networks,
 )
@@ -80,11 +79,11 @@ def container_commit(request: HttpRequest, ref: str) -> HttpResponse:
         target=data["reference"],
         team=team,
     )
-    job = jobs.start(
-        user=request.user,
-        engine=engine,
+    job = actions.perform_job(
+        request,
+        on=found,
+        needs=access.ADMINISTER,
         kind="commit",
-        target=found.label,
         # The job's page and the audit trail never hold a secret's value.
         command=command,
         work=job_work.commit(
@@ -96,7 +95,6 @@ def container_commit(request: HttpRequest, ref: str) -> HttpResponse:
             teams=[team],
         ),
         key=(engine, "commit", found.id, data["reference"]),
-        team=team,
     )
     return redirect("jobs:detail", job_id=job.pk)
 
@@ -236,15 +234,15 @@ def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
         auth = credentials.registry_auth(request.user, plan.image)
     else:
         auth = None
-    job = jobs.start(
-        user=request.user,
-        engine=engine,
+    job = actions.perform_job(
+        request,
+        on=found,
+        needs=access.ADMINISTER,
         kind="recreate",
         target=plan.name,
         # The job's page and the audit trail never hold a secret's value.
         command=command,
         work=job_work.recreate(engine=engine, plan=plan, pull=pulled, auth=auth, teams=[team]),
         key=(engine, "recreate", plan.id),
-        team=team,
     )
     return redirect("jobs:detail", job_id=job.pk)

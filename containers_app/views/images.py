@@ -25,7 +25,6 @@ from containers_app import (
     dockerfiles,
     image_origins,
     job_work,
-    jobs,
     masking,
     policy,
     rules,
@@ -451,8 +450,10 @@ def _transfer(request: HttpRequest, kind: str, form: ImagePullForm) -> HttpRespo
         "pull": (functools.partial(job_work.pull, teams=origin_teams(request)), cli.image_pull),
         "push": (job_work.push, cli.image_push),
     }[kind]
-    job = jobs.start(
-        user=request.user,
+    job = actions.perform_job(
+        request,
+        on=ANY_IMAGE,
+        needs=access.ADMINISTER,
         engine=engine,
         kind=kind,
         target=reference,
@@ -633,10 +634,8 @@ def image_load(request: HttpRequest) -> HttpResponse:
 
 
 def _start_sending(request: HttpRequest, payload: uploads.Payload, **job):
-    """Starts a job that sends `payload`, which the job deletes when it ends; here, if it
-    could not start."""
-    try:
-        return jobs.start(user=request.user, cleanup=payload.discard, **job)
-    except BaseException:
-        payload.discard()
-        raise
+    """Starts a job that sends `payload`, which the job deletes when it ends (or here, if it
+    could not start)."""
+    return actions.perform_job(
+        request, on=ANY_IMAGE, needs=access.ADMINISTER, cleanup=payload.discard, **job
+    )

@@ -14,7 +14,6 @@ from containers_app import (
     credentials,
     image_origins,
     job_work,
-    jobs,
     policy,
     rules,
     team_networks,
@@ -335,8 +334,10 @@ def _pull_then_run(
         form.add_error("image", pull.errors["reference"][0])
         return _run_page(request, form, command=cli.container_run(spec), status=400)
     reference = pull.cleaned_data["reference"]
-    job = jobs.start(
-        user=request.user,
+    job = actions.perform_job(
+        request,
+        on=access.Target(access.CONTAINER, dict(spec.label), team=team or None),
+        needs=access.ADMINISTER,
         engine=engine,
         kind="run",
         target=spec.name or f"(new container of {reference})",
@@ -349,7 +350,6 @@ def _pull_then_run(
             spec=spec,
             teams=[team],
         ),
-        team=team,
     )
     return redirect("jobs:detail", job_id=job.pk)
 
