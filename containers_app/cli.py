@@ -4,6 +4,7 @@ import dataclasses
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 
+from containers_app import access
 from containers_app.engine.specs import (
     ContainerSpec,
     DeviceMapping,
@@ -242,7 +243,9 @@ def container_run(spec: ContainerSpec, *, masked: bool = False) -> str:
     words += _options("--mount", [mount_value(m) for m in spec.mount])
     words += ["--network", spec.network] * bool(spec.network)
     words += ["--restart", spec.restart_flag] * (spec.restart != "no")
-    words += _options("--label", _pairs(dict(spec.label)))
+    # Berth's empty label of no team is no option anyone types: the form says "no team".
+    labels = {k: v for k, v in spec.label if (k, v) != (access.TEAM_LABEL, "")}
+    words += _options("--label", _pairs(labels))
     words += ["--memory", format_size(spec.memory)] * bool(spec.memory)
     words += ["--cpus", format_cpus(spec.nano_cpus)] * bool(spec.nano_cpus)
     words += ["--privileged"] * spec.privileged

@@ -99,10 +99,13 @@ def recreate_refusal(actor: access.Actor, name: str, not_in_spec: Iterable[str])
     """Why `actor` may not recreate container `name`, made with `not_in_spec`: settings the
     run form cannot set (engine.specs.settings_not_copied), which a recreate copies as they
     are, unchecked by the rules a run is held to. Only a superuser recreates such a container;
-    the extra networks it is connected to (`--network`) are checked as a run's are."""
+    the extra networks it is connected to (`--network`) and --publish-all are checked as a
+    run's networks and ports are."""
     if actor.superuser:
         return None
-    unchecked = [flag for flag in not_in_spec if not flag.startswith("--network ")]
+    # --publish-all is held to the team's host ports by its policy, as a run's ports are.
+    checked = ("--network ", "--publish-all")
+    unchecked = [flag for flag in not_in_spec if not flag.startswith(checked)]
     if not unchecked:
         return None
     return (

@@ -231,17 +231,19 @@ def test_a_bad_line_is_a_400_with_its_reason_and_nothing_runs(admin_client, make
     assert not exists(docker_api, name)
 
 
-def test_a_name_in_use_is_a_409_with_the_engines_reason_on_the_form(admin_client, make):
-    taken = make.container()["Name"].lstrip("/")
+def test_a_name_in_use_is_a_409_on_the_form_naming_no_other_container(admin_client, make):
+    holder = make.container()
+    taken = holder["Name"].lstrip("/")
 
     response = run(admin_client, make, name=taken, command="sleep 600", env="KEEP=me")
 
     assert response.status_code == 409
-    assert "is already in use" in text(response)
+    assert f"The container name {taken} is already taken" in text(response)
+    assert holder["Id"][:12] not in text(response)
     assert "KEEP=me</textarea>" in text(response)
     entry = AuditEntry.objects.get(action="run")
     assert (entry.target, entry.succeeded) == (taken, False)
-    assert "is already in use" in entry.message
+    assert "is already taken" in entry.message
 
 
 @pytest.mark.django_db(transaction=True)
@@ -473,10 +475,11 @@ def test_the_preview_answers_the_command_line_of_the_form_and_runs_nothing(
     )
 
     assert response.status_code == 200
-    # The only team the staff member may run for is chosen already; its label is Berth's.
+    # The only team the staff member may run for is chosen already; its label is Berth's,
+    # and its container runs on the team's own network.
     assert command_line(response) == (
         f"docker run -d --name {name} -e DB_PASSWORD=hunter2 -p 127.0.0.1:8080:80 "
-        f"--label berth.team={HOME_TEAM} {TEST_IMAGE} sleep 600"
+        f"--network berth-team-{HOME_TEAM} --label berth.team={HOME_TEAM} {TEST_IMAGE} sleep 600"
     )
     assert not exists(docker_api, name)
     assert not AuditEntry.objects.exists()
@@ -493,7 +496,10 @@ def test_the_preview_tells_a_staff_member_which_options_need_a_superuser(staff_c
     response = staff_client.post("/containers/run/preview/", posted(privileged="on"))
 
     assert response.status_code == 200
-    assert f"docker run -d --label berth.team={HOME_TEAM} --privileged" in command_line(response)
+    assert (
+        f"docker run -d --network berth-team-{HOME_TEAM} --label berth.team={HOME_TEAM} "
+        "--privileged" in command_line(response)
+    )
     assert "--privileged gives the container every capability" in text(response)
 
 
