@@ -153,7 +153,7 @@ def network_create(
     words = ["network", "create", "--driver", driver]
     words += ["--subnet", subnet] * bool(subnet) + ["--gateway", gateway] * bool(gateway)
     words += ["--internal"] * internal + ["--attachable"] * attachable
-    words += _options("--label", _pairs(labels or {}))
+    words += _options("--label", _pairs(_shown_labels(labels or {})))
     return docker(*words, name)
 
 
@@ -169,7 +169,7 @@ def volume_create(
     options: Mapping[str, str] | None = None,
 ) -> str:
     words = ["volume", "create", "--driver", driver]
-    words += _options("--label", _pairs(labels or {}))
+    words += _options("--label", _pairs(_shown_labels(labels or {})))
     words += _options("--opt", _pairs(options or {}))
     return docker(*words, *([name] if name else []))
 
@@ -243,9 +243,7 @@ def container_run(spec: ContainerSpec, *, masked: bool = False) -> str:
     words += _options("--mount", [mount_value(m) for m in spec.mount])
     words += ["--network", spec.network] * bool(spec.network)
     words += ["--restart", spec.restart_flag] * (spec.restart != "no")
-    # Berth's empty label of no team is no option anyone types: the form says "no team".
-    labels = {k: v for k, v in spec.label if (k, v) != (access.TEAM_LABEL, "")}
-    words += _options("--label", _pairs(labels))
+    words += _options("--label", _pairs(_shown_labels(dict(spec.label))))
     words += ["--memory", format_size(spec.memory)] * bool(spec.memory)
     words += ["--cpus", format_cpus(spec.nano_cpus)] * bool(spec.nano_cpus)
     words += ["--privileged"] * spec.privileged
@@ -351,3 +349,9 @@ def team_assign(slug: str, project: str) -> str:
 
 def team_unassign(project: str) -> str:
     return manage("teams", "unassign", project)
+
+
+def _shown_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels a command line shows: Berth's empty label of no team is no option anyone
+    would type (the form says "no team")."""
+    return {k: v for k, v in labels.items() if (k, v) != (access.TEAM_LABEL, "")}

@@ -131,7 +131,8 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
     if not may_see_secrets:
         # Another team's image: every value is theirs; an image nobody recorded: its
         # secret-looking values are masked for all but superusers.
-        image = masking.masked_image(image, everything=bool(target.made_by))
+        foreign = bool(target.made_by) and not target.made_by & set(actor.roles)
+        image = masking.masked_image(image, everything=foreign)
     # Every team sees the image, but only the containers using it that they may see.
     users = engine_containers.container_list(engine=engine, ancestor=image.id)
     seen = {c.name for c in access.visible(actor, access.CONTAINER, users)}

@@ -445,6 +445,7 @@ def test_a_viewer_sees_an_images_secret_environment_masked_and_staff_sees_it(
     viewer_client, staff_client, make
 ):
     image_id = make.image(dockerfile_line="ENV DB_PASSWORD=hunter2 PLAIN=visible")
+    made_by(image_id)  # the home team's: its admins see its values
     url = f"/images/{image_id}/"
 
     viewer = viewer_client.get(url).content.decode()

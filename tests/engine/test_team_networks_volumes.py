@@ -359,7 +359,7 @@ def test_a_superuser_creates_for_a_team_or_for_no_team(
 
     assert response.status_code == 302
     labels = inspect(docker_api, kind, name)["Labels"] or {}
-    assert labels == ({"berth.team": team} if team else {})
+    assert labels == {"berth.team": team}  # empty for no team: no label of an image claims it
     entry = AuditEntry.objects.get(action=f"{kind} create")
     assert entry.team == team
     assert ("--label berth.team=" in entry.command) == bool(team)
