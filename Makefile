@@ -36,14 +36,14 @@ bench: test-system-deps $(VENV)/.installed-dev
 
 # Every benchmark once, in one tiny round, so that none rots: what it prints is no figure.
 BENCH_SMOKE := \
-	"list_containers.py --count 3 --runs 1 --warmup 0" \
-	"list_containers.py --count 3 --runs 1 --warmup 0 --team bench-smoke" \
+	"list_containers.py --count 3 --runs 2 --warmup 0" \
+	"list_containers.py --count 3 --runs 2 --warmup 0 --team bench-smoke" \
 	"logs_replay.py --lines 200 --runs 1 --warmup 0" \
 	"pull_push.py --rounds 1 --layers 1 --megabytes 1" \
 	"slow_viewer.py --rate 100 --viewers 2 --slow 1 --seconds 2 --clients 1" \
-	"exec_latency.py --samples 5 --warmup 1 --idle 1" \
-	"fanout.py --viewers 2 --events 2 --baseline-events 1 --starters 1" \
-	"isolation.py --clients 2 --rounds 1 --warmup 0"
+	"exec_latency.py --samples 20 --warmup 1 --idle 1" \
+	"fanout.py --viewers 2 --events 10 --baseline-events 1 --starters 2" \
+	"isolation.py --clients 2 --rounds 3 --warmup 0"
 
 bench-smoke: test-system-deps $(VENV)/.installed-dev
 	scripts/test-engine start

@@ -15,7 +15,6 @@ import contextlib
 import json
 import multiprocessing
 import random
-import shlex
 import sys
 import time
 
@@ -110,8 +109,7 @@ class Load:
         exec_urls = [
             berth.ws_url(
                 f"/ws/containers/{target}/exec/",
-                ticket=berth.ticket(target),
-                cmd="sh",
+                ticket=berth.ticket(target, ["sh"]),
                 cols="80",
                 rows="24",
             )
@@ -253,8 +251,7 @@ class BerthTerminal:
     def __init__(self, berth: BerthServer, container_id: str) -> None:
         url = berth.ws_url(
             f"/ws/containers/{container_id}/exec/",
-            ticket=berth.ticket(container_id),
-            cmd=shlex.join(CAT),
+            ticket=berth.ticket(container_id, list(CAT)),
             cols="80",
             rows="24",
         )

@@ -318,9 +318,12 @@ class BerthServer:
         """What a browser on Berth's page sends with a websocket: its cookies and Origin."""
         return {"Cookie": self.client.cookie_header(), "Origin": f"http://127.0.0.1:{self.port}"}
 
-    def ticket(self, container_id: str) -> str:
-        """An exec ticket as the exec page issues it (valid for a minute)."""
-        return exec_ticket(self.secret_key, user_id=self.user_id, container_id=container_id)
+    def ticket(self, container_id: str, command: list[str]) -> str:
+        """An exec ticket for `command` as the exec page issues it (valid for a minute): what
+        the terminal runs is the ticket's, never the query string's."""
+        return exec_ticket(
+            self.secret_key, user_id=self.user_id, container_id=container_id, command=command
+        )
 
     def cpu(self) -> Cpu:
         return Cpu.of(self.pid)
@@ -333,7 +336,7 @@ class BerthServer:
         raise RuntimeError("no VmRSS in /proc/<pid>/status")
 
 
-def exec_ticket(secret_key: str, *, user_id: int, container_id: str) -> str:
+def exec_ticket(secret_key: str, *, user_id: int, container_id: str, command: list[str]) -> str:
     """Berth's own ticket code, run here with the server's secret key."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -343,7 +346,7 @@ def exec_ticket(secret_key: str, *, user_id: int, container_id: str) -> str:
         settings.configure(SECRET_KEY=secret_key)
     from containers_app import tickets
 
-    return tickets.issue(user_id=user_id, container_id=container_id)
+    return tickets.issue(user_id=user_id, container_id=container_id, command=command)
 
 
 @contextlib.contextmanager

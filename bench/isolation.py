@@ -14,7 +14,6 @@ and prints the median time for all 16 to be answered, and the ratio. See bench/R
 import argparse
 import json
 import random
-import shlex
 import sys
 import threading
 import time
@@ -125,8 +124,7 @@ class Berth:
         """The terminal's address, with a ticket as the exec page issues it."""
         return self.berth.ws_url(
             f"/ws/containers/{container_id}/exec/",
-            ticket=self.berth.ticket(container_id),
-            cmd=shlex.join(COMMAND),
+            ticket=self.berth.ticket(container_id, list(COMMAND)),
             cols="80",
             rows="24",
         )
