@@ -28,7 +28,6 @@ MISSING = {
     access.VOLUME: "get {}: no such volume",
 }
 AMBIGUOUS = "{} names more than one {}: give more of its id."
-FULL_ID = re.compile(r"^(sha256:)?[0-9a-f]{64}$")
 HEX = re.compile(r"^[0-9a-f]+$")
 
 
@@ -161,9 +160,3 @@ def find_many_containers(
             continue
         results[ref] = Found(access.CONTAINER, row.id, row.name, target, row, engine)
     return results
-
-
-def is_full_id(text: str) -> bool:
-    """Whether `text` has the shape of an object's full id (64 hex digits): refused as a new
-    container's name, which the engine would take for another object's id."""
-    return bool(FULL_ID.match(text))
