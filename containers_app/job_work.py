@@ -15,6 +15,7 @@ from containers_app.engine.recreate import RecreatePlan
 from containers_app.engine.specs import ContainerSpec
 from containers_app.jobs import Run, Work
 from containers_app.streams.progress import StreamError
+from containers_app.teams import team_locked
 from containers_app.uploads import Payload
 
 
@@ -76,9 +77,11 @@ def pull_then_run(
     auth: Mapping[str, str] | None,
     spec: ContainerSpec,
     teams: Sequence[str] = (),
+    maximum_refusal: Callable[[], str] | None = None,
 ) -> Work:
     """`docker run` of an image the engine does not have: pulled first, as the CLI does (and
-    recorded as brought by `teams`)."""
+    recorded as brought by `teams`). The container is made under the team's lock, after
+    `maximum_refusal` says the team is still under its maximum: other runs went on meanwhile."""
 
     def work(run: Run) -> str:
         run.follow(
@@ -87,7 +90,10 @@ def pull_then_run(
         _record(engine, [f"{repository}:{tag}"], teams, image_origins.PULL)
         run.say(f"Pulled {spec.image}; creating the container.")
         run.check()
-        container_id = engine_containers.container_run(engine=engine, spec=spec)
+        with team_locked(teams[0] if teams else ""):
+            if maximum_refusal and (reason := maximum_refusal()):
+                raise EngineError(f"{reason} The image was pulled; no container was made.")
+            container_id = engine_containers.container_run(engine=engine, spec=spec)
         return f"Started container {spec.name or short_id(container_id)} ({short_id(container_id)})"
 
     return work

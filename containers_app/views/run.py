@@ -140,7 +140,10 @@ def run_form(request: HttpRequest, data=None, files=None, *, initial=None) -> Co
 
 def team_containers(request: HttpRequest, engine: Engine, team: str) -> int:
     """How many containers (any state) `team` owns on `engine`: one list call."""
-    actor = actor_of(request)
+    return count_of(actor_of(request), engine, team)
+
+
+def count_of(actor: access.Actor, engine: Engine, team: str) -> int:
     return sum(
         1
         for row in engine_containers.container_list(engine=engine, all=True)
@@ -349,9 +352,26 @@ def _pull_then_run(
             auth=credentials.registry_auth(request.user, reference),
             spec=spec,
             teams=[team],
+            maximum_refusal=_maximum_refusal(actor_of(request), engine, team, spec),
         ),
     )
     return redirect("jobs:detail", job_id=job.pk)
+
+
+def _maximum_refusal(actor: access.Actor, engine: Engine, team: str, spec: ContainerSpec):
+    """What a pull-then-run's job asks, under the team's lock, before it makes the container:
+    why the team is at its maximum by then (the policy's sentence), or ""."""
+
+    def refusal() -> str:
+        found = Team.objects.filter(slug=team).first() if team else None
+        if found is None or found.containers_max is None:
+            return ""
+        count = count_of(actor, engine, team)
+        rules = policy.Policy.of(found)
+        broken = policy.refusals(rules, spec, team_containers=count, creating=True)
+        return " ".join(m for m in broken if m.startswith(f"Team {team} has "))
+
+    return refusal
 
 
 def _after_run(

@@ -922,3 +922,60 @@ def test_a_network_name_two_networks_share_is_answered_as_ambiguous_without_deta
     assert f"{name} names more than one network" in page(answer)
     assert theirs["Id"][:12] not in page(answer) and "2 matches" not in page(answer)
     assert {n["Id"] for n in docker_api.networks(names=[name])} == {ours["Id"], theirs["Id"]}
+
+
+def test_a_pull_then_run_checks_the_maximum_again_before_it_makes_the_container(
+    attacker_user, engine, registry, make, docker_api
+):
+    from containers_app import job_work, jobs
+    from containers_app.engine.specs import ContainerSpec
+
+    reference = f"{registry.address}/{unique('pulled')}"
+    docker_api.tag(TEST_IMAGE, reference, "1")
+    for line in docker_api.push(reference, tag="1", stream=True, decode=True):
+        assert "error" not in line, line
+    docker_api.remove_image(f"{reference}:1")
+    name = unique("late")
+    make.containers.append(name)
+    reason = f"Team {OTHER_TEAM} has 1 container, its maximum is 1: remove one first."
+
+    job = jobs.start(
+        user=attacker_user,
+        engine=engine,
+        kind="run",
+        target=name,
+        command="docker run",
+        work=job_work.pull_then_run(
+            engine=engine,
+            repository=reference,
+            tag="1",
+            auth=None,
+            spec=ContainerSpec(image=f"{reference}:1", name=name, command=("sleep", "5")),
+            teams=[OTHER_TEAM],
+            maximum_refusal=lambda: reason,
+        ),
+    )
+    wait_on_condition(lambda: Job.objects.get(pk=job.pk).ended, timeout=60)
+    make.images.append(f"{reference}:1")
+
+    ended = Job.objects.get(pk=job.pk)
+    assert ended.state == Job.FAILED
+    assert reason in ended.result and "no container was made" in ended.result
+    assert name not in {c["Names"][0].lstrip("/") for c in docker_api.containers(all=True)}
+
+
+def test_the_maximum_a_pull_then_run_asks_again_is_the_team_s_count_by_then(
+    attacker_user, engine, make
+):
+    from containers_app import actors
+    from containers_app.engine.specs import ContainerSpec
+    from containers_app.views.run import _maximum_refusal
+
+    team = f"late-{unique()[-8:]}"
+    Team.objects.create(slug=team, name=team, containers_max=1)
+    actor = actors.of_user(attacker_user, engine)
+    refusal = _maximum_refusal(actor, engine, team, ContainerSpec(image=TEST_IMAGE))
+
+    assert refusal() == ""
+    make.container(command=STOPPABLE, team=team)  # made meanwhile
+    assert refusal().startswith(f"Team {team} has 1 container, its maximum is 1")
