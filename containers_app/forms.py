@@ -1534,25 +1534,22 @@ class TeamPolicyForm(forms.Form):
     def clean_repositories(self) -> str:
         return self._patterns("repositories", IMAGE_PATTERN, "an image name pattern")
 
-    def _patterns(self, field: str, shape: re.Pattern, what: str) -> str:
+    def clean_image_patterns(self) -> str:
+        return self._patterns(
+            "image_patterns",
+            IMAGE_PATTERN,
+            "an image pattern: an image reference (letters, digits, . _ - / : @)",
+            "image patterns",
+        )
+
+    def _patterns(self, field: str, shape: re.Pattern, what: str, items: str = "lines") -> str:
+        """A field of patterns, one a line, each of `shape`: blank and repeated lines dropped."""
         lines = list(dict.fromkeys(line for _, line in _lines(self.cleaned_data[field])))
         bad = [line for line in lines if not shape.match(line)]
         if bad:
-            raise ValidationError(f"{bad[0][:80]} is not {what}, with * ? or [...], one a line.")
+            raise ValidationError(f"{bad[0][:80]} is not {what} with * ? or [...], one a line.")
         if len(lines) > MAX_IMAGE_PATTERNS:
-            raise ValidationError(f"At most {MAX_IMAGE_PATTERNS} lines.")
-        return "\n".join(lines)
-
-    def clean_image_patterns(self) -> str:
-        lines = list(dict.fromkeys(line for _, line in _lines(self.cleaned_data["image_patterns"])))
-        bad = [line for line in lines if not IMAGE_PATTERN.match(line)]
-        if bad:
-            raise ValidationError(
-                f"{bad[0][:80]} is not an image pattern: an image reference (letters, digits, "
-                ". _ - / : @) with * ? or [...], one a line."
-            )
-        if len(lines) > MAX_IMAGE_PATTERNS:
-            raise ValidationError(f"At most {MAX_IMAGE_PATTERNS} image patterns.")
+            raise ValidationError(f"At most {MAX_IMAGE_PATTERNS} {items}.")
         return "\n".join(lines)
 
     def clean_memory_max(self) -> int | None:

@@ -35,15 +35,6 @@ def origin_teams(*, engine: Engine, image_id: str) -> frozenset[str]:
     return frozenset(found.values_list("team", flat=True))
 
 
-def origin_teams_of(*, engine: Engine, image_ids: Iterable[str]) -> dict[str, frozenset[str]]:
-    """origin_teams of several images in one query."""
-    teams: dict[str, set[str]] = {}
-    rows = ImageOrigin.objects.filter(engine=engine.base_url, image_id__in=list(image_ids))
-    for image_id, team in rows.values_list("image_id", "team"):
-        teams.setdefault(image_id, set()).add(team)
-    return {image_id: frozenset(found) for image_id, found in teams.items()}
-
-
 def image_facts(*, engine: Engine, reference: str, team: str) -> ImageFacts | None:
     """What proves where the image `reference` names came from (policy.ImageFacts); None if
     the engine does not have it (a run pulls it by that name first)."""

@@ -12,6 +12,7 @@ from django.db.models import Count, F, Prefetch
 from containers_app import access, audit, cli
 from containers_app.engine import Engine
 from containers_app.models import Membership, ProjectAssignment, Team
+from containers_app.policy import Policy
 
 
 class TeamExists(Exception):
@@ -98,10 +99,8 @@ def team_locked(slug: str) -> Iterator[None]:
         yield
 
 
-def policies_of(slugs: list[str]) -> list:
-    """The policies (policy.Policy) of the teams `slugs`, in one query."""
-    from containers_app.policy import Policy
-
+def policies_of(slugs: list[str]) -> list[Policy]:
+    """The policies of the teams `slugs`, in one query."""
     return [Policy.of(team) for team in Team.objects.filter(slug__in=[s for s in slugs if s])]
 
 
