@@ -8,6 +8,8 @@ PORT ?= 8000
 # The private engine of the tests (scripts/test-engine); never the user's own.
 export BERTH_ENGINE_DIR ?= /tmp/berth-engine
 TEST_DOCKER_HOST := unix://$(BERTH_ENGINE_DIR)/docker.sock
+# The private engines the tests reach over TLS and SSH (scripts/test-remote-engines).
+export BERTH_REMOTE_DIR ?= /tmp/berth-remote
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench bench-smoke system-deps test-system-deps clean
@@ -21,9 +23,13 @@ run: $(VENV)/.installed
 test: test-system-deps $(VENV)/.installed-dev
 	scripts/test-engine start
 	scripts/test-registry start || { scripts/test-engine stop; exit 1; }
-	BERTH_TEST_DOCKER_HOST=$${BERTH_TEST_DOCKER_HOST:-$(TEST_DOCKER_HOST)} \
+	scripts/test-remote-engines start || { scripts/test-remote-engines stop; \
+	  scripts/test-registry stop; scripts/test-engine stop; exit 1; }
+	eval "$$(scripts/test-remote-engines env)" && \
+	  BERTH_TEST_DOCKER_HOST=$${BERTH_TEST_DOCKER_HOST:-$(TEST_DOCKER_HOST)} \
 	  $(VENV)/bin/pytest tests/unit tests/engine tests/browser; \
-	  status=$$?; scripts/test-registry stop; scripts/test-engine stop; exit $$status
+	  status=$$?; scripts/test-remote-engines stop; scripts/test-registry stop; \
+	  scripts/test-engine stop; exit $$status
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
@@ -67,6 +73,8 @@ test-system-deps: system-deps
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v socat >/dev/null || missing="$$missing socat"; \
+	test -x /usr/sbin/sshd || missing="$$missing openssh-server"; \
 	if [ -n "$$missing" ]; then \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi

@@ -36,7 +36,9 @@ RUN_PRIVILEGED = "run privileged containers"
 PRUNE = "prune"
 # Hand a compose project (and so its objects) to a team.
 ASSIGN = "assign to a team"
-HOST_ONLY = (ANY_VOLUME, ANY_CREDENTIAL, RUN_PRIVILEGED, PRUNE, ASSIGN)
+# Add, grant, test and remove engines: each is root on a host.
+MANAGE_ENGINES = "manage engines"
+HOST_ONLY = (ANY_VOLUME, ANY_CREDENTIAL, RUN_PRIVILEGED, PRUNE, ASSIGN, MANAGE_ENGINES)
 
 # The label Berth puts on what a team creates; no `berth.*` label is set from a form.
 TEAM_LABEL = "berth.team"

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from containers_app import access, actors
-from containers_app.engine import Engine, default_engine
+from containers_app.engine import Engine
 from containers_app.models import AuditEntry
 from containers_app.streams import audit_feed
 
@@ -76,7 +76,7 @@ def record(
     write(
         user=request.user if request.user.is_authenticated else None,
         username=request.user.get_username(),
-        engine=engine.base_url,
+        engine=engine.slug,
         action=action,
         target=target,
         object_id=object_id,
@@ -95,7 +95,7 @@ def denied(*, user, engine: Engine, action: str, reason: str) -> None:
     write(
         user=user,
         username=user.get_username(),
-        engine=engine.base_url,
+        engine=engine.slug,
         action=action,
         target="",
         command="",
@@ -115,7 +115,7 @@ def terminal_opened(
             entry = write(
                 user=user,
                 username=user.get_username(),
-                engine=engine.base_url,
+                engine=engine.slug,
                 action="exec",
                 target=container,
                 command=command,
@@ -148,7 +148,7 @@ def terminal_ended(entry_id: int, *, exit_code: int | None = None, error: str = 
 
 def scope_of(user) -> str | frozenset[str] | None:
     """access.audit_scope for `user`, with their roles looked up."""
-    return access.audit_scope(actors.of_user(user, default_engine()))
+    return access.audit_scope(actors.of_user(user, None))
 
 
 def visible_entries(user) -> QuerySet | None:

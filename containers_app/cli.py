@@ -355,3 +355,18 @@ def _shown_labels(labels: Mapping[str, str]) -> dict[str, str]:
     """The labels a command line shows: Berth's empty label of no team is no option anyone
     would type (the form says "no team")."""
     return {k: v for k, v in labels.items() if (k, v) != (access.TEAM_LABEL, "")}
+
+
+def engine_add(slug: str, address: str) -> str:
+    """Keys and certificates are given as files the line leaves out: never their content."""
+    return manage("engines", "add", slug, address)
+
+
+def engine_grant(slug: str, teams: Iterable[str], every_team: bool = False) -> str:
+    if every_team:
+        return manage("engines", "grant", slug, "--every-team")
+    return manage("engines", "grant", slug, *_options("--team", teams))
+
+
+def engine_remove(slug: str) -> str:
+    return manage("engines", "remove", slug)

@@ -4,21 +4,32 @@ import functools
 import time
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
-from containers_app import access, audit
-from containers_app.engine import default_engine
-from containers_app.views.common import actor_of
+from containers_app import access, audit, engines
+from containers_app.views.common import actor_of, engine_for
 
 
 def engine(request: HttpRequest) -> dict:
+    """The engine the page is about (its URL's, or the default one's for pages about none),
+    and, for the switcher, the engines the user may use."""
     user = getattr(request, "user", None)
+    match = getattr(request, "resolver_match", None)
     return {
-        "engine": default_engine(),
+        # Lazy: a page that names no engine (an error page for a signed-out user) asks none.
+        "engine": SimpleLazyObject(lambda: engine_for(request)),
+        "usable_engines": functools.partial(_usable_engines, user),
+        # The page's resource (containers, images...), whichever engine's URL it has.
+        "section": match.namespaces[-1] if match and match.namespaces else "",
         "can_change": user is not None and access.allowed(actor_of(request), access.CHANGE),
         # A callable, which the template calls only where it asks (the nav), so partials
         # cost no query: whether this user has an audit page (superusers, team admins).
         "can_audit": functools.partial(_can_audit, user),
     }
+
+
+def _usable_engines(user) -> list:
+    return engines.usable_by(user) if user is not None else []
 
 
 def _can_audit(user) -> bool:

@@ -23,7 +23,7 @@ def origin_record(*, engine: Engine, image_id: str, teams: Iterable[str], how: s
         try:
             with transaction.atomic():
                 ImageOrigin.objects.get_or_create(
-                    engine=engine.base_url, image_id=image_id, team=team, defaults={"how": how}
+                    engine=engine.slug, image_id=image_id, team=team, defaults={"how": how}
                 )
         except IntegrityError:
             pass  # recorded by another thread meanwhile
@@ -31,7 +31,7 @@ def origin_record(*, engine: Engine, image_id: str, teams: Iterable[str], how: s
 
 def origin_teams(*, engine: Engine, image_id: str) -> frozenset[str]:
     """The teams recorded for `image_id` ("" for a superuser's of no team)."""
-    found = ImageOrigin.objects.filter(engine=engine.base_url, image_id=image_id)
+    found = ImageOrigin.objects.filter(engine=engine.slug, image_id=image_id)
     return frozenset(found.values_list("team", flat=True))
 
 

@@ -192,7 +192,7 @@ def start(
         job = Job.objects.create(
             user=user,
             username=user.get_username(),
-            engine=engine.base_url,
+            engine=engine.slug,
             kind=kind,
             target=target[:512],
             command=command,
@@ -239,19 +239,19 @@ def _claim_slot(run: "Run") -> bool:
         claimed = Job.objects.filter(pk=run.job_id, state=Job.QUEUED)
         if not claimed.update(state=Job.QUEUED):
             return False
-        running = Job.objects.filter(engine=run.engine.base_url, state=Job.RUNNING)
+        running = Job.objects.filter(engine=run.engine.slug, state=Job.RUNNING)
         if running.count() >= settings.MAX_JOBS_PER_ENGINE:
             return False
         per_user = dict(running.values("user").annotate(n=Count("pk")).values_list("user", "n"))
         # Users whose jobs ran least lately go first: the newest job of theirs that ran.
         ran_last = dict(
-            Job.objects.filter(engine=run.engine.base_url, state__in=(Job.RUNNING, *ENDED))
+            Job.objects.filter(engine=run.engine.slug, state__in=(Job.RUNNING, *ENDED))
             .values("user")
             .annotate(last=Max("pk"))
             .values_list("user", "last")
         )
         limit = settings.MAX_RUNNING_JOBS_PER_USER
-        waiting = Job.objects.filter(engine=run.engine.base_url, state=Job.QUEUED)
+        waiting = Job.objects.filter(engine=run.engine.slug, state=Job.QUEUED)
         candidates = [
             (per_user.get(user_id, 0), ran_last.get(user_id, 0), pk)
             for pk, user_id in waiting.order_by("pk").values_list("pk", "user")
@@ -410,7 +410,7 @@ def _end(run: Run, state: str, result: str) -> None:
         lambda: audit.write(
             user=run.user,
             username=run.user.get_username(),
-            engine=run.engine.base_url,
+            engine=run.engine.slug,
             action=run.kind,
             target=run.target,
             command=run.command,

@@ -410,7 +410,7 @@ _pages: dict[str, LivePages] = {}
 
 def live_pages(engine: Engine) -> LivePages:
     """The process's LivePages of an engine (used on the event loop only)."""
-    pages = _pages.get(engine.name)
+    pages = _pages.get(engine)
     if pages is None or pages.engine != engine:
-        pages = _pages[engine.name] = LivePages(engine)
+        pages = _pages[engine] = LivePages(engine)
     return pages

@@ -1,5 +1,5 @@
-"""What the engine does not keep: teams and their members, the audit trail of who did what
-through Berth, jobs, and registry logins."""
+"""What the engine does not keep: the engines themselves, teams and their members, the audit
+trail of who did what through Berth, jobs, and registry logins."""
 
 from django.conf import settings
 from django.db import models
@@ -217,3 +217,34 @@ class ImageOrigin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.image_id} on {self.engine}: {self.team or '(no team)'} ({self.how})"
+
+
+class Engine(models.Model):
+    """A Docker Engine Berth manages, reached as the docker CLI reaches it: a unix socket,
+    tcp:// with TLS client certificates, or ssh:// with a key. Keys and certificates are
+    encrypted at rest (credentials.encrypt) and never shown again; `ssh_host_key` is the
+    pinned host key's SHA256 fingerprint. Objects on the engine carry no reference to it:
+    other rows name an engine by its slug, so the audit trail outlives a removed engine."""
+
+    created = models.DateTimeField(auto_now_add=True)
+    # Changed whenever the address or a credential changes: clients built before are dropped.
+    updated = models.DateTimeField(auto_now=True)
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=150)
+    address = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    tls_ca = models.TextField(blank=True)
+    tls_cert = models.TextField(blank=True)
+    tls_key = models.TextField(blank=True)
+    ssh_key = models.TextField(blank=True)
+    ssh_host_key = models.CharField(max_length=100, blank=True)
+    # The teams that may use it (or every team, as the one engine of an install that had
+    # one); superusers use every engine.
+    every_team = models.BooleanField(default=False)
+    teams = models.ManyToManyField(Team, blank=True, related_name="engines")
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug

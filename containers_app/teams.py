@@ -191,7 +191,7 @@ def member_remove(*, by, team: Team, user, may_leave_without_admin: bool) -> str
 def projects_of(team: Team, engine: Engine) -> list[str]:
     """The compose projects assigned to `team` on `engine`."""
     return list(
-        team.projects.filter(engine=engine.base_url)
+        team.projects.filter(engine=engine.slug)
         .order_by("project")
         .values_list("project", flat=True)
     )
@@ -203,11 +203,11 @@ def project_assign(*, by, engine: Engine, team: Team, project: str) -> str | Non
     command = cli.team_assign(team.slug, project)
     with transaction.atomic():
         found = ProjectAssignment.objects.select_related("team").filter(
-            engine=engine.base_url, project=project
+            engine=engine.slug, project=project
         )
         before = found.first()
         ProjectAssignment.objects.update_or_create(
-            engine=engine.base_url, project=project, defaults={"team": team}
+            engine=engine.slug, project=project, defaults={"team": team}
         )
         was = before.team.slug if before and before.team_id != team.pk else None
         message = f"compose project {project}" + (f" (was {was}'s)" if was else "")
@@ -224,7 +224,7 @@ def project_unassign(*, by, engine: Engine, project: str) -> str | None:
     with transaction.atomic():
         found = (
             ProjectAssignment.objects.select_related("team")
-            .filter(engine=engine.base_url, project=project)
+            .filter(engine=engine.slug, project=project)
             .first()
         )
         if found is None:

@@ -7,6 +7,7 @@ from containers_app.views import (
     audit,
     container_jobs,
     containers,
+    engines,
     execs,
     images,
     jobs,
@@ -20,7 +21,7 @@ from containers_app.views import (
     teams,
     volumes,
 )
-from containers_app.views.common import REF, by_method
+from containers_app.views.common import ENGINE_KWARG, REF, by_method
 
 IMAGE_ID = r"(?P<ref>(sha256:)?[0-9a-f]{12,64})"
 
@@ -101,6 +102,15 @@ team_urls = [
 ]
 
 # Wall screens' management, and each screen's secret link (no sign-in: it checks its token).
+engine_list_urls = [
+    path("", by_method(get=engines.engine_list, post=engines.engine_add), name="list"),
+    path("host-key/", engines.engine_host_key, name="host-key"),
+    path("all/containers/", engines.all_containers, name="all-containers"),
+    path("<slug:slug>/test/", engines.engine_test, name="test"),
+    path("<slug:slug>/teams/", engines.engine_grant, name="grant"),
+    path("<slug:slug>/remove/", engines.engine_remove, name="remove"),
+]
+
 screen_urls = [
     path("", by_method(get=screens.screen_list, post=screens.screen_create), name="list"),
     path("<int:screen_id>/rotate/", screens.screen_rotate, name="rotate"),
@@ -108,11 +118,22 @@ screen_urls = [
     re_path(rf"^(?P<token>{SCREEN_TOKEN})/$", screens.screen_open, name="open"),
 ]
 
-urlpatterns = [
+# What is about one engine: under /engines/<slug>/, and at today's addresses for the default
+# engine (AccessMiddleware takes the slug, "" there, out of the view's arguments).
+engine_urls = [
     path("containers/", include((container_urls, "containers"))),
     path("images/", include((image_urls, "images"))),
     path("networks/", include((network_urls, "networks"))),
     path("volumes/", include((volume_urls, "volumes"))),
+    path("logs/", logs.merged_logs, name="merged-logs"),
+    path("stats/", stats.stats_page, name="stats"),
+    path("system/", include(([path("", system.system_info, name="info")], "system"))),
+]
+
+urlpatterns = [
+    path("engines/", include((engine_list_urls, "engines"))),
+    path("engines/<slug:engine>/", include(engine_urls)),
+    path("", include((engine_urls, "default-engine")), {ENGINE_KWARG: ""}),
     path("registries/", include((registry_urls, "registries"))),
     path("jobs/", include((job_urls, "jobs"))),
     path("audit/", include((audit_urls, "audit"))),
@@ -120,7 +141,4 @@ urlpatterns = [
     path("screens/", include((screen_urls, "screens"))),
     # The wall itself: its address holds no token (the link's was swapped for a cookie).
     path("screen/", screens.screen_wall, name="screen"),
-    path("logs/", logs.merged_logs, name="merged-logs"),
-    path("stats/", stats.stats_page, name="stats"),
-    path("system/", include(([path("", system.system_info, name="info")], "system"))),
 ]

@@ -45,6 +45,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 # The Docker Engine Berth manages. DOCKER_HOST as the docker CLI reads it.
 DOCKER_HOST = env_str("DOCKER_HOST", "unix:///var/run/docker.sock")
 DOCKER_TIMEOUT = env_int("BERTH_DOCKER_TIMEOUT", 30)
+# The engine of URLs without /engines/<slug>/, registered from DOCKER_HOST on first migrate.
+BERTH_DEFAULT_ENGINE = env_str("BERTH_DEFAULT_ENGINE", "local")
+# How often each engine's health is checked (seconds), and how long its ping may take.
+ENGINE_HEALTH_SECONDS = env_int("BERTH_ENGINE_HEALTH_SECONDS", 5)
+ENGINE_HEALTH_TIMEOUT = env_int("BERTH_ENGINE_HEALTH_TIMEOUT", 3)
+# How long the All engines page waits for each engine's list (asked of all at once).
+ENGINE_PAGE_TIMEOUT = env_int("BERTH_ENGINE_PAGE_TIMEOUT", 5)
 
 # What one user can make the server hold: websockets open at once (per process, all routes
 # together), and the history a log view reads, the newest part kept (merged views share it).
@@ -134,7 +141,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "containers:list"
+LOGIN_REDIRECT_URL = "default-engine:containers:list"
 LOGOUT_REDIRECT_URL = "login"
 
 # Sign-in throttling (django-axes), on /accounts/login/ and /admin/login/ alike: after

@@ -90,9 +90,19 @@ def docker_api() -> Iterator[docker.APIClient]:
     api.close()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    """The default engine the first migrate registered, pointed at the test engine (its
+    address was DOCKER_HOST's when the test database was made)."""
+    from containers_app.models import Engine as EngineRow
+
+    with django_db_blocker.unblock():
+        EngineRow.objects.filter(slug="local").update(address=test_docker_host())
+
+
 @pytest.fixture
 def engine() -> Engine:
-    return Engine(name="local", base_url=test_docker_host(), timeout=30)
+    return Engine(slug="local", base_url=test_docker_host(), timeout=30, every_team=True)
 
 
 REGISTRY_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "test-registry"

@@ -12,10 +12,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from containers_app import access, actors, audit
+from containers_app import access, actors, audit, engines
 from containers_app.consumers.auth import database_call
-from containers_app.engine import default_engine
+from containers_app.engine import Engine
 
+ENGINE_KWARG = "engine"
 CLOSE_TOO_MANY = 4429
 # Its user's rights changed while it was open: the page opens it again.
 CLOSE_RIGHTS_CHANGED = 4001
@@ -42,6 +43,10 @@ class Consumer(AsyncWebsocketConsumer):
 
     # A consumer that joins groups sets this, and gets channels' own loop.
     uses_channel_layer = False
+    # A route about one engine (ws/engines/<slug>/..., or the default engine's ws/...): its
+    # actor has the roles of the teams that may use that engine. Others (jobs, audit) span
+    # every engine.
+    about_engine = False
     # The user id this socket counts against, once counted; or whether it was turned away
     # for being over the limit, before connect() ran.
     counted: object = None
@@ -111,7 +116,7 @@ class Consumer(AsyncWebsocketConsumer):
                 await database_call(
                     audit.denied,
                     user=user,
-                    engine=default_engine(),
+                    engine=getattr(self, "_engine", None) or await database_call(engines.default),
                     action=f"websocket {route_of(self.scope)}",
                     reason=REFUSED_REASON,
                 )
@@ -122,14 +127,34 @@ class Consumer(AsyncWebsocketConsumer):
         rights are looked at again every RIGHTS_CHECK_SECONDS (see _watch_rights)."""
         if getattr(self, "_actor", None) is None:
             user = self.scope.get("user")
-            self._actor = (
-                await database_call(actors.of_user, user, default_engine())
-                if user is not None
-                else access.NOBODY
-            )
+            engine = await self.engine() if self.about_engine else None
+            if user is None or (self.about_engine and engine is None):
+                self._actor = access.NOBODY
+            else:
+                self._actor = await database_call(actors.of_user, user, engine)
             if self._actor.is_user:
                 self._rights_task = asyncio.create_task(self._watch_rights(user))
         return self._actor
+
+    def _current_actor(self, user) -> access.Actor:
+        """The actor as the database says now: the engine looked up again, as its grants
+        may have changed."""
+        if not self.about_engine:
+            return actors.of_user(user, None)
+        engine = _usable(user, self._route_engine())
+        return actors.of_user(user, engine) if engine is not None else access.NOBODY
+
+    def _route_engine(self) -> str | None:
+        return self.scope.get("url_route", {}).get("kwargs", {}).get(ENGINE_KWARG)
+
+    async def engine(self) -> Engine | None:
+        """The engine this socket is about, from its route (the default one without), if it
+        exists and its user may use it; None, the same for both, otherwise. Looked up once:
+        a grant taken away later is caught by _watch_rights."""
+        if not hasattr(self, "_engine"):
+            user = self.scope.get("user")
+            self._engine = await database_call(_usable, user, self._route_engine())
+        return self._engine
 
     async def _watch_rights(self, user) -> None:
         """Closes the socket once its user's rights change (a role, a team left, a compose
@@ -138,7 +163,7 @@ class Consumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(RIGHTS_CHECK_SECONDS)
             try:
-                now = await database_call(actors.of_user, user, default_engine())
+                now = await database_call(self._current_actor, user)
             except DatabaseError:
                 continue  # asked again next time
             if now.key() != self._actor.key():
@@ -150,6 +175,14 @@ class Consumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+
+def _usable(user, slug: str | None) -> Engine | None:
+    try:
+        engine = engines.get(slug) if slug else engines.default()
+    except engines.NoSuchEngine:
+        return None
+    return engine if user is not None and engines.may_use(user, engine) else None
 
 
 def route_of(scope: dict) -> str:

@@ -12,7 +12,7 @@ from containers_app import access, audit, cli, find, tickets
 from containers_app.access import CONTAINER
 from containers_app.consumers.auth import database_call
 from containers_app.consumers.base import CLOSE_NOT_FOUND, Consumer
-from containers_app.engine import EngineError, NotFound, default_engine
+from containers_app.engine import EngineError, NotFound
 from containers_app.streams.execs import ExecSession
 
 CLOSE_REFUSED = 4403
@@ -21,6 +21,8 @@ CLOSE_BAD_REQUEST = 4400
 
 class ExecConsumer(Consumer):
     """Runs what the ticket (issued by the terminal form's POST) says, once, and audits it."""
+
+    about_engine = True
 
     session: ExecSession | None = None
     audit_id: int | None = None
@@ -34,7 +36,7 @@ class ExecConsumer(Consumer):
         if not access.allowed(actor, access.CHANGE):
             await self.close(code=CLOSE_REFUSED)
             return
-        engine = default_engine()
+        engine = await self.engine()
         try:
             found = await find.find_visible_async(actor, engine, CONTAINER, ref, light=True)
         except NotFound:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 
 from containers_app import access, find
 from containers_app.consumers.base import CLOSE_NOT_FOUND, Consumer
-from containers_app.engine import EngineError, NotFound, default_engine
+from containers_app.engine import EngineError, NotFound
 from containers_app.forms import CONTAINER_REF
 from containers_app.live import PageView, Watcher, live_pages
 
@@ -16,6 +16,7 @@ PAGES = {"containers", "images", "networks", "volumes", "system", "container"}
 
 
 class LiveConsumer(Consumer):
+    about_engine = True
     watcher: Watcher | None = None
 
     async def connect(self) -> None:
@@ -29,7 +30,7 @@ class LiveConsumer(Consumer):
         if page not in PAGES or (page == "container" and not CONTAINER_REF.match(object_id)):
             await self.close(code=4400)
             return
-        engine = default_engine()
+        engine = await self.engine()
         if page == "container":
             # Another team's container is answered as a missing one, so its name never leaks.
             try:

@@ -11,7 +11,7 @@ from django.conf import settings
 from containers_app import access, find
 from containers_app.access import CONTAINER
 from containers_app.consumers.base import CLOSE_NOT_FOUND, CLOSE_REFUSED, Consumer
-from containers_app.engine import EngineError, NotFound, default_engine
+from containers_app.engine import EngineError, NotFound
 from containers_app.forms import CONTAINER_REF, LogsForm
 from containers_app.streams import logs
 from containers_app.streams.fanout import Viewer
@@ -24,6 +24,8 @@ LOGS_REFUSED = "This account may not read this container's log."
 class LogsConsumer(Consumer):
     """Client sends {"ack": n} for frames drawn; server sends frames of log blocks (see
     logs.BlockFrames) and JSON notices."""
+
+    about_engine = True
 
     viewer: Viewer | None = None
 
@@ -47,7 +49,7 @@ class LogsConsumer(Consumer):
         if not form.is_valid():
             await self._refuse("; ".join(e for errs in form.errors.values() for e in errs))
             return
-        engine = default_engine()
+        engine = await self.engine()
         actor = await self.actor()
         try:
             found = await asyncio.gather(

@@ -11,10 +11,9 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http.cookie import parse_cookie
 
-from containers_app import access, actors, screens
+from containers_app import access, actors, engines, screens
 from containers_app.consumers.auth import database_call
 from containers_app.consumers.base import CLOSE_REFUSED, CLOSE_TOO_MANY, Consumer
-from containers_app.engine import default_engine
 from containers_app.streams import walls
 from containers_app.streams.fanout import Viewer
 
@@ -59,7 +58,7 @@ class ScreenConsumer(Consumer):
         # Counted before the next wait, so handshakes arriving together cannot all pass.
         _open[screen.pk] += 1
         self.screen_id = screen.pk
-        engine = default_engine()
+        engine = await database_call(engines.default)
         self._actor = await database_call(actors.of_screen, screen, engine)
         await self.accept()
         self.viewer = Viewer()

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from containers_app import access, find
 from containers_app.access import CONTAINER
 from containers_app.consumers.base import CLOSE_NOT_FOUND, Consumer
-from containers_app.engine import EngineError, NotFound, default_engine
+from containers_app.engine import EngineError, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.forms import CONTAINER_REF
 from containers_app.streams.executor import engine_call
@@ -19,6 +19,7 @@ from containers_app.streams.stats import StatsWatch
 
 
 class StatsConsumer(Consumer):
+    about_engine = True
     watch: StatsWatch | None = None
 
     async def connect(self) -> None:
@@ -36,7 +37,7 @@ class StatsConsumer(Consumer):
         def shows(labels: Mapping[str, str]) -> bool:
             return access.allowed(actor, access.VIEW, access.Target(access.CONTAINER, labels))
 
-        engine = default_engine()
+        engine = await self.engine()
         try:
             if one:
                 # Another team's container is found as a missing one.

@@ -1,6 +1,6 @@
 """The only package that talks to the Docker Engine: plain dataclasses out, EngineError raised."""
 
-from containers_app.engine.client import Engine, default_engine
+from containers_app.engine.client import Engine
 from containers_app.engine.errors import (
     Conflict,
     EngineError,
@@ -16,5 +16,4 @@ __all__ = [
     "EngineUnavailable",
     "InvalidRequest",
     "NotFound",
-    "default_engine",
 ]

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import docker.errors
+import paramiko
 import requests.exceptions
 
 
@@ -51,7 +52,11 @@ def translate(error: Exception, *, engine: str) -> EngineError:
         if 400 <= status < 500:
             return InvalidRequest(_reason(error), engine=engine)
         return EngineError(_reason(error), engine=engine)
-    if isinstance(error, requests.exceptions.Timeout):
+    if isinstance(error, paramiko.SSHException | paramiko.ssh_exception.NoValidConnectionsError):
+        return EngineUnavailable(_ssh_reason(error), engine=engine)
+    if isinstance(error, requests.exceptions.SSLError):
+        return EngineUnavailable(tls_reason(error), engine=engine)
+    if isinstance(error, requests.exceptions.Timeout | TimeoutError):
         return EngineUnavailable("the engine did not answer in time", engine=engine)
     if isinstance(error, (requests.exceptions.ConnectionError, ConnectionError)):
         return EngineUnavailable(_connection_reason(error), engine=engine)
@@ -73,10 +78,33 @@ def translate(error: Exception, *, engine: str) -> EngineError:
         # plain DockerException; say what went wrong as a later call would.
         cause = error.__cause__
         transport = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
-        if isinstance(cause, (*transport, ConnectionError)):
+        if isinstance(cause, (*transport, ConnectionError, paramiko.SSHException)):
             return translate(cause, engine=engine)
         return EngineUnavailable(str(error), engine=engine)
     raise error
+
+
+def _ssh_reason(error: Exception) -> str:
+    if isinstance(error, paramiko.AuthenticationException):
+        return "SSH: the host refused the key given for the engine (permission denied)"
+    if isinstance(error, paramiko.ChannelException):
+        return f"SSH: the host refused another session ({error}); see sshd's MaxSessions"
+    if isinstance(error, paramiko.ssh_exception.NoValidConnectionsError):
+        return "SSH: connection refused"
+    text = str(error)
+    return text if text.startswith("the SSH host key") else f"SSH: {text}"
+
+
+def tls_reason(error: Exception) -> str:
+    text = str(error)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            "TLS: the engine's certificate is not signed by the CA given for it, or does not "
+            "name its address"
+        )
+    if any(alert in text for alert in ("BAD_CERTIFICATE", "UNKNOWN_CA", "CERTIFICATE_REQUIRED")):
+        return "TLS: the engine refused Berth's client certificate"
+    return f"TLS: {text}"
 
 
 def _connection_reason(error: Exception) -> str:
@@ -98,5 +126,8 @@ def translated(engine: str) -> Iterator[None]:
         docker.errors.DockerException,
         requests.exceptions.RequestException,
         ConnectionError,
+        paramiko.SSHException,
+        paramiko.ssh_exception.NoValidConnectionsError,
+        TimeoutError,
     ) as error:
         raise translate(error, engine=engine) from error

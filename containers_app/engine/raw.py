@@ -9,11 +9,13 @@ connection at its end, so a reader can take 256 KiB at a time and split frames i
 import contextlib
 import json
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urlencode, urlsplit
 
+from containers_app.engine import ssh, tls
 from containers_app.engine.client import Engine, api
 from containers_app.engine.errors import (
     Conflict,
@@ -21,6 +23,8 @@ from containers_app.engine.errors import (
     EngineUnavailable,
     InvalidRequest,
     NotFound,
+    tls_reason,
+    translate,
     translated,
 )
 
@@ -55,6 +59,9 @@ class RawStream:
         would wait."""
         if self.first:
             return self.read()
+        if isinstance(self.sock, ssl.SSLSocket):
+            # TLS takes no flags: whatever it holds decrypted, or a non-blocking read.
+            return _ready_tls(self.sock)
         try:
             return self.sock.recv(READ_SIZE, socket.MSG_DONTWAIT)
         except BlockingIOError:
@@ -66,23 +73,45 @@ class RawStream:
         self.sock.close()
 
 
+def _ready_tls(sock: ssl.SSLSocket) -> bytes | None:
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return sock.recv(READ_SIZE)
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return None
+    finally:
+        sock.settimeout(timeout)
+
+
 def _connect(engine: Engine, timeout: float) -> socket.socket:
+    """A new connection to the engine: its unix socket, TCP (with TLS when it has a CA), or a
+    channel of one of its SSH connections."""
     url = urlsplit(engine.base_url)
+    if url.scheme == "ssh":
+        try:
+            return ssh.open_channel(engine, timeout)  # type: ignore[return-value]
+        except Exception as error:
+            raise translate(error, engine=engine.base_url) from error
     if url.scheme in ("unix", "http+unix"):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         target: object = url.path
-    elif url.scheme in ("tcp", "http"):
+    elif url.scheme in ("tcp", "http", "https"):
         sock = socket.socket(socket.AF_INET6 if ":" in (url.hostname or "") else socket.AF_INET)
-        target = (url.hostname, url.port or 2375)
+        target = (url.hostname, url.port or (2376 if engine.tls_ca else 2375))
     else:
         raise EngineUnavailable(
-            f"streams are not supported over {url.scheme}:// yet", engine=engine.base_url
+            f"streams are not supported over {url.scheme}://", engine=engine.base_url
         )
     sock.settimeout(timeout)
     try:
         sock.connect(target)
+        if engine.tls_ca:
+            sock = tls.wrap(engine, sock, url.hostname or "")
     except OSError as error:
         sock.close()
+        if isinstance(error, ssl.SSLError):
+            raise EngineUnavailable(tls_reason(error), engine=engine.base_url) from error
         raise EngineUnavailable(error.strerror or str(error), engine=engine.base_url) from error
     return sock
 

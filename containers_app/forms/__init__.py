@@ -20,6 +20,7 @@ from containers_app.forms.containers import (
     ContainerRecreateForm,
     ExecForm,
 )
+from containers_app.forms.engines import EngineAddForm, EngineGrantForm, HostKeyForm
 from containers_app.forms.images import (
     ImageBuildForm,
     ImageListForm,
@@ -56,8 +57,11 @@ __all__ = [
     "ContainerFilterForm",
     "ContainerRecreateForm",
     "ContainerRunForm",
+    "EngineAddForm",
+    "EngineGrantForm",
     "ExecForm",
     "ForceForm",
+    "HostKeyForm",
     "ImageBuildForm",
     "ImageListForm",
     "ImageLoadForm",

@@ -179,7 +179,7 @@ class EventsUpstream(Upstream):
 
 def events_upstream(engine: Engine, *, since_nano: int = 0) -> EventsUpstream:
     """The engine's events upstream; a new one starts from `since_nano` (0: from now)."""
-    key = (engine.name, "events")
+    key = (engine, "events")
     upstream = registry.get(
         key, lambda: EventsUpstream(key, registry, engine=engine, since_nano=since_nano)
     )

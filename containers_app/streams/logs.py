@@ -285,7 +285,7 @@ class LogUpstream(Upstream):
 
 
 def follow_container(engine: Engine, container_id: str, tty: bool) -> LogUpstream:
-    key = (engine.name, "logs", container_id)
+    key = (engine, "logs", container_id)
     upstream = registry.get(
         key,
         lambda: LogUpstream(key, registry, engine=engine, container_id=container_id, tty=tty),

@@ -122,7 +122,7 @@ class StatsUpstream(Upstream):
 
 
 def container_stats(engine: Engine, container_id: str) -> StatsUpstream:
-    key = (engine.name, "stats", container_id)
+    key = (engine, "stats", container_id)
     upstream = registry.get(
         key, lambda: StatsUpstream(key, registry, engine=engine, container_id=container_id)
     )

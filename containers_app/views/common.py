@@ -3,24 +3,38 @@ htmx partials and action replies."""
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from containers_app import access, actors, audit
-from containers_app.engine import Engine, default_engine
+from containers_app import access, actors, audit, engines
+from containers_app.engine import Engine
 
+# The URL parameter naming the engine (/engines/<slug>/...).
+ENGINE_KWARG = "engine"
 # A name or id as the engine accepts it in a URL; anything else is a 404 before any call.
 REF = r"(?P<ref>[A-Za-z0-9][A-Za-z0-9_.-]{0,254})"
 
 
 def engine_for(request: HttpRequest) -> Engine:
-    """The engine a request is about; URLs without an engine prefix mean the default one."""
-    return default_engine()
+    """The engine a request is about, as AccessMiddleware took it from the URL (and checked
+    that the user may use it); pages about no engine in particular (teams, audit, jobs)
+    mean the default one."""
+    engine = getattr(request, "engine", None)
+    if engine is None:
+        engine = request.engine = engines.default()
+    return engine
+
+
+def engine_url(request: HttpRequest, name: str, *args) -> str:
+    """The address of page `name` (containers:detail...) on the request's engine."""
+    return reverse(name, args=[engine_for(request).slug, *args])
 
 
 def actor_of(request: HttpRequest) -> access.Actor:
@@ -75,6 +89,9 @@ class AccessMiddleware:
     def process_view(self, request: HttpRequest, view: Callable, args, kwargs):
         if request.resolver_match and request.resolver_match.app_name == "admin":
             return None
+        # The engine's slug is the URL's (urls.py; "" for today's URLs without one: the
+        # default engine), taken out of what the view gets: views ask engine_for(request).
+        slug = kwargs.pop(ENGINE_KWARG, None)
         rule = rule_of(view, request.method)
         if rule == PUBLIC:
             return None
@@ -82,9 +99,35 @@ class AccessMiddleware:
             raise refused(request, "Nobody may use this address.")
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        if slug is not None:
+            request.engine = usable_engine(request, slug or settings.BERTH_DEFAULT_ENGINE)
+            if request.engine is None:
+                return engine_not_usable(request)
         if not access.allowed(actor_of(request), rule):
             raise refused(request, CHANGE_REFUSED)
         return None
+
+
+def usable_engine(request: HttpRequest, slug: str) -> Engine | None:
+    """The engine named `slug`, if it exists and the user may use it; None, the same for
+    both, otherwise."""
+    try:
+        engine = engines.get(slug)
+    except engines.NoSuchEngine:
+        return None
+    return engine if engines.may_use(request.user, engine) else None
+
+
+def engine_not_usable(request: HttpRequest) -> HttpResponse:
+    """The 404 of an engine that does not exist or that the user may not use (the same
+    page for both), with the engines they may use."""
+    context = {
+        "status": 404,
+        "title": "No such engine",
+        "reason": "This engine does not exist, or your teams may not use it.",
+        "usable_engines": engines.usable_by(request.user),
+    }
+    return render(request, "error.html", context, status=404)
 
 
 def refused(request: HttpRequest, reason: str) -> PermissionDenied:

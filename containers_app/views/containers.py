@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from containers_app import access, actions, cli, find, masking
@@ -23,6 +22,7 @@ from containers_app.views.common import (
     can_view,
     changes_its_object,
     engine_for,
+    engine_url,
     render_list,
     sort_queries,
 )
@@ -126,12 +126,14 @@ def container_action(request: HttpRequest, ref: str, action: str) -> HttpRespons
     )
     message = f"{PAST_TENSE[action]} {container.name}: {command}"
     if action in REMOVALS:
-        return action_done(request, message=message, fallback=reverse("containers:list"))
+        return action_done(
+            request, message=message, fallback=engine_url(request, "containers:list")
+        )
     row = engine_containers.container_summary(engine=engine, container_id=container.id)
     return action_done(
         request,
         message=message,
-        fallback=reverse("containers:detail", args=[container.id]),
+        fallback=engine_url(request, "containers:detail", container.id),
         partial="containers/_row.html",
         context={"c": container_rows([row], actor_of(request))[0]},
     )
@@ -183,7 +185,7 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
         request,
         message=message,
         level=messages.WARNING if failed else messages.SUCCESS,
-        fallback=reverse("containers:list"),
+        fallback=engine_url(request, "containers:list"),
         partial="containers/_bulk_result.html",
         context={
             "rows": container_rows(rows, actor_of(request)),

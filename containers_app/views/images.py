@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from containers_app import (
@@ -55,6 +54,7 @@ from containers_app.views.common import (
     can_change,
     can_view,
     engine_for,
+    engine_url,
     refused,
     render_list,
 )
@@ -188,9 +188,9 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
     summary = ", ".join(effects[:4]) + (f" and {len(effects) - 4} more" if len(effects) > 4 else "")
     untagged_only = all(e.startswith("Untagged") for e in effects)
     fallback = (
-        reverse("images:detail", args=[image.id])
+        engine_url(request, "images:detail", image.id)
         if tag and untagged_only
-        else reverse("images:list")
+        else engine_url(request, "images:list")
     )
     return action_done(request, message=f"{command}: {summary}", fallback=fallback)
 
@@ -237,7 +237,9 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
     target, repository, tag = (form.cleaned_data[k] for k in ("target", "repository", "tag"))
     command = _tag(request, image, target=target, repository=repository, tag=tag)
     return action_done(
-        request, message=f"Tagged: {command}", fallback=reverse("images:detail", args=[image.id])
+        request,
+        message=f"Tagged: {command}",
+        fallback=engine_url(request, "images:detail", image.id),
     )
 
 
@@ -295,7 +297,7 @@ def image_prune(request: HttpRequest) -> HttpResponse:
         f"{command}: removed {removed} image layer{'s' * (removed != 1)}, "
         f"reclaimed {filesizeformat(result.reclaimed)}."
     )
-    return action_done(request, message=message, fallback=reverse("images:list"))
+    return action_done(request, message=message, fallback=engine_url(request, "images:list"))
 
 
 @can_change

@@ -6,7 +6,6 @@ import dataclasses
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from containers_app import access, actions, cli
@@ -22,6 +21,7 @@ from containers_app.views.common import (
     can_view,
     changes_its_object,
     engine_for,
+    engine_url,
     render_list,
 )
 from containers_app.views.objects import creatable_teams, found
@@ -109,7 +109,7 @@ def network_create(request: HttpRequest) -> HttpResponse:
         form.add_error(None, error.reason)
         return _list_page(request, form, status=409 if isinstance(error, Conflict) else 400)
     messages.success(request, f"Created network {arguments['name']}: {command}")
-    return redirect("networks:list")
+    return redirect(engine_url(request, "networks:list"))
 
 
 @changes_its_object
@@ -128,5 +128,7 @@ def network_remove(request: HttpRequest, ref: str) -> HttpResponse:
         ),
     )
     return action_done(
-        request, message=f"Removed network: {command}", fallback=reverse("networks:list")
+        request,
+        message=f"Removed network: {command}",
+        fallback=engine_url(request, "networks:list"),
     )

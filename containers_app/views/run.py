@@ -37,7 +37,13 @@ from containers_app.forms import (
     add_team_field,
 )
 from containers_app.models import Team
-from containers_app.views.common import actor_of, can_change, changes_its_object, engine_for
+from containers_app.views.common import (
+    actor_of,
+    can_change,
+    changes_its_object,
+    engine_for,
+    engine_url,
+)
 from containers_app.views.errors import status_of
 from containers_app.views.execs import terminal_context
 from containers_app.views.images import refuse_registry
@@ -381,7 +387,7 @@ def _after_run(
         container = engine_containers.container_inspect(engine=engine, container_id=container_id)
     except NotFound:
         messages.success(request, f"Ran a container, which ended and was removed: {audited}")
-        return redirect("containers:list")
+        return redirect(engine_url(request, "containers:list"))
     messages.success(request, f"Started container {container.name}: {audited}")
     if spec.interactive and spec.tty and container.running and not container.paused:
         # This POST carried the CSRF token, as the terminal form's does: it may issue the
@@ -392,8 +398,8 @@ def _after_run(
         return render(request, "containers/exec.html", context)
     if not spec.detach:
         # What `docker run` without -d shows: the container's output as it comes.
-        return redirect("containers:logs", container.id)
-    return redirect("containers:detail", container.id)
+        return redirect(engine_url(request, "containers:logs", container.id))
+    return redirect(engine_url(request, "containers:detail", container.id))
 
 
 @can_change

@@ -4,7 +4,6 @@ team's volumes; its admins create and remove them."""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from containers_app import access, actions, cli
@@ -18,6 +17,7 @@ from containers_app.views.common import (
     can_view,
     changes_its_object,
     engine_for,
+    engine_url,
     render_list,
 )
 from containers_app.views.errors import bad_request
@@ -94,7 +94,7 @@ def volume_create(request: HttpRequest) -> HttpResponse:
         form.add_error(None, error.reason)
         return _list_page(request, form, status=409 if isinstance(error, Conflict) else 400)
     messages.success(request, f"Created volume {name}: {command}")
-    return redirect("volumes:list")
+    return redirect(engine_url(request, "volumes:list"))
 
 
 def _create_new(engine: Engine, arguments: dict) -> str:
@@ -133,5 +133,5 @@ def volume_remove(request: HttpRequest, ref: str) -> HttpResponse:
     return action_done(
         request,
         message=f"Removed volume {volume.name}: {command}",
-        fallback=reverse("volumes:list"),
+        fallback=engine_url(request, "volumes:list"),
     )

@@ -30,6 +30,12 @@
   }
 
   document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-switch-engine]")) {
+      // The engine switcher: the chosen engine's containers (or every engine's).
+      const option = event.target.selectedOptions[0];
+      if (option && option.dataset.href) location.assign(option.dataset.href);
+      return;
+    }
     if (event.target.id === "select-all") {
       document.querySelectorAll('input[name="ids"][form="bulk"]').forEach(function (box) {
         box.checked = event.target.checked;

@@ -985,7 +985,7 @@ def test_each_action_is_recorded_in_the_audit_trail(
     entry = AuditEntry.objects.get()
     assert entry.user == admin_user
     assert entry.username == admin_user.username
-    assert entry.engine == engine.base_url
+    assert entry.engine == engine.slug
     assert entry.action == action.replace("-", "_")
     assert (entry.target, entry.object_id) == (name, container_id)
     assert entry.command == f"docker {words} {name}"

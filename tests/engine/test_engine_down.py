@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from containers_app.engine import client as engine_client
-from containers_app.engine import default_engine
+from containers_app.engines import default as default_engine
 from tests.conftest import TEST_IMAGE
 from tests.engine.second_engine import SecondEngine
 

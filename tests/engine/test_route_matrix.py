@@ -587,7 +587,7 @@ def team_projects(name: str, url) -> Asked:
     if name == "teams:projects":
         return Asked(url(slug=HOME_TEAM), {"project": project}, assigned.exists)
     home = Team.objects.get(slug=HOME_TEAM)
-    ProjectAssignment.objects.create(engine=conftest.test_docker_host(), project=project, team=home)
+    ProjectAssignment.objects.create(engine="local", project=project, team=home)
     return Asked(url(slug=HOME_TEAM, project=project), {}, lambda: not assigned.exists())
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
-from containers_app.engine import default_engine
+from containers_app.engines import default as default_engine
 from containers_app.streams import fanout, stats
 from containers_app.streams.stats import reduce_sample
 from tests.conftest import STOPPABLE, unique
@@ -196,7 +196,7 @@ def gone(container_id: str):
 
 
 def upstream_of(container_id: str) -> stats.StatsUpstream | None:
-    return stats.registry._upstreams.get((default_engine().name, "stats", container_id))
+    return stats.registry._upstreams.get((default_engine(), "stats", container_id))
 
 
 async def test_one_container_s_stats_arrive_with_its_figures(admin_user, make):
@@ -290,7 +290,7 @@ async def test_two_viewers_of_one_container_share_one_stats_upstream(admin_user,
     assert upstream is not None
     assert len(upstream.viewers) == 2
     assert [key for key in stats.registry._upstreams if container["Id"] in key] == [
-        (default_engine().name, "stats", container["Id"])
+        (default_engine(), "stats", container["Id"])
     ]
     first_sample = await first.until(sample_of(container["Id"]))
     second_sample = await second.until(sample_of(container["Id"]))

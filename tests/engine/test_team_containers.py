@@ -9,7 +9,6 @@ import re
 import docker.errors
 import pytest
 
-from containers_app.engine import default_engine
 from containers_app.engine.containers import ACTIONS
 from containers_app.models import AuditEntry, ProjectAssignment, Team
 from tests.conftest import HOME_TEAM, OTHER_TEAM, STOPPABLE, client_of, member, unique
@@ -287,7 +286,7 @@ def test_the_team_s_admin_may_remove_its_container(staff_client, make, docker_ap
 
 def assign(project: str, team: str = HOME_TEAM) -> ProjectAssignment:
     return ProjectAssignment.objects.create(
-        engine=default_engine().base_url, project=project, team=Team.objects.get(slug=team)
+        engine="local", project=project, team=Team.objects.get(slug=team)
     )
 
 
@@ -333,7 +332,7 @@ def test_a_container_labelled_for_another_team_stays_that_team_s_in_an_assigned_
 def test_a_project_assigned_on_another_engine_gives_no_team_its_containers(viewer_client, make):
     project = unique("p")
     ProjectAssignment.objects.create(
-        engine="tcp://elsewhere.example:2376",
+        engine="elsewhere",
         project=project,
         team=Team.objects.get(slug=HOME_TEAM),
     )

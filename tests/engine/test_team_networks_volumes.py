@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import docker
 import pytest
 
-from containers_app.engine import default_engine
 from containers_app.models import AuditEntry, ProjectAssignment, Team
 from tests.conftest import HOME_TEAM, OTHER_TEAM, unique
 from tests.engine.markup import data_ids, page, row, shows
@@ -140,7 +139,7 @@ def test_an_object_of_an_assigned_compose_project_is_its_teams(
 ):
     project = unique("p")
     ProjectAssignment.objects.create(
-        engine=default_engine().base_url, project=project, team=Team.objects.get(slug=HOME_TEAM)
+        engine="local", project=project, team=Team.objects.get(slug=HOME_TEAM)
     )
     composed = made(make, kind, team=None, labels={"com.docker.compose.project": project})
 

@@ -530,12 +530,12 @@ def test_a_real_account_s_actor_carries_its_roles_and_its_engine_s_projects():
     from containers_app.engine import Engine
     from containers_app.models import Membership, ProjectAssignment, Team
 
-    here = Engine(name="local", base_url="unix:///tmp/berth-unit-here.sock")
-    there = Engine(name="other", base_url="unix:///tmp/berth-unit-there.sock")
+    here = Engine(slug="local", base_url="unix:///tmp/berth-unit-here.sock", every_team=True)
+    there = Engine(slug="other", base_url="unix:///tmp/berth-unit-there.sock", every_team=True)
     web = Team.objects.create(slug=HOME, name="Web")
     api = Team.objects.create(slug=OTHER, name="API")
-    ProjectAssignment.objects.create(engine=here.base_url, project="shop", team=web)
-    ProjectAssignment.objects.create(engine=there.base_url, project="billing", team=api)
+    ProjectAssignment.objects.create(engine=here.slug, project="shop", team=web)
+    ProjectAssignment.objects.create(engine=there.slug, project="billing", team=api)
     ann = get_user_model().objects.create_user(username="ann", password="x")
     Membership.objects.create(user=ann, team=web, role="operator")
     retired = get_user_model().objects.create_user(username="old", password="x", is_active=False)

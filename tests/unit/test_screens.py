@@ -217,7 +217,7 @@ def test_the_form_offers_the_whole_host_only_when_allowed():
 
 async def test_an_event_of_a_container_the_screen_may_not_see_is_never_looked_at():
     actor = access.Actor(name="s", active=True, screen=access.ScreenScope(team="home"))
-    feed = walls.ScreenFeed(Engine(name="x", base_url="unix:///nowhere"), actor, Viewer())
+    feed = walls.ScreenFeed(Engine(slug="x", base_url="unix:///nowhere"), actor, Viewer())
     event = {"type": "container", "action": "start", "id": "b" * 64, "time": 1}
 
     feed.offer([{**event, "attributes": {access.TEAM_LABEL: "away"}}])
@@ -232,7 +232,7 @@ async def test_an_event_of_a_container_the_screen_may_not_see_is_never_looked_at
 
 async def test_reloads_a_page_asks_for_in_a_burst_are_done_once(monkeypatch):
     actor = access.Actor(name="s", active=True, screen=access.ScreenScope(team="home"))
-    feed = walls.ScreenFeed(Engine(name="x", base_url="unix:///nowhere"), actor, Viewer())
+    feed = walls.ScreenFeed(Engine(slug="x", base_url="unix:///nowhere"), actor, Viewer())
     done = []
 
     async def reload() -> None:

@@ -8,8 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.forms import Form
 
-from containers_app import access, teams
-from containers_app.engine import default_engine
+from containers_app import access, engines, teams
 from containers_app.forms import (
     MembershipForm,
     ProjectAssignForm,
@@ -51,10 +50,14 @@ class Command(BaseCommand):
         )
         assign.add_argument("slug")
         assign.add_argument("project")
+        assign.add_argument("--engine", default="", help="the engine's slug (default: the default)")
         unassign = commands.add_parser(
             "unassign", help="take a compose project from its team (superusers only then)"
         )
         unassign.add_argument("project")
+        unassign.add_argument(
+            "--engine", default="", help="the engine's slug (default: the default)"
+        )
 
     def handle(self, *args, subcommand: str, **options) -> None:
         if subcommand == "create":
@@ -64,25 +67,32 @@ class Command(BaseCommand):
         elif subcommand == "remove":
             self.remove(options["slug"], options["username"])
         elif subcommand == "assign":
-            self.assign(options["slug"], options["project"])
+            self.assign(options["slug"], options["project"], self.engine(options["engine"]))
         elif subcommand == "unassign":
-            self.unassign(options["project"])
+            self.unassign(options["project"], self.engine(options["engine"]))
         else:
             self.list()
 
-    def assign(self, slug: str, project: str) -> None:
+    @staticmethod
+    def engine(slug: str):
+        try:
+            return engines.get(slug) if slug else engines.default()
+        except engines.NoSuchEngine:
+            raise CommandError(f"No engine {slug}: see manage.py engines list.") from None
+
+    def assign(self, slug: str, project: str, engine) -> None:
         team = self.team(slug)
         form = ProjectAssignForm({"project": project})
         if not form.is_valid():
             raise CommandError(form_errors(form))
         project = form.cleaned_data["project"]
-        was = teams.project_assign(by=None, engine=default_engine(), team=team, project=project)
+        was = teams.project_assign(by=None, engine=engine, team=team, project=project)
         self.stdout.write(
             f"Compose project {project} is {slug}'s now" + (f" (was {was}'s)." if was else ".")
         )
 
-    def unassign(self, project: str) -> None:
-        slug = teams.project_unassign(by=None, engine=default_engine(), project=project)
+    def unassign(self, project: str, engine) -> None:
+        slug = teams.project_unassign(by=None, engine=engine, project=project)
         if slug is None:
             raise CommandError(f"Compose project {project} is not assigned to any team.")
         self.stdout.write(f"Compose project {project} is no longer {slug}'s.")

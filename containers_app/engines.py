@@ -1,0 +1,279 @@
+"""The engines Berth manages: adding, removing and granting them, and each as the engine
+package's `Engine`, its keys and certificates written 0600 under the data folder (the SDK's
+TLS takes paths, and compose will need them), never in anyone's ~/.ssh."""
+
+import os
+import re
+import shutil
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from containers_app import credentials
+from containers_app.engine import Engine, ssh
+from containers_app.engine.client import forget_slug
+from containers_app.models import Engine as EngineRow
+from containers_app.models import ImageOrigin, ProjectAssignment, Team
+
+# `all` names the page of every engine at once; the others are paths under /engines/<slug>/.
+RESERVED_SLUGS = ("all", "new", "host-key")
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+TLS_FILES = {"tls_ca": "ca.pem", "tls_cert": "cert.pem", "tls_key": "key.pem"}
+SSH_KEY_FILE = "id_key"
+FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
+
+
+class NoSuchEngine(LookupError):
+    """No engine has this slug (or the one asked for may not be used by whoever asks)."""
+
+
+class EngineRefused(ValueError):
+    """An engine that cannot be added as given; the message says what to change."""
+
+
+def credential_folder(slug: str) -> Path:
+    return Path(settings.DATA_DIR) / "engines" / slug
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What reaching an engine takes besides its address, as the person gave it."""
+
+    tls_ca: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    ssh_key: str = ""
+    ssh_host_key: str = ""
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Writes `text` readable by Berth's user alone, from the first byte; whole or not at
+    all, as a connection may be reading the file this replaces."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    temporary.replace(path)
+
+
+_cache: dict[str, tuple[object, Engine]] = {}
+_cache_lock = threading.Lock()
+
+
+def as_engine(row: EngineRow) -> Engine:
+    """The engine package's view of `row`, its credential files written if they are not
+    there yet or the row changed since (another process, a restored data folder)."""
+    with _cache_lock:
+        cached = _cache.get(row.slug)
+    if cached is not None and cached[0] == row.updated:
+        return cached[1]
+    folder = credential_folder(row.slug)
+    paths: dict[str, str] = {}
+    for field, filename in TLS_FILES.items():
+        if getattr(row, field):
+            _write_private(folder / filename, credentials.decrypt(getattr(row, field)))
+            paths[field] = str(folder / filename)
+    if row.ssh_key:
+        _write_private(folder / SSH_KEY_FILE, credentials.decrypt(row.ssh_key))
+        paths["ssh_key"] = str(folder / SSH_KEY_FILE)
+    engine = Engine(
+        slug=row.slug,
+        name=row.name,
+        base_url=row.address,
+        timeout=settings.DOCKER_TIMEOUT,
+        ssh_host_key=row.ssh_host_key,
+        revision=row.updated.isoformat(),
+        teams=frozenset(row.teams.values_list("slug", flat=True)),
+        every_team=row.every_team,
+        **paths,
+    )
+    with _cache_lock:
+        _cache[row.slug] = (row.updated, engine)
+    return engine
+
+
+def get(slug: str) -> Engine:
+    row = EngineRow.objects.filter(slug=slug).first()
+    if row is not None:
+        return as_engine(row)
+    if slug == settings.BERTH_DEFAULT_ENGINE:
+        return unregistered_default()
+    raise NoSuchEngine(slug)
+
+
+def default() -> Engine:
+    return get(settings.BERTH_DEFAULT_ENGINE)
+
+
+def unregistered_default() -> Engine:
+    """The default engine while it has no row (a database emptied since its first migrate):
+    DOCKER_HOST, for every team, as Berth was before it knew several engines."""
+    return Engine(
+        slug=settings.BERTH_DEFAULT_ENGINE,
+        name="Local engine",
+        base_url=settings.DOCKER_HOST,
+        timeout=settings.DOCKER_TIMEOUT,
+        every_team=True,
+    )
+
+
+def listed() -> list[Engine]:
+    every = [as_engine(row) for row in EngineRow.objects.all()]
+    if not any(engine.slug == settings.BERTH_DEFAULT_ENGINE for engine in every):
+        every.insert(0, unregistered_default())
+    return every
+
+
+def may_use(user, engine: Engine) -> bool:
+    """Superusers use every engine; others those granted to one of their teams."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if user.is_superuser:
+        return True
+    mine = user.memberships.values_list("team__slug", flat=True)
+    return any(engine.granted(team) for team in mine)
+
+
+def usable_by(user) -> list[Engine]:
+    if not (user.is_authenticated and user.is_active):
+        return []
+    every = listed()
+    if user.is_superuser:
+        return every
+    mine = set(user.memberships.values_list("team__slug", flat=True))
+    return [engine for engine in every if any(engine.granted(team) for team in mine)]
+
+
+def check_address(address: str) -> str:
+    """The address as stored, or EngineRefused saying what is wrong with it."""
+    address = address.strip()
+    url = urllib.parse.urlsplit(address)
+    if url.scheme == "unix":
+        if not url.path.startswith("/"):
+            raise EngineRefused("A unix socket's address is unix:///absolute/path.")
+        return address
+    if url.scheme == "tcp":
+        if not url.hostname or url.path not in ("", "/"):
+            raise EngineRefused("A TCP address is tcp://host:port (2376 for TLS).")
+        return address
+    if url.scheme == "ssh":
+        try:
+            ssh.address_of(address)
+        except ValueError as error:
+            raise EngineRefused(str(error)) from None
+        return address
+    raise EngineRefused("An engine's address is unix://…, tcp://host:2376 or ssh://user@host.")
+
+
+def check_credentials(address: str, given: Credentials) -> None:
+    """What each transport needs, and nothing it would ignore. A plain TCP engine, with no
+    TLS, would hand root on its host to anyone on the network: refused."""
+    scheme = address.split("://", 1)[0]
+    tls = (given.tls_ca, given.tls_cert, given.tls_key)
+    if scheme == "tcp" and not all(tls):
+        raise EngineRefused(
+            "A TCP engine needs TLS: its CA, Berth's client certificate and that "
+            "certificate's key (an engine on TCP without TLS is root to anyone who reaches it)."
+        )
+    if scheme != "tcp" and any(tls):
+        raise EngineRefused("TLS certificates are only for tcp:// addresses.")
+    if scheme == "ssh":
+        if not given.ssh_key:
+            raise EngineRefused("An SSH engine needs a private key (without a passphrase).")
+        try:
+            ssh.load_key(given.ssh_key)
+        except ssh.KeyProblem as error:
+            raise EngineRefused(str(error)) from None
+        if not FINGERPRINT.match(given.ssh_host_key):
+            raise EngineRefused(
+                "An SSH engine needs its host key's fingerprint, as ssh-keygen -lf prints it "
+                "(SHA256:…, 43 characters after the colon), to be pinned."
+            )
+    elif given.ssh_key or given.ssh_host_key:
+        raise EngineRefused("An SSH key and host key are only for ssh:// addresses.")
+
+
+def check_slug(slug: str) -> str:
+    if not SLUG.match(slug) or slug in RESERVED_SLUGS:
+        raise EngineRefused(
+            "An engine's slug is lowercase letters, digits and hyphens (at most 63), and not "
+            + " or ".join(RESERVED_SLUGS)
+            + "."
+        )
+    if EngineRow.objects.filter(slug=slug).exists():
+        raise EngineRefused(f"An engine named {slug} exists already.")
+    return slug
+
+
+def engine_add(
+    *,
+    slug: str,
+    address: str,
+    name: str = "",
+    description: str = "",
+    given: Credentials = Credentials(),
+    teams: list[Team] | tuple[Team, ...] = (),
+    every_team: bool = False,
+) -> Engine:
+    """Registers an engine (nothing is asked of it: health.check does that)."""
+    slug = check_slug(slug)
+    address = check_address(address)
+    check_credentials(address, given)
+    secrets = {
+        field: credentials.encrypt(value)
+        for field, value in (
+            ("tls_ca", given.tls_ca),
+            ("tls_cert", given.tls_cert),
+            ("tls_key", given.tls_key),
+            ("ssh_key", given.ssh_key),
+        )
+        if value
+    }
+    with transaction.atomic():
+        row = EngineRow.objects.create(
+            slug=slug,
+            name=name or slug,
+            address=address,
+            description=description,
+            ssh_host_key=given.ssh_host_key,
+            every_team=every_team,
+            **secrets,
+        )
+        row.teams.set(teams)
+    return as_engine(row)
+
+
+def engine_grant(
+    *, slug: str, teams: list[Team] | tuple[Team, ...], every_team: bool = False
+) -> Engine:
+    """Sets which teams may use the engine (or every team)."""
+    with transaction.atomic():
+        row = EngineRow.objects.select_for_update().get(slug=slug)
+        row.teams.set(teams)
+        row.every_team = every_team
+        # A new revision: what was cached of it, in this process or another, is stale.
+        row.save(update_fields=["updated", "every_team"])
+    return as_engine(row)
+
+
+def engine_remove(*, slug: str) -> None:
+    """Forgets an engine: its row, its compose projects' and images' team records, its
+    credential files and clients. The audit trail keeps naming it. The default engine
+    cannot be removed."""
+    if slug == settings.BERTH_DEFAULT_ENGINE:
+        raise EngineRefused(f"{slug} is the default engine (BERTH_DEFAULT_ENGINE): it stays.")
+    with transaction.atomic():
+        deleted, _ = EngineRow.objects.filter(slug=slug).delete()
+        if not deleted:
+            raise NoSuchEngine(slug)
+        ProjectAssignment.objects.filter(engine=slug).delete()
+        ImageOrigin.objects.filter(engine=slug).delete()
+    shutil.rmtree(credential_folder(slug), ignore_errors=True)
+    with _cache_lock:
+        _cache.pop(slug, None)
+    forget_slug(slug)
