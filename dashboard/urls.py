@@ -9,7 +9,9 @@ from django.views.generic import RedirectView
 from containers_app.views.common import public
 
 urlpatterns = [
-    path("", public(RedirectView.as_view(pattern_name="default-engine:containers:list")), name="home"),
+    path(
+        "", public(RedirectView.as_view(pattern_name="default-engine:containers:list")), name="home"
+    ),
     path("accounts/login/", public(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("admin/", admin.site.urls),
