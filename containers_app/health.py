@@ -7,7 +7,6 @@ clients (an SSH connection is never made again by the client that had it), so th
 back, through new ones, as soon as it answers again.
 """
 
-import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,10 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 
-from containers_app import engines
 from containers_app.engine import Engine, EngineError
 from containers_app.engine.client import api, forget
 from containers_app.engine.errors import translated
@@ -27,8 +24,8 @@ UP, DEGRADED, DOWN, UNKNOWN = "up", "degraded", "down", "unknown"
 # An answer slower than this is degraded; while down, checks back off up to BACKOFF_MAX.
 SLOW_SECONDS = 1.0
 BACKOFF_MAX = 60.0
-
-log = logging.getLogger(__name__)
+# An engine nobody asked about for this long is no longer checked.
+WATCHED_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -43,14 +40,18 @@ class Health:
 
 
 _health: dict[str, Health] = {}
+# The engines someone asked about lately, by slug: (the engine, when it was last asked).
+_watched: dict[str, tuple[Engine, float]] = {}
 _lock = threading.Lock()
 _started = threading.Event()
 
 
 def of(engine: Engine) -> Health:
-    """What is known of the engine now; starts the checks on first use."""
+    """What is known of the engine now. The engines pages ask: each engine asked about is
+    checked in the background from then on, for as long as someone looks (WATCHED_SECONDS)."""
     start()
     with _lock:
+        _watched[engine.slug] = (engine, time.monotonic())
         return _health.get(engine.slug, Health())
 
 
@@ -118,14 +119,12 @@ def _watch() -> None:
     running: dict[str, object] = {}
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="engine-check") as pool:
         while True:
-            try:
-                every = engines.listed()
-            except Exception:  # the database may be busy or gone for a moment
-                log.exception("engine health: the engines could not be read")
-                every = []
-            finally:
-                close_old_connections()
             now = time.monotonic()
+            with _lock:
+                for slug, (_, asked) in list(_watched.items()):
+                    if now - asked > WATCHED_SECONDS:
+                        del _watched[slug]
+                every = [engine for engine, _ in _watched.values()]
             for engine in every:
                 busy = running.get(engine.slug)
                 if busy is not None and not busy.done():

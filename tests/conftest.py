@@ -394,5 +394,5 @@ def made_by(image_id: str, team: str = HOME_TEAM) -> None:
     from containers_app.models import ImageOrigin
 
     ImageOrigin.objects.get_or_create(
-        engine=test_docker_host(), image_id=image_id, team=team, defaults={"how": "build"}
+        engine="local", image_id=image_id, team=team, defaults={"how": "build"}
     )

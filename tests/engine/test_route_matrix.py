@@ -114,6 +114,10 @@ NO_SUCH_METHOD = everyone_signed_in(METHOD)
 SUPERUSER = rule(
     viewer=REFUSED, operator=REFUSED, admin=REFUSED, other_admin=REFUSED, superuser=THROUGH
 )
+# A superuser's POST route asked with GET: refused to others before the method is looked at.
+SUPERUSER_POST = rule(
+    viewer=REFUSED, operator=REFUSED, admin=REFUSED, other_admin=REFUSED, superuser=METHOD
+)
 # Superusers and team admins (access.audit_scope).
 AUDITORS = rule(
     viewer=REFUSED, operator=REFUSED, admin=THROUGH, other_admin=THROUGH, superuser=THROUGH
@@ -252,6 +256,12 @@ EXPECTED = {
     "screens:revoke": {"GET": NO_SUCH_METHOD, "POST": SCREEN_OF_HOME},
     "screens:open": {"GET": SCREEN_LINK, "POST": ONLY_GET},
     "screen": {"GET": SCREEN_WALL, "POST": ONLY_GET},
+    "engines:list": {"GET": VIEW, "POST": SUPERUSER},
+    "engines:all-containers": {"GET": VIEW, "POST": NO_SUCH_METHOD},
+    "engines:host-key": {"GET": SUPERUSER_POST, "POST": SUPERUSER},
+    "engines:test": {"GET": SUPERUSER_POST, "POST": SUPERUSER},
+    "engines:grant": {"GET": SUPERUSER_POST, "POST": SUPERUSER},
+    "engines:remove": {"GET": SUPERUSER_POST, "POST": SUPERUSER},
 }
 # Values for the parameters of a route that has no object made for it below.
 SAMPLE = {
@@ -287,18 +297,41 @@ def http_routes(patterns=None, namespace: str = "") -> list[tuple[str, URLPatter
     return routes
 
 
+# Today's addresses (/containers/...) are the default engine's pages, under this namespace.
+DEFAULT_ENGINE_ROUTES = "default-engine:"
+
+
+def base_name(name: str) -> str:
+    """The route's name whichever engine's address it has: its rule is the same."""
+    return name.removeprefix(DEFAULT_ENGINE_ROUTES)
+
+
 def url_of(name: str, pattern: URLPattern, values: dict | None = None) -> str:
-    names = pattern.pattern.regex.groupindex
-    samples = IMAGE_SAMPLE if name.startswith("images:") else SAMPLE
+    # The engine's slug is in the prefix of /engines/<slug>/..., not in the pattern's own.
+    names = [*pattern.pattern.regex.groupindex, *(["engine"] if needs_engine(name) else [])]
+    samples = IMAGE_SAMPLE if base_name(name).startswith("images:") else SAMPLE
+    samples = {**samples, "engine": "local"}
     return reverse(name, kwargs={key: {**samples, **(values or {})}[key] for key in names})
 
 
+def needs_engine(name: str) -> bool:
+    return not name.startswith(DEFAULT_ENGINE_ROUTES) and name in ENGINE_ROUTES
+
+
 ROUTES = http_routes()
+# The routes about one engine: under /engines/<slug>/, and again at today's addresses.
+ENGINE_ROUTES = {base_name(name) for name, _ in ROUTES if name.startswith(DEFAULT_ENGINE_ROUTES)}
 
 
 def test_every_route_has_a_rule_in_the_matrix():
-    names = [name for name, _ in ROUTES]
+    names = {base_name(name) for name, _ in ROUTES}
     assert sorted(names) == sorted(EXPECTED), "add the new route to EXPECTED, with its rule"
+
+
+def test_every_engine_route_is_also_at_today_s_address_for_the_default_engine():
+    names = [name for name, _ in ROUTES]
+    for name in ENGINE_ROUTES:
+        assert name in names and DEFAULT_ENGINE_ROUTES + name in names
 
 
 def test_every_rule_says_what_each_person_gets():
@@ -384,7 +417,7 @@ class Scene:
         return Job.objects.create(
             user=admin,
             username=admin.get_username(),
-            engine=conftest.test_docker_host(),
+            engine="local",
             kind="pull",
             target="berthtest-matrix:latest",
             command="docker pull berthtest-matrix:latest",
@@ -445,9 +478,10 @@ def run_body(who: str, name: str) -> dict:
     }
 
 
-def asked(scene: Scene, name: str, pattern: URLPattern, method: str, variant, who: str) -> Asked:
-    """The request of route `name` for this case, on objects made for it."""
-    url = lambda **values: url_of(name, pattern, values)  # noqa: E731
+def asked(scene: Scene, full: str, pattern: URLPattern, method: str, variant, who: str) -> Asked:
+    """The request of route `full` for this case, on objects made for it."""
+    url = lambda **values: url_of(full, pattern, values)  # noqa: E731
+    name = base_name(full)
     resource = name.split(":")[0]
     if name in ("containers:action", "containers:bulk"):
         action = variant or "stop"
@@ -549,7 +583,25 @@ def asked(scene: Scene, name: str, pattern: URLPattern, method: str, variant, wh
         return Asked(url(slug=HOME_TEAM), {"containers_max": "77"}, capped)
     if resource == "screens" or name == "screen":
         return screen_routes(name, url, who)
+    if name in ("engines:test", "engines:grant", "engines:remove"):
+        return engine_routes(name, url)
     return Asked(url(), INVALID_BODY)
+
+
+def engine_routes(name: str, url) -> Asked:
+    """An engine made for the case (a socket nobody listens on: nothing is asked of it but
+    by Test), granted to nobody; removing it is what a remove does."""
+    from containers_app import engines
+    from containers_app.models import Engine as EngineRow
+
+    slug = unique("engine")
+    engines.engine_add(slug=slug, address=f"unix:///nonexistent/{slug}.sock")
+    if name == "engines:remove":
+        return Asked(url(slug=slug), {}, lambda: not EngineRow.objects.filter(slug=slug).exists())
+    if name == "engines:grant":
+        granted = EngineRow.objects.filter(slug=slug, every_team=True).exists
+        return Asked(url(slug=slug), {"every_team": "on"}, granted)
+    return Asked(url(slug=slug), {})
 
 
 def screen_routes(name: str, url, who: str) -> Asked:
@@ -583,7 +635,7 @@ def team_projects(name: str, url) -> Asked:
     from containers_app.models import ProjectAssignment, Team
 
     project = unique("project")
-    assigned = ProjectAssignment.objects.filter(engine=conftest.test_docker_host(), project=project)
+    assigned = ProjectAssignment.objects.filter(engine="local", project=project)
     if name == "teams:projects":
         return Asked(url(slug=HOME_TEAM), {"project": project}, assigned.exists)
     home = Team.objects.get(slug=HOME_TEAM)
@@ -699,13 +751,13 @@ def _status_problem(expected: str, response) -> str | None:
 
 
 def rule_for(name: str, method: str, variant) -> dict[str, str]:
-    found = EXPECTED.get(name, {}).get(method)
+    found = EXPECTED.get(base_name(name), {}).get(method)
     assert found, f"{name} has no rule for {method} in EXPECTED"
     return found[variant] if variant is not None else found
 
 
 def variants(name: str, method: str) -> list:
-    found = EXPECTED.get(name, {}).get(method)
+    found = EXPECTED.get(base_name(name), {}).get(method)
     if found and isinstance(next(iter(found.values())), dict):
         return list(found)
     return [None]
@@ -772,9 +824,9 @@ def test_the_admin_sends_anyone_but_staff_to_its_own_sign_in(people):
 # --- websockets -----------------------------------------------------------------------------
 
 WEBSOCKET_RULES = {
-    r"^ws/containers/{ref}/logs/$": SEE,
+    "ws/containers/{ref}/logs/": SEE,
     "ws/logs/": SEE,
-    r"^ws/containers/{ref}/exec/$": OPERATE,
+    "ws/containers/{ref}/exec/": OPERATE,
     "ws/live/": VIEW,
     "ws/stats/": VIEW,
     "ws/jobs/<int:job_id>/": OWN,
@@ -796,22 +848,43 @@ FOREIGN_ORIGINS = {
 CLOSE_REFUSED, CLOSE_NOT_FOUND, CLOSE_BAD_REQUEST = 4403, 4404, 4400
 
 
-def websocket_rule_key(route) -> str:
-    return re.sub(r"\(\?P<ref>[^)]*\)", "{ref}", str(route.pattern))
+# The websocket routes about one engine, under ws/engines/<slug>/ as well as at ws/.
+ENGINE_SOCKETS = "ws/engines/<slug:engine>/"
+
+
+def websocket_rule_keys(patterns=None, prefix: str = "") -> list[str]:
+    """Every websocket route, nested routers flattened: ws/containers/{ref}/logs/..."""
+    keys = []
+    for route in websocket_urlpatterns if patterns is None else patterns:
+        pattern = re.sub(r"\(\?P<ref>[^)]*\)", "{ref}", str(route.pattern)).strip("^$")
+        inner = getattr(route.callback, "routes", None)
+        keys += websocket_rule_keys(inner, prefix + pattern) if inner else [prefix + pattern]
+    return keys
+
+
+def websocket_base_key(key: str) -> str:
+    return key.replace(ENGINE_SOCKETS, "ws/")
 
 
 def test_every_websocket_route_has_a_rule_in_the_matrix():
-    keys = sorted(websocket_rule_key(route) for route in websocket_urlpatterns)
+    keys = sorted({websocket_base_key(key) for key in websocket_rule_keys()})
     assert keys == sorted(WEBSOCKET_RULES), "add the new websocket route to WEBSOCKET_RULES"
+
+
+def test_every_engine_websocket_route_is_also_at_today_s_address():
+    keys = websocket_rule_keys()
+    for key in keys:
+        if key.startswith(ENGINE_SOCKETS):
+            assert websocket_base_key(key) in keys
 
 
 def websocket_path(key: str, *, container_id: str, job_id: int, ticket: str) -> str:
     """A working path for a route: the home team's container, the home admin's job, and for
     exec a fresh ticket."""
     known = {
-        r"^ws/containers/{ref}/logs/$": f"/ws/containers/{container_id}/logs/?tail=1",
+        "ws/containers/{ref}/logs/": f"/ws/containers/{container_id}/logs/?tail=1",
         "ws/logs/": f"/ws/logs/?c={container_id}&tail=1",
-        r"^ws/containers/{ref}/exec/$": f"/ws/containers/{container_id}/exec/?ticket={ticket}",
+        "ws/containers/{ref}/exec/": f"/ws/containers/{container_id}/exec/?ticket={ticket}",
         "ws/live/": "/ws/live/?page=containers",
         "ws/stats/": "/ws/stats/",
         "ws/jobs/<int:job_id>/": f"/ws/jobs/{job_id}/",
@@ -896,8 +969,11 @@ def own_upstreams():
 
 
 def websocket_cases() -> list[tuple[str, str | None]]:
-    return [(key, None) for key in sorted(WEBSOCKET_RULES)] + [
-        (key, path) for key, (path, _) in sorted(WEBSOCKET_OBJECT_PATHS.items())
+    keys = sorted(websocket_rule_keys())
+    return [(key, None) for key in keys] + [
+        (key, WEBSOCKET_OBJECT_PATHS[websocket_base_key(key)][0])
+        for key in keys
+        if websocket_base_key(key) in WEBSOCKET_OBJECT_PATHS
     ]
 
 
@@ -913,7 +989,10 @@ async def test_each_websocket_route_answers_each_person_and_origin_as_its_rule_s
 
     container = scene.container()
     job = await sync_to_async(scene.job)()
-    rule = WEBSOCKET_OBJECT_PATHS[key][1] if object_path else WEBSOCKET_RULES[key]
+    base = websocket_base_key(key)
+    rule = WEBSOCKET_OBJECT_PATHS[base][1] if object_path else WEBSOCKET_RULES[base]
+    # The same route under /ws/engines/local/, the default engine's slug.
+    engine_prefix = "/ws/engines/local/" if key.startswith(ENGINE_SOCKETS) else "/ws/"
 
     async def path_for(user) -> str:
         ticket = (
@@ -922,8 +1001,10 @@ async def test_each_websocket_route_answers_each_person_and_origin_as_its_rule_s
             else "x"
         )
         if object_path:
-            return object_path.format(container=container["Id"])
-        return websocket_path(key, container_id=container["Id"], job_id=job.pk, ticket=ticket)
+            path = object_path.format(container=container["Id"])
+        else:
+            path = websocket_path(base, container_id=container["Id"], job_id=job.pk, ticket=ticket)
+        return engine_prefix + path.removeprefix("/ws/")
 
     problems = []
     for who, (cookie, user) in sessions.items():
