@@ -167,6 +167,8 @@ def matching(entries: QuerySet, filters: Mapping) -> QuerySet:
         entries = entries.filter(username=filters["user"])
     if "team" in filters:
         entries = entries.filter(team=filters["team"])
+    if "engine" in filters:
+        entries = entries.filter(engine=filters["engine"])
     if "action" in filters:
         entries = entries.filter(action=filters["action"])
     if "object" in filters:
@@ -231,4 +233,19 @@ def team_change(
         message=error or message,
         team=team[:63],
         denied=denied,
+    )
+
+
+def engine_change(*, user, slug: str, action: str, command: str, message: str = "") -> None:
+    """Records an engine added, granted or removed (a superuser's change). `user` None: made
+    from the shell."""
+    write(
+        user=user if user is not None and user.is_authenticated else None,
+        username=user.get_username() if user is not None else SHELL,
+        engine=slug,
+        action=action,
+        target=slug,
+        command=command,
+        succeeded=True,
+        message=message,
     )

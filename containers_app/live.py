@@ -159,7 +159,7 @@ def _render_rows(engine: Engine, views: list[PageView]) -> dict[PageView, str]:
     """The rows partial (the figures, for the system page) of each of `views`, all of one
     page and variant, as their pages would render them: one engine call for all of them."""
     page, variant = views[0].page, views[0].variant
-    shared = _lists_context(engine, page, variant)
+    shared = dict(_lists_context(engine, page, variant), engine=engine)
     template = "system/_live.html" if page == "system" else f"{page}/_rows.html"
     return {view: render_to_string(template, _view_context(view, shared)) for view in views}
 

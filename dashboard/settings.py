@@ -123,6 +123,8 @@ TEMPLATES = [
                 "containers_app.context_processors.engine",
                 "containers_app.context_processors.live_since",
             ],
+            # {% engine_url %} in every template: most pages link within their engine.
+            "builtins": ["containers_app.templatetags.engine_urls"],
         },
     },
 ]

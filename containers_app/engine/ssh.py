@@ -15,6 +15,7 @@ import base64
 import contextlib
 import hashlib
 import io
+import logging
 import socket
 import threading
 import urllib.parse
@@ -32,6 +33,8 @@ DIAL = "docker system dial-stdio"
 DROPPED = "the SSH connection to the engine dropped"
 STREAMS_PER_CONNECTION = 8
 PROBE_VERSION = "1.24"
+# paramiko says every connection and sign-in at INFO: only its warnings reach the log.
+logging.getLogger("paramiko").setLevel(logging.WARNING)
 KEY_TYPES = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
 
 
@@ -181,8 +184,21 @@ class ChannelSocket:
     def settimeout(self, timeout: float | None) -> None:
         self.channel.settimeout(timeout)
 
+    def gettimeout(self) -> float | None:
+        return self.channel.gettimeout()
+
+    def setblocking(self, blocking: bool) -> None:
+        self.channel.setblocking(blocking)
+
+    def fileno(self) -> int:
+        """A descriptor that is readable while the channel holds data (paramiko's pipe)."""
+        return self.channel.fileno()
+
     def sendall(self, data: bytes) -> None:
         self.channel.sendall(data)
+
+    def send(self, data: bytes) -> int:
+        return self.channel.send(data)
 
     def recv(self, size: int, flags: int = 0) -> bytes:
         channel = self.channel

@@ -46,6 +46,7 @@ class AuditFilterForm(forms.Form):
         strip=True,
         validators=[validate_team_slug],
     )
+    engine = forms.SlugField(required=False, max_length=63, strip=True)
     action = forms.CharField(required=False, max_length=64, strip=True)
     object = forms.CharField(required=False, max_length=255, strip=True)
     since = forms.CharField(required=False, max_length=64, strip=True)

@@ -1,10 +1,17 @@
 """An exec's terminal: its socket made non-blocking and read on the event loop itself, so a
 keystroke's echo takes no thread hop. Output waits for the browser's acknowledgement when
-too much of it is unread, so a flood cannot grow the server's memory."""
+too much of it is unread, so a flood cannot grow the server's memory.
+
+A plain socket (unix, TCP) goes through the loop's own sock_recv and sock_sendall; a TLS
+socket or an SSH channel, which those refuse, is read and written without blocking, waiting
+on the loop for its descriptor to be readable (TLS may also hold decrypted bytes, asked for
+first)."""
 
 import asyncio
 import contextlib
 import secrets
+import socket
+import ssl
 from collections.abc import Awaitable, Callable
 
 from containers_app.engine import Engine, EngineError
@@ -13,6 +20,7 @@ from containers_app.engine.raw import READ_SIZE, RawStream
 from containers_app.streams.executor import engine_call
 
 UNACKED_BYTES = 1024 * 1024
+WRITE_RETRY_SECONDS = 0.005
 # Set in an exec's environment, so its processes can be found to hang them up.
 MARKER_VARIABLE = "BERTH_EXEC"
 
@@ -36,6 +44,8 @@ class ExecSession:
         self.marker = marker
         self.sock = stream.sock
         self.sock.setblocking(False)
+        # The loop's sock_recv and sock_sendall take plain sockets only.
+        self.plain = type(self.sock) is socket.socket
         self.unacked = 0
         self._acked = asyncio.Event()
         self.ended = False  # the engine said the process ended
@@ -86,7 +96,7 @@ class ExecSession:
                 self._acked.clear()
                 await self._acked.wait()
             try:
-                data = await loop.sock_recv(self.sock, READ_SIZE)
+                data = await self._recv(loop)
             except OSError:
                 return
             if not data:
@@ -101,8 +111,26 @@ class ExecSession:
         self.unacked = max(self.unacked - max(size, 0), 0)
         self._acked.set()
 
+    async def _recv(self, loop: asyncio.AbstractEventLoop) -> bytes:
+        if self.plain:
+            return await loop.sock_recv(self.sock, READ_SIZE)
+        while True:
+            try:
+                return self.sock.recv(READ_SIZE)
+            except (BlockingIOError, ssl.SSLWantReadError, TimeoutError):
+                await _readable(loop, self.sock.fileno())
+
     async def write(self, data: bytes) -> None:
-        await asyncio.get_running_loop().sock_sendall(self.sock, data)
+        loop = asyncio.get_running_loop()
+        if self.plain:
+            await loop.sock_sendall(self.sock, data)
+            return
+        left = memoryview(data)
+        while left:
+            try:
+                left = left[self.sock.send(left) :]
+            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError, TimeoutError):
+                await asyncio.sleep(WRITE_RETRY_SECONDS)  # a full window: keystrokes are rare
 
     async def resize(self, rows: int, cols: int) -> None:
         await engine_call(
@@ -146,3 +174,13 @@ class ExecSession:
                     marker=self.marker,
                     user=self.user,
                 )
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, descriptor: int) -> None:
+    """Returns once `descriptor` is readable."""
+    ready = loop.create_future()
+    loop.add_reader(descriptor, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(descriptor)

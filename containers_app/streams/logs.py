@@ -401,7 +401,7 @@ def _open_whole_log(engine: Engine, container_id: str, params: dict) -> raw.RawS
     stream = engine_containers.container_logs_stream(
         engine=engine, container_id=container_id, params=params
     )
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, AttributeError):  # an SSH channel has no such option
         stream.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, HISTORY_READ_MIN)
     return stream
 

@@ -16,8 +16,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from containers_app import access, actors, audit, engines
 from containers_app.engine import Engine
 
-# The URL parameter naming the engine (/engines/<slug>/...).
+# The URL parameter naming the engine (/engines/<slug>/...), and the namespace of today's
+# addresses (/containers/...), which are the default engine's.
 ENGINE_KWARG = "engine"
+DEFAULT_ENGINE_NAMESPACE = "default-engine:"
 # A name or id as the engine accepts it in a URL; anything else is a 404 before any call.
 REF = r"(?P<ref>[A-Za-z0-9][A-Za-z0-9_.-]{0,254})"
 
@@ -34,7 +36,15 @@ def engine_for(request: HttpRequest) -> Engine:
 
 def engine_url(request: HttpRequest, name: str, *args) -> str:
     """The address of page `name` (containers:detail...) on the request's engine."""
-    return reverse(name, args=[engine_for(request).slug, *args])
+    return engine_address(request, engine_for(request), name, *args)
+
+
+def engine_address(request: HttpRequest | None, engine: Engine, name: str, *args) -> str:
+    """Page `name` of `engine`: at today's address (the default engine's, without
+    /engines/<slug>/) when the request came that way, so such a page links to its own kind."""
+    if request is not None and getattr(request, "on_default_address", False):
+        return reverse(DEFAULT_ENGINE_NAMESPACE + name, args=args)
+    return reverse(name, args=[engine.slug, *args])
 
 
 def actor_of(request: HttpRequest) -> access.Actor:
@@ -100,6 +110,7 @@ class AccessMiddleware:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if slug is not None:
+            request.on_default_address = not slug
             request.engine = usable_engine(request, slug or settings.BERTH_DEFAULT_ENGINE)
             if request.engine is None:
                 return engine_not_usable(request)
@@ -137,7 +148,9 @@ def refused(request: HttpRequest, reason: str) -> PermissionDenied:
     to sign in, or refused, without a trace: anyone on the network could fill the trail."""
     if request.user.is_authenticated and request.user.is_active:
         match = request.resolver_match
-        route = (match.view_name if match else "") or "unnamed route"
+        # The route whichever engine's address it was asked at.
+        route = (match.view_name if match else "").removeprefix(DEFAULT_ENGINE_NAMESPACE)
+        route = route or "unnamed route"
         audit.denied(
             user=request.user,
             engine=engine_for(request),

@@ -73,7 +73,12 @@ def engine_add(request: HttpRequest) -> HttpResponse:
         teams=list(data["teams"]),
         every_team=data["every_team"],
     )
-    _record(request, engine.slug, "engine add", cli.engine_add(engine.slug, engine.base_url))
+    audit.engine_change(
+        user=request.user,
+        slug=engine.slug,
+        action="engine add",
+        command=cli.engine_add(engine.slug, engine.base_url),
+    )
     return action_done(
         request,
         message=f"Added engine {engine.slug}; test it to see whether it answers.",
@@ -123,7 +128,12 @@ def engine_grant(request: HttpRequest, slug: str) -> HttpResponse:
     engines.engine_grant(
         slug=engine.slug, teams=list(form.cleaned_data["teams"]), every_team=every_team
     )
-    _record(request, engine.slug, "engine grant", cli.engine_grant(slug, teams, every_team))
+    audit.engine_change(
+        user=request.user,
+        slug=engine.slug,
+        action="engine grant",
+        command=cli.engine_grant(slug, teams, every_team),
+    )
     said = "every team" if every_team else ", ".join(teams) or "no team (superusers only)"
     return action_done(
         request, message=f"{slug} may be used by {said}.", fallback=reverse("engines:list")
@@ -138,7 +148,9 @@ def engine_remove(request: HttpRequest, slug: str) -> HttpResponse:
         engines.engine_remove(slug=engine.slug)
     except engines.EngineRefused as error:
         return action_done(request, message=str(error), level=40, fallback=reverse("engines:list"))
-    _record(request, slug, "engine remove", cli.engine_remove(slug))
+    audit.engine_change(
+        user=request.user, slug=slug, action="engine remove", command=cli.engine_remove(slug)
+    )
     return action_done(request, message=f"Removed engine {slug}.", fallback=reverse("engines:list"))
 
 
@@ -180,15 +192,3 @@ def _engine(slug: str) -> Engine:
         return engines.get(slug)
     except engines.NoSuchEngine:
         raise Http404("No such engine.") from None
-
-
-def _record(request: HttpRequest, slug: str, action: str, command: str) -> None:
-    audit.write(
-        user=request.user,
-        username=request.user.get_username(),
-        engine=slug,
-        action=action,
-        target=slug,
-        command=command,
-        succeeded=True,
-    )

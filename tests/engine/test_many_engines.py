@@ -1,0 +1,461 @@
+"""One Berth, several engines: an engine over TCP with TLS and one over SSH (the private ones
+scripts/test-remote-engines starts), each reached with its own credentials, listed, acted
+on, streamed from, refused when its certificate or host key is wrong, and kept apart from
+the default engine and from teams it is not granted to."""
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from containers_app import engines, health, tickets
+from containers_app.engine import containers as engine_containers
+from containers_app.engine import raw
+from containers_app.models import Engine as EngineRow
+from containers_app.models import Team
+from tests.conftest import HOME_TEAM, OTHER_TEAM, STOPPABLE, TEST_IMAGE, unique, wait_on_condition
+from tests.engine.sockets import connected, refused, stop_shared_upstreams
+from tests.engine.test_logs import LogSocket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REMOTE_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "test-remote-engines"
+KINDS = ("tls", "ssh")
+
+
+def remote(name: str) -> str:
+    """What scripts/test-remote-engines says of its engines (make test exports it)."""
+    value = os.environ.get(f"BERTH_TEST_{name}")
+    assert value, f"BERTH_TEST_{name} is not set: start the engines with make test"
+    return value
+
+
+def credentials_of(kind: str, *, wrong: bool = False) -> engines.Credentials:
+    if kind == "tls":
+        folder = Path(remote("TLS_DIR"))
+        prefix = "other-" if wrong else ""
+        return engines.Credentials(
+            tls_ca=(folder / "ca.pem").read_text(),
+            tls_cert=(folder / f"{prefix}cert.pem").read_text(),
+            tls_key=(folder / f"{prefix}key.pem").read_text(),
+        )
+    pinned = "SHA256:" + "A" * 43 if wrong else remote("SSH_HOST_KEY")
+    return engines.Credentials(ssh_key=Path(remote("SSH_KEY")).read_text(), ssh_host_key=pinned)
+
+
+def address_of(kind: str) -> str:
+    return remote("TLS_HOST" if kind == "tls" else "SSH_HOST")
+
+
+class Remote:
+    """A remote engine registered in Berth, and a client on its own unix socket for arranging
+    and checking what a test needs (never through Berth)."""
+
+    def __init__(self, kind: str, *, wrong: bool = False, teams=(), every_team: bool = True):
+        self.kind = kind
+        self.slug = unique(kind)
+        self.engine = engines.engine_add(
+            slug=self.slug,
+            address=address_of(kind),
+            given=credentials_of(kind, wrong=wrong),
+            teams=list(teams),
+            every_team=every_team,
+        )
+        socket = remote("TLS_SOCKET" if kind == "tls" else "SSH_SOCKET")
+        self.api = docker.APIClient(base_url=socket, version="auto", timeout=60)
+        self.made: list[str] = []
+
+    def container(self, script: str = "", *, team: str = HOME_TEAM) -> dict:
+        """A running container of `team` on this engine: `script` for sh, or one that
+        stops at once when asked."""
+        labels = {"berth.team": team} if team else {}
+        command = ["sh", "-c", script] if script else STOPPABLE
+        made = self.api.create_container(
+            TEST_IMAGE, command=command, name=unique("c"), labels=labels
+        )
+        self.made.append(made["Id"])
+        self.api.start(made["Id"])
+        return self.api.inspect_container(made["Id"])
+
+    def remove(self) -> None:
+        for container_id in self.made:
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_container(container_id, force=True)
+        for name in self.api.containers(all=True, filters={"label": "berth.team"}):
+            if any(n.lstrip("/").startswith("berthtest-") for n in name["Names"]):
+                with contextlib.suppress(docker.errors.APIError):
+                    self.api.remove_container(name["Id"], force=True)
+        self.api.close()
+        with contextlib.suppress(engines.NoSuchEngine):
+            engines.engine_remove(slug=self.slug)
+
+
+@pytest.fixture(params=KINDS)
+def far(request, db) -> Remote:
+    """Each kind of remote engine in turn, registered for every team."""
+    engine = Remote(request.param)
+    yield engine
+    stop_shared_upstreams()
+    engine.remove()
+
+
+@pytest.fixture
+def tls() -> Remote:
+    engine = Remote("tls")
+    yield engine
+    engine.remove()
+
+
+@pytest.fixture
+def ssh() -> Remote:
+    engine = Remote("ssh")
+    yield engine
+    stop_shared_upstreams()
+    engine.remove()
+
+
+# --- pages and actions on each kind ---------------------------------------------------------
+
+
+def test_each_kind_of_engine_lists_its_own_containers_and_not_the_default_s(far, admin_client):
+    mine = far.container()
+
+    page = admin_client.get(f"/engines/{far.slug}/containers/")
+    default = admin_client.get("/containers/")
+
+    assert page.status_code == 200
+    assert mine["Name"].lstrip("/") in page.content.decode()
+    assert mine["Name"].lstrip("/") not in default.content.decode()
+
+
+def test_a_container_of_each_kind_is_stopped_started_and_removed_through_its_engine_s_urls(
+    far, staff_client
+):
+    mine = far.container()
+    base = f"/engines/{far.slug}/containers/{mine['Id']}"
+
+    assert staff_client.post(f"{base}/stop/").status_code == 302
+    assert far.api.inspect_container(mine["Id"])["State"]["Running"] is False
+    assert staff_client.post(f"{base}/start/").status_code == 302
+    assert far.api.inspect_container(mine["Id"])["State"]["Running"] is True
+    assert staff_client.post(f"{base}/force-remove/").status_code == 302
+    with pytest.raises(docker.errors.NotFound):
+        far.api.inspect_container(mine["Id"])
+
+
+def test_the_run_form_makes_the_container_on_the_engine_of_its_url(far, staff_client):
+    name = unique("run")
+    far.made.append(name)
+
+    response = staff_client.post(
+        f"/engines/{far.slug}/containers/run/",
+        {
+            "image": TEST_IMAGE,
+            "name": name,
+            "command": "sleep 600",
+            "restart": "no",
+            "detach": "on",
+            "team": HOME_TEAM,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    made = far.api.inspect_container(name)
+    assert made["Config"]["Labels"]["berth.team"] == HOME_TEAM
+    assert response["Location"].startswith(f"/engines/{far.slug}/containers/")
+
+
+def test_the_detail_page_links_stay_on_the_engine_of_its_url(far, admin_client):
+    mine = far.container()
+
+    page = admin_client.get(f"/engines/{far.slug}/containers/{mine['Id']}/").content.decode()
+
+    assert f'href="/engines/{far.slug}/containers/"' in page
+    assert 'href="/containers/"' not in page
+
+
+def test_the_default_engine_s_container_is_missing_under_another_engine(far, admin_client, make):
+    here = make.container(command=STOPPABLE)
+
+    response = admin_client.get(f"/engines/{far.slug}/containers/{here['Id']}/")
+
+    assert response.status_code == 404
+
+
+def test_the_audit_trail_names_the_engine_an_action_was_on(far, staff_client):
+    from containers_app.models import AuditEntry
+
+    mine = far.container()
+    staff_client.post(f"/engines/{far.slug}/containers/{mine['Id']}/stop/")
+
+    entry = AuditEntry.objects.filter(object_id=mine["Id"]).get()
+    assert entry.engine == far.slug
+    AuditEntry.objects.create(
+        username="x",
+        engine="local",
+        action="stop",
+        target="elsewhere",
+        command="",
+        succeeded=True,
+        team=HOME_TEAM,
+    )
+    assert "elsewhere" in staff_client.get("/audit/").content.decode()
+    audit = staff_client.get(f"/audit/?engine={far.slug}").content.decode()
+    assert mine["Id"][:12] in audit or mine["Name"].lstrip("/") in audit
+    assert "elsewhere" not in audit
+
+
+# --- streams over TLS and SSH ---------------------------------------------------------------
+
+
+async def test_a_followed_log_over_each_kind_gets_old_and_new_lines(far, viewer_user):
+    from asgiref.sync import sync_to_async
+
+    mine = await sync_to_async(far.container)(
+        "echo before; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo after; sleep 600"
+    )
+    socket = LogSocket(
+        f"/ws/engines/{far.slug}/containers/{mine['Id']}/logs/?tail=all&follow=1",
+        user=viewer_user,
+    )
+    accepted, _ = await socket.connect()
+    assert accepted
+    try:
+        await socket.until_state("live")
+        await socket.until(lambda: "before" in socket.texts)
+        await sync_to_async(_exec)(far, mine["Id"], "touch /tmp/go")
+        await socket.until(lambda: socket.texts[-1:] == ["after"])
+        assert socket.texts.count("before") == 1
+    finally:
+        await socket.close()
+
+
+def _exec(far: Remote, container_id: str, command: str) -> None:
+    created = far.api.exec_create(container_id, ["sh", "-c", command])
+    far.api.exec_start(created["Id"])
+
+
+async def test_a_terminal_over_each_kind_runs_what_is_typed(far, admin_user):
+    from asgiref.sync import sync_to_async
+
+    mine = await sync_to_async(far.container)()
+    ticket = await sync_to_async(tickets.issue)(
+        user_id=admin_user.pk, container_id=mine["Id"], command=["sh"]
+    )
+    path = f"/ws/engines/{far.slug}/containers/{mine['Id']}/exec/?ticket={ticket}&cols=80&rows=24"
+    communicator = await connected(path, admin_user)
+    try:
+        await communicator.send_to(bytes_data=b"echo hi-$((6*7))\n")
+        output = b""
+        deadline = time.monotonic() + 20
+        while b"hi-42" not in output:
+            message = await communicator.receive_output(timeout=deadline - time.monotonic())
+            assert message["type"] != "websocket.close", output
+            output += message.get("bytes") or b""
+    finally:
+        await communicator.disconnect()
+
+
+def test_more_streams_over_ssh_than_sshd_allows_on_one_connection_all_work(ssh):
+    """sshd allows 10 sessions per connection (MaxSessions, left at its default here):
+    Berth opens more connections rather than failing the eleventh stream."""
+    mine = ssh.container("i=0; while true; do echo $i; i=$((i+1)); sleep 0.2; done")
+    streams = [
+        raw.open_stream(
+            ssh.engine,
+            f"/containers/{mine['Id']}/logs",
+            {"follow": 1, "stdout": 1, "tail": 1},
+        )
+        for _ in range(14)
+    ]
+    try:
+        for stream in streams:
+            assert stream.read(), "a stream gave nothing"
+        # Short calls still go through beside them.
+        assert engine_containers.container_list(engine=ssh.engine, all=True)
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+# --- refusals with their reasons ------------------------------------------------------------
+
+
+def test_a_changed_ssh_host_key_refuses_the_connection_and_says_so(admin_client, db):
+    wrong = Remote("ssh", wrong=True)
+    try:
+        response = admin_client.get(f"/engines/{wrong.slug}/containers/")
+        assert response.status_code == 503
+        body = response.content.decode()
+        assert "SSH host key" in body and remote("SSH_HOST_KEY") in body
+    finally:
+        wrong.remove()
+
+
+def test_a_client_certificate_the_engine_does_not_trust_is_refused_with_its_reason(
+    admin_client, db
+):
+    wrong = Remote("tls", wrong=True)
+    try:
+        response = admin_client.get(f"/engines/{wrong.slug}/containers/")
+        assert response.status_code == 503
+        assert "refused Berth&#x27;s client certificate" in response.content.decode()
+        assert health.check(wrong.engine).reason.startswith("TLS: the engine refused")
+    finally:
+        wrong.remove()
+
+
+def test_a_key_with_a_passphrase_is_refused_with_a_clear_message(db, capsys):
+    with pytest.raises(CommandError, match="passphrase"):
+        call_command(
+            "engines",
+            "add",
+            unique("ssh"),
+            remote("SSH_HOST"),
+            "--ssh-key",
+            remote("SSH_PASSPHRASE_KEY"),
+            "--ssh-host-key",
+            remote("SSH_HOST_KEY"),
+        )
+
+
+def test_tcp_without_tls_and_ssh_without_a_pinned_host_key_are_refused(db):
+    with pytest.raises(CommandError, match="needs TLS"):
+        call_command("engines", "add", unique("tcp"), "tcp://127.0.0.1:2375")
+    with pytest.raises(CommandError, match="fingerprint"):
+        call_command(
+            "engines", "add", unique("ssh"), remote("SSH_HOST"), "--ssh-key", remote("SSH_KEY")
+        )
+
+
+def test_the_engines_command_adds_tests_lists_grants_and_removes_an_engine(db, capsys):
+    slug = unique("cli")
+    folder = Path(remote("TLS_DIR"))
+    Team.objects.get_or_create(slug=HOME_TEAM, defaults={"name": HOME_TEAM})
+    call_command(
+        "engines", "add", slug, remote("TLS_HOST"),
+        "--tls-ca", str(folder / "ca.pem"),
+        "--tls-cert", str(folder / "cert.pem"),
+        "--tls-key", str(folder / "key.pem"),
+        "--team", HOME_TEAM,
+    )  # fmt: skip
+    try:
+        row = EngineRow.objects.get(slug=slug)
+        assert "BEGIN" not in row.tls_key, "the key is stored encrypted"
+        key_file = engines.credential_folder(slug) / "key.pem"
+        engines.get(slug)
+        assert key_file.stat().st_mode & 0o777 == 0o600
+
+        call_command("engines", "test", slug)
+        assert re.search(rf"{slug} is up: Docker \S+, [\d.]+ ms", capsys.readouterr().out)
+        call_command("engines", "list")
+        assert re.search(
+            rf"^{slug}\t{re.escape(remote('TLS_HOST'))}\t{HOME_TEAM}\tup",
+            capsys.readouterr().out,
+            re.M,
+        )
+        call_command("engines", "grant", slug, "--every-team")
+        assert EngineRow.objects.get(slug=slug).every_team
+    finally:
+        call_command("engines", "remove", slug)
+    assert not EngineRow.objects.filter(slug=slug).exists()
+    assert not engines.credential_folder(slug).exists()
+
+
+def test_the_default_engine_cannot_be_removed(db):
+    with pytest.raises(CommandError, match="default engine"):
+        call_command("engines", "remove", "local")
+
+
+# --- who may use which engine ---------------------------------------------------------------
+
+
+def test_a_team_not_granted_an_engine_gets_a_404_listing_the_engines_it_may_use(staff_client, db):
+    other = Team.objects.get_or_create(slug=OTHER_TEAM, defaults={"name": OTHER_TEAM})[0]
+    theirs = Remote("tls", teams=[other], every_team=False)
+    try:
+        mine = theirs.container(team=HOME_TEAM)  # labelled for the home team, on their engine
+        for path in (
+            f"/engines/{theirs.slug}/containers/",
+            f"/engines/{theirs.slug}/containers/{mine['Id']}/",
+            f"/engines/{theirs.slug}/images/",
+        ):
+            response = staff_client.get(path)
+            assert response.status_code == 404, path
+            assert 'href="/engines/local/containers/"' in response.content.decode()
+        assert theirs.slug not in staff_client.get("/engines/").content.decode()
+        assert theirs.slug not in staff_client.get("/engines/all/containers/").content.decode()
+    finally:
+        theirs.remove()
+
+
+async def test_a_websocket_on_an_engine_not_granted_is_refused(staff_user, db):
+    from asgiref.sync import sync_to_async
+
+    other = (await sync_to_async(Team.objects.get_or_create)(slug=OTHER_TEAM))[0]
+    theirs = await sync_to_async(Remote)("tls", teams=[other], every_team=False)
+    try:
+        mine = await sync_to_async(theirs.container)(team=HOME_TEAM)
+        code = await refused(
+            f"/ws/engines/{theirs.slug}/containers/{mine['Id']}/logs/?tail=1", staff_user
+        )
+        assert code in (4403, 4404)
+    finally:
+        await sync_to_async(theirs.remove)()
+
+
+def test_the_all_engines_page_lists_every_engine_and_says_why_one_is_down(tls, admin_client, make):
+    here = make.container(command=STOPPABLE)
+    there = tls.container()
+    dead = unique("dead")
+    engines.engine_add(slug=dead, address=f"unix:///nonexistent/{dead}.sock", every_team=True)
+    try:
+        started = time.monotonic()
+        page = admin_client.get("/engines/all/containers/").content.decode()
+        took = time.monotonic() - started
+    finally:
+        engines.engine_remove(slug=dead)
+    assert here["Name"].lstrip("/") in page and there["Name"].lstrip("/") in page
+    assert re.search(rf'data-engine="{dead}".*could not be listed: no such file', page, re.S)
+    assert took < 10
+
+
+def test_an_engine_that_stops_does_not_touch_another_s_pages_and_comes_back_by_itself(
+    ssh, admin_client, settings
+):
+    """The SSH engine's dockerd stopped: that engine is down (its pages say why), the default
+    engine's pages answer as before; started again: health is up by itself and the pages
+    work, through a new connection."""
+    settings.ENGINE_HEALTH_SECONDS = 1
+    assert health.check(ssh.engine).state == health.UP
+    health.of(ssh.engine)  # watched from now on
+    dockerd = int((Path(remote("SSH_KEY")).parent / "dockerd.pid").read_text())
+    os.kill(dockerd, signal.SIGTERM)
+    try:
+        wait_on_condition(lambda: health.of(ssh.engine).state == health.DOWN, timeout=30)
+        started = time.monotonic()
+        assert admin_client.get("/containers/").status_code == 200
+        assert time.monotonic() - started < 5
+        assert admin_client.get(f"/engines/{ssh.slug}/containers/").status_code == 503
+    finally:
+        subprocess.run([str(REMOTE_SCRIPT), "start"], check=True, timeout=120)
+    wait_on_condition(lambda: health.of(ssh.engine).state == health.UP, timeout=90)
+    assert admin_client.get(f"/engines/{ssh.slug}/containers/").status_code == 200
+
+
+def test_the_engines_page_shows_each_engine_s_health(tls, admin_client):
+    health.check(tls.engine)
+
+    page = admin_client.get("/engines/").content.decode()
+
+    assert re.search(rf'id="engine-{tls.slug}"[^>]*data-state="up"', page)
+    assert "badge health-up" in page
