@@ -350,17 +350,26 @@ def exec_ticket(secret_key: str, *, user_id: int, container_id: str, command: li
 
 
 @contextlib.contextmanager
-def berth_server(tmp: Path, *, docker_host: str, team: str | None = None) -> Iterator[BerthServer]:
+def berth_server(
+    tmp: Path,
+    *,
+    docker_host: str,
+    team: str | None = None,
+    before: Callable[[dict], None] | None = None,
+) -> Iterator[BerthServer]:
     """daphne serving Berth on a free port of 127.0.0.1, with a throwaway data folder in `tmp`,
     a secret key of its own (so the exec benchmarks can issue tickets) and a superuser, signed
     in; with `team`, an admin of that team instead, who sees what carries its label. daphne's
     log is shown when the benchmark fails (not when it is interrupted) or the log holds a
-    traceback."""
+    traceback. `before(env)` runs once the data folder is ready, before daphne starts (a
+    `manage.py` command in that environment)."""
     username, password = "bench", secrets.token_urlsafe(16)
     secret_key = secrets.token_urlsafe(50)
     data_dir = tmp / "data"
     env = server_env(docker_host, data_dir=data_dir, secret_key=secret_key, password=password)
     user_id = prepare_data(env, data_dir, username, team=team)
+    if before is not None:
+        before(env)
     port = free_port()
     log_path = tmp / "daphne.log"
     process = start_daphne(port, env, log_path)

@@ -3,11 +3,12 @@ trail back for the audit page: which entries a user may see, and which match its
 
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from containers_app import access, actors
+from containers_app import access, actors, cli
 from containers_app.engine import Engine
 from containers_app.models import AuditEntry
 from containers_app.streams import audit_feed
@@ -80,7 +81,7 @@ def record(
         action=action,
         target=target,
         object_id=object_id,
-        command=command,
+        command=cli.on_engine(command, engine, default=settings.BERTH_DEFAULT_ENGINE),
         succeeded=error is None,
         message=getattr(error, "reason", str(error or "")),
         team=team,

@@ -370,3 +370,13 @@ def engine_grant(slug: str, teams: Iterable[str], every_team: bool = False) -> s
 
 def engine_remove(slug: str) -> str:
     return manage("engines", "remove", slug)
+
+
+def on_engine(command: str, engine, *, default: str) -> str:
+    """`command` as typed against `engine`: `docker -H <address> ...` (with --tlsverify over
+    TLS) for any engine but the default one, whose commands read as they always have. The
+    files of a TLS engine's certificates are left out: they are Berth's, not the reader's."""
+    if engine.slug == default or not command.startswith("docker "):
+        return command
+    flags = ["-H", engine.base_url, *(["--tlsverify"] if engine.tls_ca else [])]
+    return shlex.join(["docker", *flags]) + command[len("docker") :]

@@ -154,7 +154,7 @@ def check_address(address: str) -> str:
     address = address.strip()
     url = urllib.parse.urlsplit(address)
     if url.scheme == "unix":
-        if not url.path.startswith("/"):
+        if url.netloc or not url.path.startswith("/"):
             raise EngineRefused("A unix socket's address is unix:///absolute/path.")
         return address
     if url.scheme == "tcp":

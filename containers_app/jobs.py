@@ -26,7 +26,7 @@ from django.db import OperationalError, close_old_connections, connection, trans
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from containers_app import access, audit
+from containers_app import access, audit, cli
 from containers_app.engine import Engine, EngineError
 from containers_app.engine.raw import Messages
 from containers_app.models import Job
@@ -195,7 +195,7 @@ def start(
             engine=engine.slug,
             kind=kind,
             target=target[:512],
-            command=command,
+            command=cli.on_engine(command, engine, default=settings.BERTH_DEFAULT_ENGINE),
             runner=RUNNER,
             team=team,
         )

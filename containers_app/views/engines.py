@@ -1,25 +1,20 @@
 """The engines page: every engine the user may use with its health; for superusers, adding,
 testing, granting and removing them; and the containers of every engine on one page."""
 
-from concurrent.futures import ThreadPoolExecutor, wait
-
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, actors, audit, cli, engines, health
-from containers_app.engine import Engine, EngineError, ssh
-from containers_app.engine import containers as engine_containers
+from containers_app import access, actors, all_engines, audit, cli, engines, health
+from containers_app.engine import Engine, ssh
 from containers_app.forms import EngineAddForm, EngineGrantForm, HostKeyForm
 from containers_app.rows import container_rows
 from containers_app.views.common import action_done, actor_of, can_view, requires
 from containers_app.views.errors import bad_request
 
 manages_engines = requires(access.MANAGE_ENGINES)
-# The lists of the All engines page are asked of every engine at once.
-_lists = ThreadPoolExecutor(max_workers=16, thread_name_prefix="all-engines")
 
 
 def _engine_rows(request: HttpRequest) -> list[dict]:
@@ -159,32 +154,14 @@ def engine_remove(request: HttpRequest, slug: str) -> HttpResponse:
 def all_containers(request: HttpRequest) -> HttpResponse:
     """Every container of every engine the user may use, asked of all at once: an engine
     that fails or does not answer in time is a row saying why, never an error page."""
-    usable = engines.usable_by(request.user)
-    # Each engine's actor is made here: the database is this thread's.
-    asked = {
-        engine: _lists.submit(_containers_of, actors.of_user(request.user, engine), engine)
-        for engine in usable
-    }
-    wait(asked.values(), timeout=settings.ENGINE_PAGE_TIMEOUT)
     sections = []
-    for engine, future in asked.items():
-        if not future.done():
-            problem = f"did not answer within {settings.ENGINE_PAGE_TIMEOUT} s"
-            sections.append({"engine": engine, "problem": problem, "rows": []})
-            continue
-        try:
-            sections.append({"engine": engine, "problem": "", "rows": future.result()})
-        except EngineError as error:
-            sections.append({"engine": engine, "problem": error.reason, "rows": []})
+    for listed in all_engines.containers_of(engines.usable_by(request.user)):
+        actor = actors.of_user(request.user, listed.engine)
+        shown = access.visible(actor, access.CONTAINER, listed.containers)
+        rows = container_rows(shown, actor)
+        sections.append({"engine": listed.engine, "problem": listed.problem, "rows": rows})
     context = {"sections": sections, "command": cli.docker("ps", "-a")}
     return render(request, "engines/all_containers.html", context)
-
-
-def _containers_of(actor: access.Actor, engine: Engine) -> list:
-    return container_rows(
-        access.visible(actor, access.CONTAINER, engine_containers.container_list(engine=engine)),
-        actor,
-    )
 
 
 def _engine(slug: str) -> Engine:

@@ -199,6 +199,8 @@ def test_the_audit_trail_names_the_engine_an_action_was_on(far, staff_client):
 
     entry = AuditEntry.objects.filter(object_id=mine["Id"]).get()
     assert entry.engine == far.slug
+    # The command as it would be typed against that engine.
+    assert entry.command.startswith(f"docker -H {far.engine.base_url} ")
     AuditEntry.objects.create(
         username="x",
         engine="local",
