@@ -149,6 +149,13 @@ def usable_by(user) -> list[Engine]:
     return [engine for engine in every if any(engine.granted(team) for team in mine)]
 
 
+def usable_by_team(team: str, *, including: Engine) -> list[Engine]:
+    """The engines `team` may use, `including` first (the one asked about, granted or not)."""
+    return [including] + [
+        engine for engine in listed() if engine.slug != including.slug and engine.granted(team)
+    ]
+
+
 def check_address(address: str) -> str:
     """The address as stored, or EngineRefused saying what is wrong with it."""
     address = address.strip()

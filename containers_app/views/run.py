@@ -10,8 +10,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from containers_app import (
     access,
     actions,
+    actors,
     cli,
     credentials,
+    engines,
+    health,
     image_origins,
     job_work,
     policy,
@@ -150,10 +153,22 @@ def team_containers(request: HttpRequest, engine: Engine, team: str) -> int:
 
 
 def count_of(actor: access.Actor, engine: Engine, team: str) -> int:
+    """The team's containers on `engine` and on every other engine it may use: its policy's
+    maximum holds across them (an engine known to be down is not waited for)."""
+    return sum(
+        team_containers_on(other, team, actor if other == engine else None)
+        for other in engines.usable_by_team(team, including=engine)
+        if other == engine or health.of(other).state != health.DOWN
+    )
+
+
+def team_containers_on(engine: Engine, team: str, actor: access.Actor | None) -> int:
+    """How many containers `team` owns on `engine` (its compose projects there included)."""
+    owner_of = actor or access.Actor(name="", projects=actors.assigned_projects(engine))
     return sum(
         1
         for row in engine_containers.container_list(engine=engine, all=True)
-        if access.owner(actor, access.Target(access.CONTAINER, row.labels)) == team
+        if access.owner(owner_of, access.Target(access.CONTAINER, row.labels)) == team
     )
 
 

@@ -461,3 +461,21 @@ def test_the_engines_page_shows_each_engine_s_health(tls, admin_client):
 
     assert re.search(rf'id="engine-{tls.slug}"[^>]*data-state="up"', page)
     assert "badge health-up" in page
+
+
+def test_a_team_s_container_maximum_counts_its_containers_on_every_engine(
+    tls, staff_client, docker_api
+):
+    here = len(docker_api.containers(all=True, filters={"label": f"berth.team={HOME_TEAM}"}))
+    Team.objects.filter(slug=HOME_TEAM).update(containers_max=here + 1)
+    tls.container(team=HOME_TEAM)  # the one more the maximum allows, on the TLS engine
+    name = unique("run")
+
+    response = staff_client.post(
+        "/containers/run/",
+        {"image": TEST_IMAGE, "name": name, "command": "sleep 600", "restart": "no",
+         "detach": "on", "team": HOME_TEAM},
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert f"maximum is {here + 1}" in response.content.decode()
