@@ -5,31 +5,19 @@ daphne's `send` returns once a body message is handed to Twisted, however slowly
 reads: a 104 MB log downloaded at 7 MB/s piled up in Twisted's write buffer and grew daphne
 by 140 MiB and more (django/daphne#170). Twisted pauses and resumes a push producer
 registered with the request as the connection's buffer fills and drains; the `send` given to
-the application here waits while it is paused.
+the application here waits while it is paused. The request is found behind daphne's `send`
+by compat.daphne_request (an internal detail of daphne's, kept there).
 """
 
 import asyncio
-import sys
-from functools import partial
+
+from containers_app.compat import daphne_request
 
 # Twisted asks for a pause once it holds 64 KiB, which each of Django's 64 KiB chunks reaches:
 # honouring every pause cost a trip through the event loop per chunk (three times the loop's
 # wakeups, and a fast download 15-20% slower, measured). So a pause is honoured once this many
 # more bytes were sent; Twisted holds at most that besides its own 64 KiB.
 LEEWAY = 1024 * 1024
-
-
-def daphne_request(send) -> object | None:
-    """The twisted.web request behind daphne's `send` (daphne hands the application
-    `partial(server.handle_reply, request)`), or None under any other server or test client.
-    That is daphne 4.2's internal detail: if it changes, this finds nothing and
-    tests/engine/test_download_pace.py fails; re-check it on every daphne upgrade."""
-    # Loaded by daphne when it serves; importing it here would load Twisted in every process.
-    http_protocol = sys.modules.get("daphne.http_protocol")
-    if http_protocol is None or not isinstance(send, partial) or not send.args:
-        return None
-    request = send.args[0]
-    return request if isinstance(request, http_protocol.WebRequest) else None
 
 
 class Producer:

@@ -2,17 +2,14 @@
 each user has at most MAX_WEBSOCKETS_PER_USER sockets open."""
 
 import asyncio
-import contextlib
 import json
 from collections import Counter
 
-from channels.consumer import get_handler_name
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
 from containers_app import access, actors, audit, engines
+from containers_app.compat import DirectDispatch, StopConsumer
 from containers_app.consumers.auth import database_call
 from containers_app.engine import Engine
 
@@ -33,16 +30,11 @@ REFUSED_REASON = "This account may not open this connection, or its ticket is no
 _open: Counter = Counter()
 
 
-class Consumer(AsyncWebsocketConsumer):
-    """Channels' consumers listen to the channel layer as well as the client, through
-    asyncio.wait and a new task for every message, and close stale database connections
-    before every message on asgiref's one shared thread. Ours join no groups (streams/ fans
-    out in the process) and touch the database only in the auth middleware, whose queries
-    close their own connections: with 200 viewers acknowledging frames, or a terminal's
-    keystrokes, that work was a large part of the server's."""
+class Consumer(DirectDispatch):
+    """Each message goes straight to its handler, without Channels' channel layer and
+    per-message database cleanup (compat.DirectDispatch says why); one that joins groups sets
+    uses_channel_layer."""
 
-    # A consumer that joins groups sets this, and gets channels' own loop.
-    uses_channel_layer = False
     # A route about one engine (ws/engines/<slug>/..., or the default engine's ws/...): its
     # actor has the roles of the teams that may use that engine. Others (jobs, audit) span
     # every engine.
@@ -54,15 +46,7 @@ class Consumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope, receive, send) -> None:
         try:
-            if self.uses_channel_layer:
-                await super().__call__(scope, receive, send)
-                return
-            self.scope = scope
-            self.channel_layer = None
-            self.base_send = send
-            with contextlib.suppress(StopConsumer):
-                while True:
-                    await self.dispatch(await receive())
+            await super().__call__(scope, receive, send)
         finally:
             # However the socket ended: closed by either side, refused or failed in
             # connect(), or cancelled by the server.
@@ -169,12 +153,6 @@ class Consumer(AsyncWebsocketConsumer):
             if now.key() != self._actor.key():
                 await self.close(code=CLOSE_RIGHTS_CHANGED)
                 return
-
-    async def dispatch(self, message: dict) -> None:
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
 
 def _usable(user, slug: str | None) -> Engine | None:

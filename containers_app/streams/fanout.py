@@ -9,7 +9,6 @@ falls behind loses its own lines (and is told how many) without slowing anyone e
 import asyncio
 import contextlib
 import json
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -23,11 +22,8 @@ LINGER_SECONDS = 5.0
 IN_FLIGHT = 8
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
-# Reader threads cut logs into lines while holding the GIL; at Python's default interval the
-# event loop could wait 5 ms for it before answering a keystroke. A reader takes about 1 ms
-# for a 256 KiB read, so the loop gets its turn at least that often.
-SWITCH_SECONDS = 0.001
-sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_SECONDS))
+# Reader threads cut logs into lines while holding the GIL: the process's switch interval is
+# shortened for them once at start (compat.set_switch_interval, from containers_app.apps).
 
 
 class JsonFrames:
