@@ -66,11 +66,15 @@ _cache_lock = threading.Lock()
 
 
 def as_engine(row: EngineRow) -> Engine:
-    """The engine package's view of `row`, its credential files written if they are not
-    there yet or the row changed since (another process, a restored data folder)."""
+    """The engine package's view of `row`, its credential files written when the row is new
+    to this process or changed since."""
+    # The default engine is where DOCKER_HOST points, as for the docker CLI: its row keeps
+    # its name, grants and description.
+    address = settings.DOCKER_HOST if row.slug == settings.BERTH_DEFAULT_ENGINE else row.address
+    version = (row.updated, address, settings.DOCKER_TIMEOUT)
     with _cache_lock:
         cached = _cache.get(row.slug)
-    if cached is not None and cached[0] == row.updated:
+    if cached is not None and cached[0] == version:
         return cached[1]
     folder = credential_folder(row.slug)
     paths: dict[str, str] = {}
@@ -84,7 +88,7 @@ def as_engine(row: EngineRow) -> Engine:
     engine = Engine(
         slug=row.slug,
         name=row.name,
-        base_url=row.address,
+        base_url=address,
         timeout=settings.DOCKER_TIMEOUT,
         ssh_host_key=row.ssh_host_key,
         revision=row.updated.isoformat(),
@@ -93,7 +97,7 @@ def as_engine(row: EngineRow) -> Engine:
         **paths,
     )
     with _cache_lock:
-        _cache[row.slug] = (row.updated, engine)
+        _cache[row.slug] = (version, engine)
     return engine
 
 

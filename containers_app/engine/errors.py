@@ -52,6 +52,8 @@ def translate(error: Exception, *, engine: str) -> EngineError:
         if 400 <= status < 500:
             return InvalidRequest(_reason(error), engine=engine)
         return EngineError(_reason(error), engine=engine)
+    if isinstance(error, EOFError):
+        return EngineUnavailable("SSH: the connection to the engine's host dropped", engine=engine)
     if isinstance(error, paramiko.SSHException | paramiko.ssh_exception.NoValidConnectionsError):
         return EngineUnavailable(_ssh_reason(error), engine=engine)
     if isinstance(error, requests.exceptions.SSLError):
@@ -129,5 +131,7 @@ def translated(engine: str) -> Iterator[None]:
         paramiko.SSHException,
         paramiko.ssh_exception.NoValidConnectionsError,
         TimeoutError,
+        # paramiko's, when its connection ends under a call (it keeps the reader's error).
+        EOFError,
     ) as error:
         raise translate(error, engine=engine) from error

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import docker
+import docker.constants
 import paramiko
 from docker.transport.sshconn import SSHHTTPAdapter
+from urllib3._collections import RecentlyUsedContainer
 
 if TYPE_CHECKING:
     from containers_app.engine.client import Engine
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 DIAL = "docker system dial-stdio"
 DROPPED = "the SSH connection to the engine dropped"
 STREAMS_PER_CONNECTION = 8
+KEEPALIVE_SECONDS = 15
 PROBE_VERSION = "1.24"
 # paramiko says every connection and sign-in at INFO: only its warnings reach the log.
 logging.getLogger("paramiko").setLevel(logging.WARNING)
@@ -128,6 +131,8 @@ def _connected_client(engine: "Engine") -> paramiko.SSHClient:
         banner_timeout=engine.timeout,
         auth_timeout=engine.timeout,
     )
+    # A connection whose other end went away without a word is found out by the keepalive.
+    client.get_transport().set_keepalive(KEEPALIVE_SECONDS)
     return client
 
 
@@ -137,6 +142,7 @@ class _PinnedAdapter(SSHHTTPAdapter):
 
     def __init__(self, engine: "Engine", *, timeout: int, pool_size: int) -> None:
         self.engine = engine
+        self._reconnecting = threading.Lock()
         super().__init__(engine.base_url, timeout=timeout, max_pool_size=pool_size)
 
     def _create_paramiko_client(self, base_url) -> None:
@@ -146,10 +152,15 @@ class _PinnedAdapter(SSHHTTPAdapter):
         self.ssh_client = _connected_client(self.engine)
 
     def get_connection(self, url, proxies=None):
-        with self.pools.lock:
+        with self._reconnecting:
             transport = self.ssh_client.get_transport() if self.ssh_client else None
             if transport is None or not transport.is_active():
-                self.pools.clear()
+                # New pools on the new connection. The old ones are let go, not closed: a
+                # request of another thread may be on one, and fails as a dropped
+                # connection does rather than on a connection closed under it.
+                self.pools = RecentlyUsedContainer(
+                    docker.constants.DEFAULT_NUM_POOLS, dispose_func=lambda pool: pool.close()
+                )
                 if self.ssh_client is not None:
                     self.ssh_client.close()
                 self._connect()

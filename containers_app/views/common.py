@@ -129,6 +129,13 @@ def usable_engine(request: HttpRequest, slug: str) -> Engine | None:
     return engine if engines.may_use(request.user, engine) else None
 
 
+def route_name(request: HttpRequest) -> str:
+    """The route's name (containers:action), whichever engine's address it was asked at."""
+    match = request.resolver_match
+    name = (match.view_name if match else "").removeprefix(DEFAULT_ENGINE_NAMESPACE)
+    return name or "unnamed route"
+
+
 def engine_not_usable(request: HttpRequest) -> HttpResponse:
     """The 404 of an engine that does not exist or that the user may not use (the same
     page for both), with the engines they may use."""
@@ -147,10 +154,7 @@ def refused(request: HttpRequest, reason: str) -> PermissionDenied:
     parameters may name an object the user may not know about. Signed-out users are sent
     to sign in, or refused, without a trace: anyone on the network could fill the trail."""
     if request.user.is_authenticated and request.user.is_active:
-        match = request.resolver_match
-        # The route whichever engine's address it was asked at.
-        route = (match.view_name if match else "").removeprefix(DEFAULT_ENGINE_NAMESPACE)
-        route = route or "unnamed route"
+        route = route_name(request)
         audit.denied(
             user=request.user,
             engine=engine_for(request),

@@ -11,7 +11,7 @@ from containers_app.engine import Engine, NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.find import Found, Hidden
 from containers_app.models import Team
-from containers_app.views.common import actor_of, engine_for
+from containers_app.views.common import actor_of, engine_for, route_name
 
 SAFE_METHODS = ("GET", "HEAD")
 
@@ -20,11 +20,10 @@ def hidden_attempt(request: HttpRequest, engine: Engine) -> None:
     """Records a change attempted on an object the actor may not see as denied, by route and
     method only (as views/common.refused does); a look (GET) is not recorded."""
     if request.method not in SAFE_METHODS and request.user.is_authenticated:
-        match = request.resolver_match
         audit.denied(
             user=request.user,
             engine=engine,
-            action=f"{match.view_name if match else 'unnamed route'} {request.method}",
+            action=f"{route_name(request)} {request.method}",
             reason="Not one of the requester's objects.",
         )
 

@@ -479,3 +479,31 @@ def test_a_team_s_container_maximum_counts_its_containers_on_every_engine(
 
     assert response.status_code == 400
     assert f"maximum is {here + 1}" in response.content.decode()
+
+
+async def test_a_followed_log_over_ssh_comes_back_by_itself_after_the_connection_drops(
+    ssh, viewer_user
+):
+    """paramiko never makes a dropped connection again: Berth makes a new one, and the log
+    resumes where it was, with no line lost or doubled."""
+    from asgiref.sync import sync_to_async
+
+    mine = await sync_to_async(ssh.container)(
+        "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done"
+    )
+    socket = LogSocket(
+        f"/ws/engines/{ssh.slug}/containers/{mine['Id']}/logs/?tail=all&follow=1",
+        user=viewer_user,
+    )
+    assert (await socket.connect())[0]
+    try:
+        await socket.until_state("live")
+        await socket.until(lambda: len(socket.numbers()) >= 15)
+        # Every SSH connection of the engine's user cut (sshd's processes serving them).
+        await sync_to_async(subprocess.run)(["pkill", "-KILL", "-f", "^sshd: berth-ssh-test"])
+        seen = len(socket.numbers())
+        await socket.until(lambda: len(socket.numbers()) >= seen + 20, timeout=60)
+        numbers = socket.numbers()
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    finally:
+        await socket.close()

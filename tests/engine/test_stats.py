@@ -7,7 +7,6 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
-from containers_app.engines import default as default_engine
 from containers_app.streams import fanout, stats
 from containers_app.streams.stats import reduce_sample
 from tests.conftest import STOPPABLE, unique
@@ -196,7 +195,13 @@ def gone(container_id: str):
 
 
 def upstream_of(container_id: str) -> stats.StatsUpstream | None:
-    return stats.registry._upstreams.get((default_engine(), "stats", container_id))
+    """The container's stats upstream on the default engine, if one runs."""
+    found = [
+        upstream
+        for (engine, kind, key), upstream in stats.registry._upstreams.items()
+        if engine.slug == "local" and (kind, key) == ("stats", container_id)
+    ]
+    return found[0] if found else None
 
 
 async def test_one_container_s_stats_arrive_with_its_figures(admin_user, make):
@@ -289,9 +294,9 @@ async def test_two_viewers_of_one_container_share_one_stats_upstream(admin_user,
     upstream = upstream_of(container["Id"])
     assert upstream is not None
     assert len(upstream.viewers) == 2
-    assert [key for key in stats.registry._upstreams if container["Id"] in key] == [
-        (default_engine(), "stats", container["Id"])
-    ]
+    assert [
+        (key[0].slug, *key[1:]) for key in stats.registry._upstreams if container["Id"] in key
+    ] == [("local", "stats", container["Id"])]
     first_sample = await first.until(sample_of(container["Id"]))
     second_sample = await second.until(sample_of(container["Id"]))
     assert first_sample["time"] == second_sample["time"]
