@@ -12,7 +12,7 @@ TEST_DOCKER_HOST := unix://$(BERTH_ENGINE_DIR)/docker.sock
 export BERTH_REMOTE_DIR ?= /tmp/berth-remote
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench bench-smoke system-deps test-system-deps clean
+.PHONY: run test lint bench bench-engines bench-smoke system-deps test-system-deps clean
 
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
@@ -49,15 +49,29 @@ BENCH_SMOKE := \
 	"slow_viewer.py --rate 100 --viewers 2 --slow 1 --seconds 2 --clients 1" \
 	"exec_latency.py --samples 20 --warmup 1 --idle 1" \
 	"fanout.py --viewers 2 --events 10 --baseline-events 1 --starters 2" \
-	"isolation.py --clients 2 --rounds 3 --warmup 0"
+	"isolation.py --clients 2 --rounds 3 --warmup 0" \
+	"engines.py --count 3 --runs 2 --warmup 0"
 
 bench-smoke: test-system-deps $(VENV)/.installed-dev
 	scripts/test-engine start
 	scripts/test-registry start || { scripts/test-engine stop; exit 1; }
+	scripts/test-remote-engines start || { scripts/test-remote-engines stop; \
+	  scripts/test-registry stop; scripts/test-engine stop; exit 1; }
+	eval "$$(scripts/test-remote-engines env)" && \
 	status=0; for bench in $(BENCH_SMOKE); do \
 	  echo "== bench/$$bench"; \
 	  DOCKER_HOST=$(TEST_DOCKER_HOST) $(PY) bench/$$bench || { status=1; echo "FAILED: $$bench"; }; \
-	done; scripts/test-registry stop; scripts/test-engine stop; exit $$status
+	done; scripts/test-remote-engines stop; scripts/test-registry stop; scripts/test-engine stop; \
+	exit $$status
+
+# The All engines page on three engines (unix, TLS, SSH) of 300 containers each.
+bench-engines: test-system-deps $(VENV)/.installed-dev
+	scripts/test-engine start
+	scripts/test-remote-engines start || { scripts/test-remote-engines stop; \
+	  scripts/test-engine stop; exit 1; }
+	eval "$$(scripts/test-remote-engines env)" && \
+	  DOCKER_HOST=$(TEST_DOCKER_HOST) $(PY) bench/engines.py; \
+	  status=$$?; scripts/test-remote-engines stop; scripts/test-engine stop; exit $$status
 
 # Python's venv module is a separate package on Debian.
 system-deps:
