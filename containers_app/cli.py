@@ -4,6 +4,8 @@ import dataclasses
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 
+from django.conf import settings
+
 from containers_app import access
 from containers_app.engine.specs import (
     ContainerSpec,
@@ -343,12 +345,17 @@ def team_remove(slug: str, username: str) -> str:
     return manage("teams", "remove", slug, username)
 
 
-def team_assign(slug: str, project: str) -> str:
-    return manage("teams", "assign", slug, project)
+def team_assign(slug: str, project: str, engine: str = "") -> str:
+    """`--engine` for a project on an engine other than the default one."""
+    return manage("teams", "assign", slug, project, *_engine_option(engine))
 
 
-def team_unassign(project: str) -> str:
-    return manage("teams", "unassign", project)
+def team_unassign(project: str, engine: str = "") -> str:
+    return manage("teams", "unassign", project, *_engine_option(engine))
+
+
+def _engine_option(engine: str) -> list[str]:
+    return ["--engine", engine] if engine and engine != settings.BERTH_DEFAULT_ENGINE else []
 
 
 def _shown_labels(labels: Mapping[str, str]) -> dict[str, str]:

@@ -17,7 +17,7 @@ def engine(request: HttpRequest) -> dict:
     match = getattr(request, "resolver_match", None)
     return {
         # Lazy: a page that names no engine (an error page for a signed-out user) asks none.
-        "engine": SimpleLazyObject(lambda: engine_for(request)),
+        "engine": SimpleLazyObject(lambda: _page_engine(request)),
         "usable_engines": functools.partial(_usable_engines, user),
         # The page's resource (containers, images...), whichever engine's URL it has.
         "section": match.namespaces[-1] if match and match.namespaces else "",
@@ -26,6 +26,18 @@ def engine(request: HttpRequest) -> dict:
         # cost no query: whether this user has an audit page (superusers, team admins).
         "can_audit": functools.partial(_can_audit, user),
     }
+
+
+def _page_engine(request: HttpRequest):
+    """The engine the page is about; on a page about none (teams, jobs), the default one, or
+    the first the user may use when that is not theirs: where the menu's links lead."""
+    if getattr(request, "on_engine_route", False):
+        return engine_for(request)
+    default = engine_for(request)
+    user = getattr(request, "user", None)
+    if user is None or engines.may_use(user, default):
+        return default
+    return next(iter(engines.usable_by(user)), default)
 
 
 def _usable_engines(user) -> list:

@@ -9,6 +9,7 @@ back, through new ones, as soon as it answers again.
 
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ SLOW_SECONDS = 1.0
 BACKOFF_MAX = 60.0
 # An engine nobody asked about for this long is no longer checked.
 WATCHED_SECONDS = 600.0
+# An engine that answers its check while some of its calls failed this recently is degraded.
+FAILURES_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,23 @@ class Health:
 _health: dict[str, Health] = {}
 # The engines someone asked about lately, by slug: (the engine, when it was last asked).
 _watched: dict[str, tuple[Engine, float]] = {}
+# Calls of pages that failed on each engine lately, by slug: (when, why), the newest last.
+_failures: dict[str, deque[tuple[float, str]]] = {}
+
+
+def note_failure(engine: Engine, reason: str) -> None:
+    """A page's call to `engine` failed (the engine's fault, not the request's): the engine
+    is degraded while it answers its checks, until a minute passes without another."""
+    with _lock:
+        _failures.setdefault(engine.slug, deque(maxlen=100)).append((time.monotonic(), reason))
+
+
+def _recent_failures(slug: str) -> list[tuple[float, str]]:
+    since = time.monotonic() - FAILURES_SECONDS
+    with _lock:
+        return [failure for failure in _failures.get(slug, ()) if failure[0] >= since]
+
+
 _lock = threading.Lock()
 _started = threading.Event()
 
@@ -89,14 +109,21 @@ def check(engine: Engine) -> Health:
         )
     else:
         took = time.monotonic() - began
-        slow = took > SLOW_SECONDS
+        failed = _recent_failures(engine.slug)
+        if took > SLOW_SECONDS:
+            reason = f"answered in {took:.1f} s"
+        elif failed:
+            calls = f"{len(failed)} call{'s' if len(failed) > 1 else ''}"
+            reason = f"{calls} failed in the last minute, the last: {failed[-1][1]}"
+        else:
+            reason = ""
         now = Health(
-            state=DEGRADED if slow else UP,
+            state=DEGRADED if reason else UP,
             checked=time.time(),
             last_seen=time.time(),
             round_trip_ms=round(took * 1000, 1),
             version=version,
-            reason=f"answered in {took:.1f} s" if slow else "",
+            reason=reason,
         )
     with _lock:
         _health[engine.slug] = now

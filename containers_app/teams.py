@@ -188,6 +188,11 @@ def member_remove(*, by, team: Team, user, may_leave_without_admin: bool) -> str
     return membership.role
 
 
+def assignments_of(team: Team) -> list[ProjectAssignment]:
+    """The compose projects assigned to `team`, on every engine."""
+    return list(team.projects.order_by("engine", "project"))
+
+
 def projects_of(team: Team, engine: Engine) -> list[str]:
     """The compose projects assigned to `team` on `engine`."""
     return list(

@@ -388,11 +388,12 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(line)
 
 
-def made_by(image_id: str, team: str = HOME_TEAM) -> None:
-    """Records `image_id` as made by `team` on the test engine, as a build through Berth
-    would: images made with the engine's API directly have no origin Berth knows of."""
+def made_by(image_id: str, team: str = HOME_TEAM, *, engine: str = "local") -> None:
+    """Records `image_id` as made by `team` on `engine` (the test engine), as a build
+    through Berth would: images made with the engine's API directly have no origin Berth
+    knows of."""
     from containers_app.models import ImageOrigin
 
     ImageOrigin.objects.get_or_create(
-        engine="local", image_id=image_id, team=team, defaults={"how": "build"}
+        engine=engine, image_id=image_id, team=team, defaults={"how": "build"}
     )

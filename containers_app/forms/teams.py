@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from containers_app import engines
 from containers_app.engine.specs import format_cpus, format_size
 from containers_app.forms.common import (
     COMPOSE_PROJECT,
@@ -28,6 +29,19 @@ class ProjectAssignForm(forms.Form):
         strip=True,
         help_text="its containers, networks and volumes (label com.docker.compose.project)",
     )
+    engine = forms.SlugField(
+        required=False,
+        max_length=63,
+        help_text="the engine the project runs on (the default engine if blank)",
+    )
+
+    def clean_engine(self):
+        """The engine (engines.Engine) the project is on."""
+        slug = self.cleaned_data["engine"]
+        try:
+            return engines.get(slug) if slug else engines.default()
+        except engines.NoSuchEngine:
+            raise ValidationError(f"No engine {slug}.") from None
 
     def clean_project(self) -> str:
         project = self.cleaned_data["project"]

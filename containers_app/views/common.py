@@ -48,8 +48,11 @@ def engine_address(request: HttpRequest | None, engine: Engine, name: str, *args
 
 
 def actor_of(request: HttpRequest) -> access.Actor:
-    """Who asks (access.Actor), loaded once per request."""
-    return actors.of_request(request, engine_for(request))
+    """Who asks (access.Actor), loaded once per request: on an engine's page, with the roles
+    of their teams that may use it; on a page about no engine (teams, jobs, registry logins,
+    screens), with every role."""
+    engine = engine_for(request) if getattr(request, "on_engine_route", False) else None
+    return actors.of_request(request, engine)
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -110,6 +113,7 @@ class AccessMiddleware:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if slug is not None:
+            request.on_engine_route = True
             request.on_default_address = not slug
             request.engine = usable_engine(request, slug or settings.BERTH_DEFAULT_ENGINE)
             if request.engine is None:

@@ -5,7 +5,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from containers_app import jobs, uploads
+from containers_app import health, jobs, uploads
 from containers_app.credentials import CredentialUnreadable
 from containers_app.engine import Conflict, EngineError, EngineUnavailable, InvalidRequest, NotFound
 from containers_app.views.common import is_htmx
@@ -30,6 +30,9 @@ def status_of(error: EngineError) -> int:
 
 def error_response(request: HttpRequest, error: EngineError) -> HttpResponse:
     status = status_of(error)
+    engine = getattr(request, "engine", None)
+    if engine is not None and status in (502, 503):
+        health.note_failure(engine, error.reason)  # the engine's health page tells
     context = {
         "status": status,
         "title": TITLES[status],

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from containers_app import access, audit, cli, policy, teams
 from containers_app.forms import MembershipForm, ProjectAssignForm, TeamCreateForm, TeamPolicyForm
 from containers_app.models import Team
-from containers_app.views.common import actor_of, can_view, engine_for
+from containers_app.views.common import actor_of, can_view
 
 NO_SUCH_TEAM = "There is no such team, or you are not in it."
 ADMINS_ONLY = "Only this team's admins (and superusers) may change its members."
@@ -113,8 +113,12 @@ def _detail_page(
         "command": cli.team_list(),
         "add_command": cli.team_add(team.slug, "USERNAME", "ROLE"),
         "projects": [
-            {"name": project, "remove_command": cli.team_unassign(project)}
-            for project in teams.projects_of(team, engine_for(request))
+            {
+                "name": assigned.project,
+                "engine": assigned.engine,
+                "remove_command": cli.team_unassign(assigned.project, assigned.engine),
+            }
+            for assigned in teams.assignments_of(team)
         ],
         "can_assign": access.allowed(actor_of(request), access.ASSIGN),
         "project_form": project_form or ProjectAssignForm(),
@@ -257,11 +261,9 @@ def team_project_assign(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         role = teams.role_in(request.user, team)
         return _detail_page(request, team, role, MembershipForm(), status=400, project_form=form)
-    project = form.cleaned_data["project"]
-    was = teams.project_assign(
-        by=request.user, engine=engine_for(request), team=team, project=project
-    )
-    command = cli.team_assign(team.slug, project)
+    project, engine = form.cleaned_data["project"], form.cleaned_data["engine"]
+    was = teams.project_assign(by=request.user, engine=engine, team=team, project=project)
+    command = cli.team_assign(team.slug, project, engine.slug)
     taken = f" (was {was}'s)" if was else ""
     messages.success(request, f"Compose project {project} is {team.slug}'s now{taken}: {command}")
     return redirect("teams:detail", slug=team.slug)
@@ -270,11 +272,13 @@ def team_project_assign(request: HttpRequest, slug: str) -> HttpResponse:
 @can_view
 @require_POST
 def team_project_unassign(request: HttpRequest, slug: str, project: str) -> HttpResponse:
-    command = cli.team_unassign(project)
+    form = ProjectAssignForm({"project": project, "engine": request.POST.get("engine", "")})
+    command = cli.team_unassign(project, request.POST.get("engine", "")[:63])
     team = _assigning_team(request, slug, action="team unassign", command=command)
-    if project not in teams.projects_of(team, engine_for(request)):
+    engine = form.cleaned_data["engine"] if form.is_valid() else None
+    if engine is None or project not in teams.projects_of(team, engine):
         raise Http404(f"Compose project {project} is not {team.slug}'s.")
-    teams.project_unassign(by=request.user, engine=engine_for(request), project=project)
+    teams.project_unassign(by=request.user, engine=engine, project=project)
     messages.success(request, f"Compose project {project} is no longer {team.slug}'s: {command}")
     return redirect("teams:detail", slug=team.slug)
 

@@ -47,6 +47,17 @@ async def eventually(condition: Callable[[], bool], *, timeout: float = 15, step
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+def upstream_of(registry, kind: str, object_id: str, engine: str = "local"):
+    """The shared upstream of `kind` ("logs", "stats") of one object on the engine named
+    `engine`, if one runs in this process."""
+    found = [
+        upstream
+        for (on, of_kind, key), upstream in registry._upstreams.items()
+        if on.slug == engine and (of_kind, key) == (kind, object_id)
+    ]
+    return found[0] if found else None
+
+
 def events_subscribed() -> bool:
     """Whether the process's events upstream has the engine's answer, so that what happens
     from now on reaches its watchers."""

@@ -28,6 +28,7 @@ from containers_app.streams.frames import STDERR, STDOUT, timestamp_key
 from dashboard.routing import websocket_urlpatterns
 from tests.conftest import HOME_TEAM, TEAM_LABEL, TEST_IMAGE, unique, wait_on_condition
 from tests.engine.second_engine import SecondEngine
+from tests.engine.sockets import upstream_of
 
 TEXT = "é 日本 🚀"
 # A sequence number every few milliseconds, for checking nothing is lost or doubled.
@@ -568,7 +569,8 @@ async def test_a_viewer_that_never_acknowledges_holds_bounded_memory_and_slows_n
     c = make.container(command=until_touched(flood))
     stalled = await sockets(logs_path(c["Id"], tail=0, follow=1), ack=False)
     await stalled.until_state("live")
-    upstream = log_streams.registry.get(("local", "logs", c["Id"]), lambda: pytest.fail("none"))
+    upstream = upstream_of(log_streams.registry, "logs", c["Id"])
+    assert upstream is not None
     (held,) = upstream.viewers
     reading = await sockets(logs_path(c["Id"], tail=0, follow=1))
     await reading.until_state("live")

@@ -74,10 +74,10 @@ class Remote:
         self.api = docker.APIClient(base_url=socket, version="auto", timeout=60)
         self.made: list[str] = []
 
-    def container(self, script: str = "", *, team: str = HOME_TEAM) -> dict:
+    def container(self, script: str = "", *, team: str = HOME_TEAM, labels=None) -> dict:
         """A running container of `team` on this engine: `script` for sh, or one that
         stops at once when asked."""
-        labels = {"berth.team": team} if team else {}
+        labels = {**(labels or {}), **({"berth.team": team} if team else {})}
         command = ["sh", "-c", script] if script else STOPPABLE
         made = self.api.create_container(
             TEST_IMAGE, command=command, name=unique("c"), labels=labels
@@ -507,3 +507,35 @@ async def test_a_followed_log_over_ssh_comes_back_by_itself_after_the_connection
         assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
     finally:
         await socket.close()
+
+
+def test_a_compose_project_is_handed_to_a_team_on_one_engine_only(
+    tls, admin_client, viewer_client, make
+):
+    project = unique("p")
+    theirs = tls.container(team=None, labels={"com.docker.compose.project": project})
+    here = make.container(team=None, labels={"com.docker.compose.project": project})
+
+    response = admin_client.post(
+        f"/teams/{HOME_TEAM}/projects/", {"project": project, "engine": tls.slug}
+    )
+
+    assert response.status_code == 302
+    assert (
+        f'{project}</span> <span class="muted">on {tls.slug}'
+        in admin_client.get(f"/teams/{HOME_TEAM}/").content.decode()
+    )
+    assert viewer_client.get(f"/engines/{tls.slug}/containers/{theirs['Id']}/").status_code == 200
+    assert viewer_client.get(f"/containers/{here['Id']}/").status_code == 404
+
+
+def test_an_engine_whose_pages_failed_lately_is_degraded_while_it_answers(tls):
+    assert health.check(tls.engine).state == health.UP
+
+    health.note_failure(tls.engine, "the engine did not answer in time")
+
+    now = health.check(tls.engine)
+    assert now.state == health.DEGRADED
+    assert now.reason == (
+        "1 call failed in the last minute, the last: the engine did not answer in time"
+    )

@@ -13,10 +13,12 @@ from the site's own origin and from another port, scheme and host.
 """
 
 import io
+import os
 import re
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import docker.errors
 import pytest
@@ -34,6 +36,7 @@ from tests.conftest import (
     OTHER_TEAM,
     STOPPABLE,
     TEST_IMAGE,
+    Made,
     member,
     unique,
     wait_on_condition,
@@ -299,6 +302,9 @@ def http_routes(patterns=None, namespace: str = "") -> list[tuple[str, URLPatter
 
 # Today's addresses (/containers/...) are the default engine's pages, under this namespace.
 DEFAULT_ENGINE_ROUTES = "default-engine:"
+# The same routes under /engines/<slug>/ are asked of a second engine, a dockerd of its own
+# reached over TCP with TLS (scripts/test-remote-engines), with the case's objects made there.
+SECOND_ENGINE = "matrix-second"
 
 
 def base_name(name: str) -> str:
@@ -310,7 +316,7 @@ def url_of(name: str, pattern: URLPattern, values: dict | None = None) -> str:
     # The engine's slug is in the prefix of /engines/<slug>/..., not in the pattern's own.
     names = [*pattern.pattern.regex.groupindex, *(["engine"] if needs_engine(name) else [])]
     samples = IMAGE_SAMPLE if base_name(name).startswith("images:") else SAMPLE
-    samples = {**samples, "engine": "local"}
+    samples = {**samples, "engine": SECOND_ENGINE}
     return reverse(name, kwargs={key: {**samples, **(values or {})}[key] for key in names})
 
 
@@ -359,12 +365,14 @@ class Asked:
 
 
 class Scene:
-    """The home team's objects a case asks about, made for it and removed after it."""
+    """The home team's objects a case asks about, made for it and removed after it, on the
+    engine its route is about (`slug`)."""
 
-    def __init__(self, make, docker_api, users: dict) -> None:
+    def __init__(self, make, docker_api, users: dict, slug: str = "local") -> None:
         self.make = make
         self.api = docker_api
         self.users = users
+        self.slug = slug
 
     # Containers.
     def container(self, state: str = "running") -> dict:
@@ -531,7 +539,7 @@ def asked(scene: Scene, full: str, pattern: URLPattern, method: str, variant, wh
         return Asked(url(ref=image), {key: target}, tags)
     if name in ("images:detail", "images:save"):
         image = scene.make.image()
-        conftest.made_by(image, HOME_TEAM)
+        conftest.made_by(image, HOME_TEAM, engine=scene.slug)
         return Asked(url(ref=image), {})
     if name == "images:pull":
         return Asked(url(), {"reference": f"{NOWHERE}/berthtest-matrix/none:latest"})
@@ -692,8 +700,49 @@ def people(users, wall_cookie) -> dict[str, Client]:
 
 
 @pytest.fixture
-def scene(make, docker_api, users) -> Scene:
-    return Scene(make, docker_api, users)
+def second_engine():
+    """The second engine, registered for every team for the case, and a client on its own
+    socket for making and checking the case's objects there."""
+    import docker as docker_sdk
+
+    from containers_app import engines
+
+    folder = Path(remote_engine("TLS_DIR"))
+    engines.engine_add(
+        slug=SECOND_ENGINE,
+        address=remote_engine("TLS_HOST"),
+        given=engines.Credentials(
+            tls_ca=(folder / "ca.pem").read_text(),
+            tls_cert=(folder / "cert.pem").read_text(),
+            tls_key=(folder / "key.pem").read_text(),
+        ),
+        every_team=True,
+    )
+    api = docker_sdk.APIClient(base_url=remote_engine("TLS_SOCKET"), version="auto", timeout=60)
+    yield api
+    api.close()
+    engines.engine_remove(slug=SECOND_ENGINE)
+
+
+def remote_engine(name: str) -> str:
+    value = os.environ.get(f"BERTH_TEST_{name}")
+    assert value, f"BERTH_TEST_{name} is not set: run the suite with make test"
+    return value
+
+
+@pytest.fixture
+def scenes(make, docker_api, users, second_engine):
+    """The scene of a default engine's route, and of the same route on the second engine."""
+    second = Made(second_engine)
+    yield {
+        "local": Scene(make, docker_api, users),
+        SECOND_ENGINE: Scene(second, second_engine, users, slug=SECOND_ENGINE),
+    }
+    second.cleanup()
+
+
+def scene_for(scenes: dict, name: str) -> Scene:
+    return scenes[SECOND_ENGINE if needs_engine(name) else "local"]
 
 
 def signed_out(response) -> bool:
@@ -782,11 +831,11 @@ def case_id(name, who, method, variant) -> str:
     ids=[case_id(name, who, method, variant) for name, _, who, method, variant in CASES],
 )
 def test_each_route_answers_each_person_as_its_rule_says(
-    people, scene, name, pattern, who, method, variant
+    people, scenes, name, pattern, who, method, variant
 ):
     route_matrix.count("http", who)
     expected = rule_for(name, method, variant)[who]
-    request = asked(scene, name, pattern, method, variant, who)
+    request = asked(scene_for(scenes, name), name, pattern, method, variant, who)
     client = people[who]
     if method == "GET":
         response = client.get(request.path)
@@ -983,16 +1032,18 @@ def websocket_cases() -> list[tuple[str, str | None]]:
     ids=[key + (" (one container)" if path else "") for key, path in websocket_cases()],
 )
 async def test_each_websocket_route_answers_each_person_and_origin_as_its_rule_says(
-    key, object_path, sessions, scene, own_upstreams
+    key, object_path, sessions, scenes, own_upstreams
 ):
     from asgiref.sync import sync_to_async
 
+    on_second = key.startswith(ENGINE_SOCKETS)
+    scene = scenes[SECOND_ENGINE if on_second else "local"]
     container = scene.container()
-    job = await sync_to_async(scene.job)()
+    job = await sync_to_async(scenes["local"].job)()
     base = websocket_base_key(key)
     rule = WEBSOCKET_OBJECT_PATHS[base][1] if object_path else WEBSOCKET_RULES[base]
-    # The same route under /ws/engines/local/, the default engine's slug.
-    engine_prefix = "/ws/engines/local/" if key.startswith(ENGINE_SOCKETS) else "/ws/"
+    # The same route under /ws/engines/<slug>/, on the second engine.
+    engine_prefix = f"/ws/engines/{SECOND_ENGINE}/" if on_second else "/ws/"
 
     async def path_for(user) -> str:
         ticket = (

@@ -10,6 +10,7 @@ from django.test import Client
 from containers_app.streams import fanout, stats
 from containers_app.streams.stats import reduce_sample
 from tests.conftest import STOPPABLE, unique
+from tests.engine import sockets
 from tests.engine.markup import data_ids
 from tests.engine.sockets import (
     Frames,
@@ -196,12 +197,7 @@ def gone(container_id: str):
 
 def upstream_of(container_id: str) -> stats.StatsUpstream | None:
     """The container's stats upstream on the default engine, if one runs."""
-    found = [
-        upstream
-        for (engine, kind, key), upstream in stats.registry._upstreams.items()
-        if engine.slug == "local" and (kind, key) == ("stats", container_id)
-    ]
-    return found[0] if found else None
+    return sockets.upstream_of(stats.registry, "stats", container_id)
 
 
 async def test_one_container_s_stats_arrive_with_its_figures(admin_user, make):
