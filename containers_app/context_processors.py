@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from containers_app import access, audit, engines
-from containers_app.views.common import actor_of, engine_for
+from containers_app.views.common import actor_of, engine_for, engine_prefix
 
 
 def engine(request: HttpRequest) -> dict:
@@ -19,6 +19,8 @@ def engine(request: HttpRequest) -> dict:
         # Lazy: a page that names no engine (an error page for a signed-out user) asks none.
         "engine": SimpleLazyObject(lambda: _page_engine(request)),
         "usable_engines": functools.partial(_usable_engines, user),
+        # Where the engine's pages and websockets are, for the scripts that build addresses.
+        "engine_prefix": engine_prefix(request),
         # The page's resource (containers, images...), whichever engine's URL it has.
         "section": match.namespaces[-1] if match and match.namespaces else "",
         "can_change": user is not None and access.allowed(actor_of(request), access.CHANGE),

@@ -127,10 +127,11 @@ def unregistered_default() -> Engine:
 
 
 def listed() -> list[Engine]:
+    """Every engine, the default one first."""
     every = [as_engine(row) for row in EngineRow.objects.all()]
     if not any(engine.slug == settings.BERTH_DEFAULT_ENGINE for engine in every):
-        every.insert(0, unregistered_default())
-    return every
+        every.append(unregistered_default())
+    return sorted(every, key=lambda engine: engine.slug != settings.BERTH_DEFAULT_ENGINE)
 
 
 def may_use(user, engine: Engine) -> bool:

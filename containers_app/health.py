@@ -10,7 +10,7 @@ back, through new ones, as soon as it answers again.
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -64,6 +64,8 @@ def _recent_failures(slug: str) -> list[tuple[float, str]]:
 
 _lock = threading.Lock()
 _started = threading.Event()
+# First checks, asked by a page: one that does not answer holds only its thread.
+_first_checks = ThreadPoolExecutor(max_workers=8, thread_name_prefix="engine-first-check")
 
 
 def of(engine: Engine) -> Health:
@@ -73,6 +75,17 @@ def of(engine: Engine) -> Health:
     with _lock:
         _watched[engine.slug] = (engine, time.monotonic())
         return _health.get(engine.slug, Health())
+
+
+def of_every(every: list[Engine]) -> list[Health]:
+    """What is known of each engine; those never checked yet are checked now, all at once,
+    waited for at most ENGINE_HEALTH_TIMEOUT seconds (a page then shows them unknown)."""
+    start()
+    unknown = [engine for engine in every if of(engine).state == UNKNOWN]
+    if unknown:
+        checks = [_first_checks.submit(check, engine) for engine in unknown]
+        wait(checks, timeout=settings.ENGINE_HEALTH_TIMEOUT)
+    return [of(engine) for engine in every]
 
 
 def seen(health: Health) -> str:

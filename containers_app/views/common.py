@@ -133,6 +133,20 @@ def usable_engine(request: HttpRequest, slug: str) -> Engine | None:
     return engine if engines.may_use(request.user, engine) else None
 
 
+def engine_prefix(request: HttpRequest) -> str:
+    """Where the engine's pages are: "/" at today's addresses (the default engine's) and on
+    pages about no engine, "/engines/<slug>/" under an engine's. Its websockets are under
+    "/ws" followed by the same."""
+    if getattr(request, "on_default_address", True):
+        return "/"
+    return f"/engines/{engine_for(request).slug}/"
+
+
+def socket_path(request: HttpRequest, path: str) -> str:
+    """The websocket path of `path` (containers/<id>/logs/) on the request's engine."""
+    return f"/ws{engine_prefix(request)}{path}"
+
+
 def route_name(request: HttpRequest) -> str:
     """The route's name (containers:action), whichever engine's address it was asked at."""
     match = request.resolver_match

@@ -11,28 +11,27 @@ from containers_app import access, actors, all_engines, audit, cli, engines, hea
 from containers_app.engine import Engine, ssh
 from containers_app.forms import EngineAddForm, EngineGrantForm, HostKeyForm
 from containers_app.rows import container_rows
-from containers_app.views.common import action_done, actor_of, can_view, requires
+from containers_app.views.common import action_done, actor_of, can_view, render_list, requires
 from containers_app.views.errors import bad_request
 
 manages_engines = requires(access.MANAGE_ENGINES)
 
 
 def _engine_rows(request: HttpRequest) -> list[dict]:
-    rows = []
-    for engine in engines.usable_by(request.user):
-        now = health.of(engine)
-        rows.append(
-            {
-                "engine": engine,
-                "health": now,
-                "seen": health.seen(now),
-                "grant": EngineGrantForm(
-                    initial={"teams": sorted(engine.teams), "every_team": engine.every_team}
-                ),
-                "remove_command": cli.engine_remove(engine.slug),
-            }
-        )
-    return rows
+    usable = engines.usable_by(request.user)
+    return [
+        {
+            "engine": engine,
+            "health": now,
+            "seen": health.seen(now),
+            "grant": EngineGrantForm(
+                initial={"teams": sorted(engine.teams), "every_team": engine.every_team}
+            ),
+            "remove_command": cli.engine_remove(engine.slug),
+            "teams": ", ".join(sorted(engine.teams)),
+        }
+        for engine, now in zip(usable, health.of_every(usable), strict=True)
+    ]
 
 
 def _page(request: HttpRequest, form: EngineAddForm | None = None, status: int = 200):
@@ -43,7 +42,7 @@ def _page(request: HttpRequest, form: EngineAddForm | None = None, status: int =
         "form": form or EngineAddForm(),
         "default_slug": settings.BERTH_DEFAULT_ENGINE,
     }
-    return render(request, "engines/list.html", context, status=status)
+    return render_list(request, "engines/list.html", "engines/_rows.html", context, status)
 
 
 @can_view

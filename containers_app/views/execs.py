@@ -15,7 +15,7 @@ from containers_app import access, actions, cli, tickets
 from containers_app.engine import EngineError
 from containers_app.engine import execs as engine_execs
 from containers_app.forms import ExecForm
-from containers_app.views.common import changes_its_object
+from containers_app.views.common import changes_its_object, socket_path
 from containers_app.views.objects import found as found_object
 
 
@@ -75,7 +75,7 @@ def terminal_context(
             user=user,
             workdir=workdir,
         ),
-        "socket_path": f"/ws/containers/{container.id}/exec/",
+        "socket_path": socket_path(request, f"containers/{container.id}/exec/"),
     }
 
 

@@ -12,7 +12,7 @@ from containers_app.engine import containers as engine_containers
 from containers_app.engine.containers import ContainerDetail
 from containers_app.find import Found
 from containers_app.streams.logs import LogText
-from containers_app.views.common import actor_of, can_view, engine_for, refused
+from containers_app.views.common import actor_of, can_view, engine_for, refused, socket_path
 from containers_app.views.objects import found
 
 COMPOSE_PROJECT = access.PROJECT_LABEL
@@ -37,7 +37,7 @@ def container_logs(request: HttpRequest, ref: str) -> HttpResponse:
     context = {
         "c": container,
         "sources": [container],
-        "socket_path": f"/ws/containers/{container.id}/logs/",
+        "socket_path": socket_path(request, f"containers/{container.id}/logs/"),
         "command": cli.docker("logs", "--follow", "--tail", "500", container.name),
         "download_url": f"{request.path}download/",
     }
@@ -93,7 +93,7 @@ def merged_logs(request: HttpRequest) -> HttpResponse:
     query = "&".join(f"c={row.id}" for row in rows)
     context = {
         "sources": rows,
-        "socket_path": f"/ws/logs/?{query}",
+        "socket_path": socket_path(request, f"logs/?{query}"),
         "project": project,
         "command": cli.merged_logs(
             project=project if whole_project else "", containers=[row.name for row in rows]

@@ -18,7 +18,9 @@
     if (!retries && anchor.dataset.since) params.set("since", anchor.dataset.since);
     if (anchor.dataset.dangling) params.set("dangling", "1");
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    return scheme + location.host + "/ws/live/?" + params;
+    // The engine's own events: /ws/engines/<slug>/live/, or /ws/live/ for the default one.
+    const prefix = document.body.dataset.enginePrefix || "/";
+    return scheme + location.host + "/ws" + prefix + "live/?" + params;
   }
 
   // The containers list's filters, applied to pushed rows as the engine applies them.

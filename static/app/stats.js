@@ -54,7 +54,7 @@
     const idCell = document.createElement("td");
     idCell.className = "mono";
     const link = document.createElement("a");
-    link.href = "/containers/" + sample.id + "/";
+    link.href = (document.body.dataset.enginePrefix || "/") + "containers/" + sample.id + "/";
     link.textContent = sample.id.slice(0, 12);
     idCell.appendChild(link);
     const nameCell = document.createElement("td");
@@ -162,7 +162,8 @@
   let retries = 0;
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const path = table ? anchor.dataset.socket : "/ws/stats/?id=" + encodeURIComponent(single.dataset.id);
+    const prefix = document.body.dataset.enginePrefix || "/";
+    const path = table ? anchor.dataset.socket : "/ws" + prefix + "stats/?id=" + encodeURIComponent(single.dataset.id);
     const socket = new WebSocket(scheme + location.host + path);
     socket.onopen = function () {
       retries = 0;
