@@ -88,13 +88,15 @@ def address_of(base_url: str) -> Address:
 
 def host_key_of(base_url: str, *, timeout: float = 10) -> str:
     """The fingerprint of the host key the SSH server at `base_url` shows now: what the
-    engine's page asks a person to confirm before it is pinned."""
+    engine's page asks a person to confirm before it is pinned. OSError if none answers."""
     where = address_of(base_url)
     sock = socket.create_connection((where.host, where.port), timeout=timeout)
     transport = paramiko.Transport(sock)
     try:
         transport.start_client(timeout=timeout)
         return fingerprint(transport.get_remote_server_key())
+    except paramiko.SSHException as error:
+        raise ConnectionError(f"no SSH server answered there: {error}") from error
     finally:
         transport.close()
 

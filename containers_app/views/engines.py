@@ -90,9 +90,9 @@ def engine_host_key(request: HttpRequest) -> HttpResponse:
         return bad_request(request, form)
     try:
         fingerprint = ssh.host_key_of(form.cleaned_data["address"])
-    except (OSError, ssh.paramiko.SSHException) as error:
+    except OSError as error:
         reason = f"The host key could not be fetched: {error}"
-        return render(request, "engines/_host_key.html", {"error": reason}, status=502)
+        return render(request, "engines/_host_key.html", {"error": reason}, status=400)
     context = {"fingerprint": fingerprint, "address": form.cleaned_data["address"]}
     return render(request, "engines/_host_key.html", context)
 

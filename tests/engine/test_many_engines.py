@@ -20,6 +20,7 @@ from django.core.management.base import CommandError
 from containers_app import engines, health, tickets
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import raw
+from containers_app.engine.client import forget
 from containers_app.models import Engine as EngineRow
 from containers_app.models import Team
 from tests.conftest import HOME_TEAM, OTHER_TEAM, STOPPABLE, TEST_IMAGE, unique, wait_on_condition
@@ -539,3 +540,45 @@ def test_an_engine_whose_pages_failed_lately_is_degraded_while_it_answers(tls):
     assert now.reason == (
         "1 call failed in the last minute, the last: the engine did not answer in time"
     )
+
+
+def test_a_superuser_adds_an_ssh_engine_on_the_page_after_comparing_its_host_key(
+    admin_client, staff_client, db
+):
+    fetched = admin_client.post("/engines/host-key/", {"address": remote("SSH_HOST")})
+    assert fetched.status_code == 200
+    assert (
+        f'<code id="fetched-host-key">{remote("SSH_HOST_KEY")}</code>' in fetched.content.decode()
+    )
+    nowhere = admin_client.post("/engines/host-key/", {"address": "ssh://a@127.0.0.1:1"})
+    assert nowhere.status_code == 400 and "could not be fetched" in nowhere.content.decode()
+    slug = unique("ssh")
+    form = {
+        "slug": slug,
+        "address": remote("SSH_HOST"),
+        "ssh_key": Path(remote("SSH_KEY")).read_text(),
+        "ssh_host_key": remote("SSH_HOST_KEY"),
+        "every_team": "on",
+    }
+    assert staff_client.post("/engines/", form).status_code == 403  # a team's admin may not
+
+    try:
+        added = admin_client.post("/engines/", form)
+        assert added.status_code == 302
+        assert admin_client.get(f"/engines/{slug}/containers/").status_code == 200
+        # The key is never shown again, on any page.
+        key_line = Path(remote("SSH_KEY")).read_text().splitlines()[1]
+        assert key_line not in admin_client.get("/engines/").content.decode()
+    finally:
+        with contextlib.suppress(engines.NoSuchEngine):
+            engines.engine_remove(slug=slug)
+
+
+def test_the_engine_s_tls_client_trusts_only_its_own_ca_whatever_the_environment_says(
+    tls, admin_client, monkeypatch
+):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca-bundle.pem")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/nonexistent/ca-bundle.pem")
+    forget(tls.engine)  # a client built now, with these set
+
+    assert admin_client.get(f"/engines/{tls.slug}/containers/").status_code == 200
