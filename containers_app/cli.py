@@ -375,6 +375,10 @@ def engine_grant(slug: str, teams: Iterable[str], every_team: bool = False) -> s
     return manage("engines", "grant", slug, *_options("--team", teams))
 
 
+def engine_pin(slug: str, ssh_host_key: str) -> str:
+    return manage("engines", "pin", slug, ssh_host_key)
+
+
 def engine_remove(slug: str) -> str:
     return manage("engines", "remove", slug)
 

@@ -273,6 +273,25 @@ def engine_grant(
     return as_engine(row)
 
 
+def engine_pin(*, slug: str, ssh_host_key: str) -> Engine:
+    """Pins another host key for an SSH engine (its host was reinstalled): its connections
+    are made again with it."""
+    if not FINGERPRINT.match(ssh_host_key):
+        raise EngineRefused(
+            "A host key is pinned by its fingerprint: SHA256:… as ssh-keygen -lf prints it."
+        )
+    with transaction.atomic():
+        row = EngineRow.objects.select_for_update().filter(slug=slug).first()
+        if row is None:
+            raise NoSuchEngine(slug)
+        if not row.address.startswith("ssh://"):
+            raise EngineRefused(f"{slug} is not an SSH engine: it has no host key.")
+        row.ssh_host_key = ssh_host_key
+        row.save(update_fields=["ssh_host_key", "updated"])
+    forget_slug(slug)
+    return as_engine(row)
+
+
 def engine_remove(*, slug: str) -> None:
     """Forgets an engine: its row, its compose projects' and images' team records, its
     credential files and clients. The audit trail keeps naming it. The default engine

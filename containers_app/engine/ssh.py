@@ -113,8 +113,9 @@ class PinnedHostKey(paramiko.MissingHostKeyPolicy):
         if seen != self.pinned:
             raise HostKeyChanged(
                 f"the SSH host key of {hostname} is {seen}, not {self.pinned} as pinned when "
-                "the engine was added: if the host was reinstalled, check the new key and "
-                "pin it again; otherwise someone may be in the way"
+                "the engine was added: if the host was reinstalled, compare the new key with "
+                "ssh-keygen -lf on the host and pin it (manage.py engines pin); otherwise "
+                "someone may be in the way"
             )
 
 

@@ -304,6 +304,16 @@ def test_a_changed_ssh_host_key_refuses_the_connection_and_says_so(admin_client,
         wrong.remove()
 
 
+def test_a_host_key_pinned_again_after_a_reinstall_is_accepted(admin_client, db):
+    wrong = Remote("ssh", wrong=True)  # as if the host had been reinstalled since
+    try:
+        assert admin_client.get(f"/engines/{wrong.slug}/containers/").status_code == 503
+        call_command("engines", "pin", wrong.slug, remote("SSH_HOST_KEY"))
+        assert admin_client.get(f"/engines/{wrong.slug}/containers/").status_code == 200
+    finally:
+        wrong.remove()
+
+
 def test_a_client_certificate_the_engine_does_not_trust_is_refused_with_its_reason(
     admin_client, db
 ):

@@ -35,6 +35,9 @@ class Command(BaseCommand):
         grant = commands.add_parser("grant", help="set the teams that may use an engine")
         grant.add_argument("slug")
         self._teams(grant)
+        pin = commands.add_parser("pin", help="pin an SSH engine's new host key")
+        pin.add_argument("slug")
+        pin.add_argument("ssh_host_key", help="SHA256:..., as ssh-keygen -lf prints it on the host")
         remove = commands.add_parser("remove", help="forget an engine (its objects stay)")
         remove.add_argument("slug")
 
@@ -103,6 +106,13 @@ class Command(BaseCommand):
         )
         said = "every team" if every_team else ", ".join(team) or "no team (superusers only)"
         self.stdout.write(f"{slug} may be used by {said}.")
+
+    def pin(self, *, slug, ssh_host_key, **options) -> None:
+        engines.engine_pin(slug=slug, ssh_host_key=ssh_host_key.strip())
+        audit.engine_change(
+            user=None, slug=slug, action="engine pin", command=cli.engine_pin(slug, ssh_host_key)
+        )
+        self.stdout.write(f"{slug} now accepts the host key {ssh_host_key.strip()} only.")
 
     def remove(self, *, slug, **options) -> None:
         engines.engine_remove(slug=slug)
