@@ -78,13 +78,19 @@ def as_engine(row: EngineRow) -> Engine:
         return cached[1]
     folder = credential_folder(row.slug)
     paths: dict[str, str] = {}
-    for field, filename in TLS_FILES.items():
-        if getattr(row, field):
-            _write_private(folder / filename, credentials.decrypt(getattr(row, field)))
-            paths[field] = str(folder / filename)
-    if row.ssh_key:
-        _write_private(folder / SSH_KEY_FILE, credentials.decrypt(row.ssh_key))
-        paths["ssh_key"] = str(folder / SSH_KEY_FILE)
+    files = {**TLS_FILES, "ssh_key": SSH_KEY_FILE}
+    try:
+        for field, filename in files.items():
+            if getattr(row, field):
+                _write_private(folder / filename, credentials.decrypt(getattr(row, field)))
+                paths[field] = str(folder / filename)
+    except credentials.CredentialUnreadable:
+        # Listed all the same (one engine's keys must not take every page down); every call
+        # to it says why it cannot be reached.
+        paths = {
+            "unusable": f"the keys stored for engine {row.slug} cannot be decrypted with the "
+            "current BERTH_CREDENTIALS_KEY: remove the engine and add it again"
+        }
     engine = Engine(
         slug=row.slug,
         name=row.name,

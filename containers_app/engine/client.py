@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import docker
 
 from containers_app.engine import ssh, tls
-from containers_app.engine.errors import translated
+from containers_app.engine.errors import EngineUnavailable, translated
 
 # What an SSH connection's pool may hold: sshd allows 10 sessions per connection by default,
 # and each pooled HTTP connection is one. Streams take connections of their own (ssh.py).
@@ -31,6 +31,8 @@ class Engine:
     ssh_key: str = ""
     ssh_host_key: str = ""
     revision: str = ""
+    # Why no call can reach it, known before trying (its stored keys cannot be read).
+    unusable: str = ""
     # The teams that may use it (their slugs), or every team; superusers use every engine.
     teams: frozenset[str] = frozenset()
     every_team: bool = False
@@ -71,6 +73,8 @@ def api(engine: Engine) -> docker.APIClient:
 
 
 def _build(engine: Engine) -> docker.APIClient:
+    if engine.unusable:
+        raise EngineUnavailable(engine.unusable, engine=engine.base_url)
     # max_pool_size: concurrent requests each get a connection instead of waiting.
     if engine.scheme == "ssh":
         return ssh.api_client(engine, timeout=engine.timeout, pool_size=SSH_POOL_SIZE)

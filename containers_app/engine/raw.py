@@ -88,6 +88,8 @@ def _connect(engine: Engine, timeout: float) -> socket.socket:
     """A new connection to the engine: its unix socket, TCP (with TLS when it has a CA), or a
     channel of one of its SSH connections."""
     url = urlsplit(engine.base_url)
+    if engine.unusable:
+        raise EngineUnavailable(engine.unusable, engine=engine.base_url)
     if url.scheme == "ssh":
         try:
             return ssh.open_channel(engine, timeout)  # type: ignore[return-value]

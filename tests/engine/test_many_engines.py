@@ -14,8 +14,10 @@ from pathlib import Path
 import docker
 import docker.errors
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from containers_app import engines, health, tickets
 from containers_app.engine import containers as engine_containers
@@ -592,3 +594,18 @@ def test_the_engine_s_tls_client_trusts_only_its_own_ca_whatever_the_environment
     forget(tls.engine)  # a client built now, with these set
 
     assert admin_client.get(f"/engines/{tls.slug}/containers/").status_code == 200
+
+
+def test_an_engine_whose_keys_cannot_be_decrypted_is_down_saying_why_and_others_work(
+    tls, admin_client, make
+):
+    EngineRow.objects.filter(slug=tls.slug).update(
+        tls_key=Fernet(Fernet.generate_key()).encrypt(b"another key's secret").decode(),
+        updated=timezone.now(),
+    )
+
+    page = admin_client.get(f"/engines/{tls.slug}/containers/")
+    assert page.status_code == 503
+    assert "cannot be decrypted with the current BERTH_CREDENTIALS_KEY" in page.content.decode()
+    assert admin_client.get("/containers/").status_code == 200
+    assert admin_client.get("/engines/").status_code == 200
