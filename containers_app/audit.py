@@ -119,7 +119,7 @@ def terminal_opened(
                 engine=engine.slug,
                 action="exec",
                 target=container,
-                command=command,
+                command=cli.on_engine(command, engine, default=settings.BERTH_DEFAULT_ENGINE),
                 succeeded=True,
                 ticket=ticket,
                 team=team,
