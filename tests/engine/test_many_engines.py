@@ -140,6 +140,30 @@ def test_each_kind_of_engine_lists_its_own_containers_and_not_the_default_s(far,
     assert mine["Name"].lstrip("/") not in default.content.decode()
 
 
+def test_each_kind_of_engine_lists_its_images_networks_and_volumes_and_shows_its_system(
+    far, staff_client
+):
+    network = far.api.create_network(unique("n"), labels={"berth.team": HOME_TEAM})
+    volume = far.api.create_volume(unique("v"), labels={"berth.team": HOME_TEAM})
+    try:
+        base = f"/engines/{far.slug}"
+        assert TEST_IMAGE.split(":")[0] in staff_client.get(f"{base}/images/").content.decode()
+        networks = staff_client.get(f"{base}/networks/").content.decode()
+        assert network["Id"][:12] in networks or network["Id"] in networks
+        assert volume["Name"] in staff_client.get(f"{base}/volumes/").content.decode()
+        system = staff_client.get(f"{base}/system/")
+        assert system.status_code == 200
+        assert far.api.version()["Version"] in system.content.decode()
+        # Removed through Berth, on that engine.
+        assert staff_client.post(f"{base}/volumes/{volume['Name']}/remove/").status_code == 302
+        assert not far.api.volumes(filters={"name": volume["Name"]})["Volumes"]
+    finally:
+        with contextlib.suppress(docker.errors.APIError):
+            far.api.remove_network(network["Id"])
+        with contextlib.suppress(docker.errors.APIError):
+            far.api.remove_volume(volume["Name"])
+
+
 def test_a_container_of_each_kind_is_stopped_started_and_removed_through_its_engine_s_urls(
     far, staff_client
 ):
