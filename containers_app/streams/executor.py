@@ -5,6 +5,7 @@ means one thread for the whole process: every consumer's engine call would wait 
 """
 
 import asyncio
+import contextlib
 import functools
 import os
 import threading
@@ -42,9 +43,12 @@ async def in_thread(function: Callable[..., T], /, *args, **kwargs) -> T:
         try:
             result = function(*args, **kwargs)
         except BaseException as error:  # handed to the awaiting coroutine
-            loop.call_soon_threadsafe(settle, None, error)
+            outcome = (None, error)
         else:
-            loop.call_soon_threadsafe(settle, result, None)
+            outcome = (result, None)
+        # The loop may be gone by now (its server or test ended): nobody awaits the result.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, *outcome)
 
     threading.Thread(target=work, name="berth-read", daemon=True).start()
     return await done
