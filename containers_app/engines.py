@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from containers_app import credentials
 from containers_app.engine import Engine, ssh
@@ -252,17 +252,20 @@ def engine_add(
         )
         if value
     }
-    with transaction.atomic():
-        row = EngineRow.objects.create(
-            slug=slug,
-            name=name or slug,
-            address=address,
-            description=description,
-            ssh_host_key=given.ssh_host_key,
-            every_team=every_team,
-            **secrets,
-        )
-        row.teams.set(teams)
+    try:
+        with transaction.atomic():
+            row = EngineRow.objects.create(
+                slug=slug,
+                name=name or slug,
+                address=address,
+                description=description,
+                ssh_host_key=given.ssh_host_key,
+                every_team=every_team,
+                **secrets,
+            )
+            row.teams.set(teams)
+    except IntegrityError:  # the same slug, added at the same moment
+        raise EngineRefused(f"An engine named {slug} exists already.") from None
     return as_engine(row)
 
 

@@ -58,15 +58,19 @@ def engine_add(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, form, status=400)
     data = form.cleaned_data
-    engine = engines.engine_add(
-        slug=data["slug"],
-        address=data["address"],
-        name=data["name"],
-        description=data["description"],
-        given=form.credentials(),
-        teams=list(data["teams"]),
-        every_team=data["every_team"],
-    )
+    try:
+        engine = engines.engine_add(
+            slug=data["slug"],
+            address=data["address"],
+            name=data["name"],
+            description=data["description"],
+            given=form.credentials(),
+            teams=list(data["teams"]),
+            every_team=data["every_team"],
+        )
+    except engines.EngineRefused as error:  # taken meanwhile
+        form.add_error("slug", str(error))
+        return _page(request, form, status=400)
     audit.engine_change(
         user=request.user,
         slug=engine.slug,
