@@ -33,7 +33,7 @@ def engine(request: HttpRequest) -> dict:
 def _page_engine(request: HttpRequest):
     """The engine the page is about; on a page about none (teams, jobs), the default one, or
     the first the user may use when that is not theirs: where the menu's links lead."""
-    if getattr(request, "on_engine_route", False):
+    if getattr(request, "on_engine_route", False) and getattr(request, "engine", None):
         return engine_for(request)
     default = engine_for(request)
     user = getattr(request, "user", None)

@@ -161,7 +161,7 @@ def engine_not_usable(request: HttpRequest) -> HttpResponse:
         "status": 404,
         "title": "No such engine",
         "reason": "This engine does not exist, or your teams may not use it.",
-        "usable_engines": engines.usable_by(request.user),
+        "engine_choices": engines.usable_by(request.user),
     }
     return render(request, "error.html", context, status=404)
 
