@@ -19,6 +19,8 @@ from containers_app.engine.client import forget_slug
 from containers_app.models import Engine as EngineRow
 from containers_app.models import ImageOrigin, ProjectAssignment, Team
 
+# The URL parameter naming the engine (/engines/<slug>/..., /ws/engines/<slug>/...).
+ENGINE_KWARG = "engine"
 # `all` names the page of every engine at once; the others are paths under /engines/<slug>/.
 RESERVED_SLUGS = ("all", "new", "host-key")
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -138,6 +140,16 @@ def listed() -> list[Engine]:
     if not any(engine.slug == settings.BERTH_DEFAULT_ENGINE for engine in every):
         every.append(unregistered_default())
     return sorted(every, key=lambda engine: engine.slug != settings.BERTH_DEFAULT_ENGINE)
+
+
+def usable(user, slug: str) -> Engine | None:
+    """The engine named `slug` ("": the default one), if it exists and `user` may use it;
+    None, the same for both, otherwise. What an engine's URL or websocket route names."""
+    try:
+        engine = get(slug or settings.BERTH_DEFAULT_ENGINE)
+    except NoSuchEngine:
+        return None
+    return engine if user is not None and may_use(user, engine) else None
 
 
 def may_use(user, engine: Engine) -> bool:

@@ -397,3 +397,31 @@ def made_by(image_id: str, team: str = HOME_TEAM, *, engine: str = "local") -> N
     ImageOrigin.objects.get_or_create(
         engine=engine, image_id=image_id, team=team, defaults={"how": "build"}
     )
+
+
+# --- the TLS and SSH engines of scripts/test-remote-engines ----------------------------------
+
+
+def remote_engine(name: str) -> str:
+    """What scripts/test-remote-engines says of its engines (`make test` exports it)."""
+    value = os.environ.get(f"BERTH_TEST_{name}")
+    assert value, f"BERTH_TEST_{name} is not set: run the suite with make test"
+    return value
+
+
+def remote_credentials(kind: str, *, wrong: bool = False):
+    """What Berth is given to reach the "tls" or "ssh" test engine; `wrong`: a client
+    certificate of another CA, or a host key other than the engine's."""
+    from containers_app import engines
+
+    if kind == "tls":
+        folder = Path(remote_engine("TLS_DIR"))
+        prefix = "other-" if wrong else ""
+        return engines.Credentials(
+            tls_ca=(folder / "ca.pem").read_text(),
+            tls_cert=(folder / f"{prefix}cert.pem").read_text(),
+            tls_key=(folder / f"{prefix}key.pem").read_text(),
+        )
+    pinned = "SHA256:" + "A" * 43 if wrong else remote_engine("SSH_HOST_KEY")
+    key = Path(remote_engine("SSH_KEY")).read_text()
+    return engines.Credentials(ssh_key=key, ssh_host_key=pinned)

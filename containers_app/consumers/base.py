@@ -13,7 +13,6 @@ from containers_app.compat import DirectDispatch, StopConsumer
 from containers_app.consumers.auth import database_call
 from containers_app.engine import Engine
 
-ENGINE_KWARG = "engine"
 CLOSE_TOO_MANY = 4429
 # Its user's rights changed while it was open: the page opens it again.
 CLOSE_RIGHTS_CHANGED = 4001
@@ -125,11 +124,11 @@ class Consumer(DirectDispatch):
         may have changed."""
         if not self.about_engine:
             return actors.of_user(user, None)
-        engine = _usable(user, self._route_engine())
+        engine = engines.usable(user, self._route_engine() or "")
         return actors.of_user(user, engine) if engine is not None else access.NOBODY
 
     def _route_engine(self) -> str | None:
-        return self.scope.get("url_route", {}).get("kwargs", {}).get(ENGINE_KWARG)
+        return self.scope.get("url_route", {}).get("kwargs", {}).get(engines.ENGINE_KWARG)
 
     async def engine(self) -> Engine | None:
         """The engine this socket is about, from its route (the default one without), if it
@@ -137,7 +136,7 @@ class Consumer(DirectDispatch):
         a grant taken away later is caught by _watch_rights."""
         if not hasattr(self, "_engine"):
             user = self.scope.get("user")
-            self._engine = await database_call(_usable, user, self._route_engine())
+            self._engine = await database_call(engines.usable, user, self._route_engine() or "")
         return self._engine
 
     async def _watch_rights(self, user) -> None:
@@ -153,14 +152,6 @@ class Consumer(DirectDispatch):
             if now.key() != self._actor.key():
                 await self.close(code=CLOSE_RIGHTS_CHANGED)
                 return
-
-
-def _usable(user, slug: str | None) -> Engine | None:
-    try:
-        engine = engines.get(slug) if slug else engines.default()
-    except engines.NoSuchEngine:
-        return None
-    return engine if user is not None and engines.may_use(user, engine) else None
 
 
 def route_of(scope: dict) -> str:

@@ -3,7 +3,6 @@ htmx partials and action replies."""
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -16,9 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from containers_app import access, actors, audit, engines
 from containers_app.engine import Engine
 
-# The URL parameter naming the engine (/engines/<slug>/...), and the namespace of today's
-# addresses (/containers/...), which are the default engine's.
-ENGINE_KWARG = "engine"
+ENGINE_KWARG = engines.ENGINE_KWARG
+# The namespace of today's addresses (/containers/...), which are the default engine's.
 DEFAULT_ENGINE_NAMESPACE = "default-engine:"
 # A name or id as the engine accepts it in a URL; anything else is a 404 before any call.
 REF = r"(?P<ref>[A-Za-z0-9][A-Za-z0-9_.-]{0,254})"
@@ -115,22 +113,12 @@ class AccessMiddleware:
         if slug is not None:
             request.on_engine_route = True
             request.on_default_address = not slug
-            request.engine = usable_engine(request, slug or settings.BERTH_DEFAULT_ENGINE)
+            request.engine = engines.usable(request.user, slug)
             if request.engine is None:
                 return engine_not_usable(request)
         if not access.allowed(actor_of(request), rule):
             raise refused(request, CHANGE_REFUSED)
         return None
-
-
-def usable_engine(request: HttpRequest, slug: str) -> Engine | None:
-    """The engine named `slug`, if it exists and the user may use it; None, the same for
-    both, otherwise."""
-    try:
-        engine = engines.get(slug)
-    except engines.NoSuchEngine:
-        return None
-    return engine if engines.may_use(request.user, engine) else None
 
 
 def engine_prefix(request: HttpRequest) -> str:

@@ -11,14 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_dashboard import QUICK_TO_STOP, button, row
-from tests.conftest import TEST_IMAGE, unique
+from tests.conftest import TEST_IMAGE, remote_engine, unique
 from tests.served import ROOT
-
-
-def remote(name: str) -> str:
-    value = os.environ.get(f"BERTH_TEST_{name}")
-    assert value, f"BERTH_TEST_{name} is not set: run the suite with make test"
-    return value
 
 
 def manage(server, *args: str) -> None:
@@ -32,11 +26,11 @@ def manage(server, *args: str) -> None:
 def ssh_engine(server):
     """The SSH engine, registered on the served Berth for every team; and a dead one."""
     slug, dead = unique("ssh"), unique("dead")
-    manage(server, "engines", "add", slug, remote("SSH_HOST"), "--name", "Web host",
-           "--ssh-key", remote("SSH_KEY"), "--ssh-host-key", remote("SSH_HOST_KEY"),
+    manage(server, "engines", "add", slug, remote_engine("SSH_HOST"), "--name", "Web host",
+           "--ssh-key", remote_engine("SSH_KEY"), "--ssh-host-key", remote_engine("SSH_HOST_KEY"),
            "--every-team")  # fmt: skip
     manage(server, "engines", "add", dead, f"unix:///nonexistent/{dead}.sock", "--every-team")
-    api = docker.APIClient(base_url=remote("SSH_SOCKET"), version="auto", timeout=60)
+    api = docker.APIClient(base_url=remote_engine("SSH_SOCKET"), version="auto", timeout=60)
     made: list[str] = []
     yield slug, dead, api, made
     for container_id in made:

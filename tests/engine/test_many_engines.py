@@ -25,7 +25,16 @@ from containers_app.engine import raw
 from containers_app.engine.client import forget
 from containers_app.models import Engine as EngineRow
 from containers_app.models import Team
-from tests.conftest import HOME_TEAM, OTHER_TEAM, STOPPABLE, TEST_IMAGE, unique, wait_on_condition
+from tests.conftest import (
+    HOME_TEAM,
+    OTHER_TEAM,
+    STOPPABLE,
+    TEST_IMAGE,
+    remote_credentials,
+    remote_engine,
+    unique,
+    wait_on_condition,
+)
 from tests.engine.sockets import connected, refused, stop_shared_upstreams
 from tests.engine.test_logs import LogSocket
 
@@ -35,28 +44,8 @@ REMOTE_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "test-remote-e
 KINDS = ("tls", "ssh")
 
 
-def remote(name: str) -> str:
-    """What scripts/test-remote-engines says of its engines (make test exports it)."""
-    value = os.environ.get(f"BERTH_TEST_{name}")
-    assert value, f"BERTH_TEST_{name} is not set: start the engines with make test"
-    return value
-
-
-def credentials_of(kind: str, *, wrong: bool = False) -> engines.Credentials:
-    if kind == "tls":
-        folder = Path(remote("TLS_DIR"))
-        prefix = "other-" if wrong else ""
-        return engines.Credentials(
-            tls_ca=(folder / "ca.pem").read_text(),
-            tls_cert=(folder / f"{prefix}cert.pem").read_text(),
-            tls_key=(folder / f"{prefix}key.pem").read_text(),
-        )
-    pinned = "SHA256:" + "A" * 43 if wrong else remote("SSH_HOST_KEY")
-    return engines.Credentials(ssh_key=Path(remote("SSH_KEY")).read_text(), ssh_host_key=pinned)
-
-
 def address_of(kind: str) -> str:
-    return remote("TLS_HOST" if kind == "tls" else "SSH_HOST")
+    return remote_engine("TLS_HOST" if kind == "tls" else "SSH_HOST")
 
 
 class Remote:
@@ -69,11 +58,11 @@ class Remote:
         self.engine = engines.engine_add(
             slug=self.slug,
             address=address_of(kind),
-            given=credentials_of(kind, wrong=wrong),
+            given=remote_credentials(kind, wrong=wrong),
             teams=list(teams),
             every_team=every_team,
         )
-        socket = remote("TLS_SOCKET" if kind == "tls" else "SSH_SOCKET")
+        socket = remote_engine("TLS_SOCKET" if kind == "tls" else "SSH_SOCKET")
         self.api = docker.APIClient(base_url=socket, version="auto", timeout=60)
         self.made: list[str] = []
 
@@ -325,7 +314,7 @@ def test_a_changed_ssh_host_key_refuses_the_connection_and_says_so(admin_client,
         response = admin_client.get(f"/engines/{wrong.slug}/containers/")
         assert response.status_code == 503
         body = response.content.decode()
-        assert "SSH host key" in body and remote("SSH_HOST_KEY") in body
+        assert "SSH host key" in body and remote_engine("SSH_HOST_KEY") in body
     finally:
         wrong.remove()
 
@@ -334,7 +323,7 @@ def test_a_host_key_pinned_again_after_a_reinstall_is_accepted(admin_client, db)
     wrong = Remote("ssh", wrong=True)  # as if the host had been reinstalled since
     try:
         assert admin_client.get(f"/engines/{wrong.slug}/containers/").status_code == 503
-        call_command("engines", "pin", wrong.slug, remote("SSH_HOST_KEY"))
+        call_command("engines", "pin", wrong.slug, remote_engine("SSH_HOST_KEY"))
         assert admin_client.get(f"/engines/{wrong.slug}/containers/").status_code == 200
     finally:
         wrong.remove()
@@ -359,11 +348,11 @@ def test_a_key_with_a_passphrase_is_refused_with_a_clear_message(db, capsys):
             "engines",
             "add",
             unique("ssh"),
-            remote("SSH_HOST"),
+            remote_engine("SSH_HOST"),
             "--ssh-key",
-            remote("SSH_PASSPHRASE_KEY"),
+            remote_engine("SSH_PASSPHRASE_KEY"),
             "--ssh-host-key",
-            remote("SSH_HOST_KEY"),
+            remote_engine("SSH_HOST_KEY"),
         )
 
 
@@ -372,16 +361,21 @@ def test_tcp_without_tls_and_ssh_without_a_pinned_host_key_are_refused(db):
         call_command("engines", "add", unique("tcp"), "tcp://127.0.0.1:2375")
     with pytest.raises(CommandError, match="fingerprint"):
         call_command(
-            "engines", "add", unique("ssh"), remote("SSH_HOST"), "--ssh-key", remote("SSH_KEY")
+            "engines",
+            "add",
+            unique("ssh"),
+            remote_engine("SSH_HOST"),
+            "--ssh-key",
+            remote_engine("SSH_KEY"),
         )
 
 
 def test_the_engines_command_adds_tests_lists_grants_and_removes_an_engine(db, capsys):
     slug = unique("cli")
-    folder = Path(remote("TLS_DIR"))
+    folder = Path(remote_engine("TLS_DIR"))
     Team.objects.get_or_create(slug=HOME_TEAM, defaults={"name": HOME_TEAM})
     call_command(
-        "engines", "add", slug, remote("TLS_HOST"),
+        "engines", "add", slug, remote_engine("TLS_HOST"),
         "--tls-ca", str(folder / "ca.pem"),
         "--tls-cert", str(folder / "cert.pem"),
         "--tls-key", str(folder / "key.pem"),
@@ -398,7 +392,7 @@ def test_the_engines_command_adds_tests_lists_grants_and_removes_an_engine(db, c
         assert re.search(rf"{slug} is up: Docker \S+, [\d.]+ ms", capsys.readouterr().out)
         call_command("engines", "list")
         assert re.search(
-            rf"^{slug}\t{re.escape(remote('TLS_HOST'))}\t{HOME_TEAM}\tup",
+            rf"^{slug}\t{re.escape(remote_engine('TLS_HOST'))}\t{HOME_TEAM}\tup",
             capsys.readouterr().out,
             re.M,
         )
@@ -479,7 +473,7 @@ def test_an_engine_that_stops_does_not_touch_another_s_pages_and_comes_back_by_i
     settings.ENGINE_HEALTH_SECONDS = 1
     assert health.check(ssh.engine).state == health.UP
     health.of(ssh.engine)  # watched from now on
-    dockerd = int((Path(remote("SSH_KEY")).parent / "dockerd.pid").read_text())
+    dockerd = int((Path(remote_engine("SSH_KEY")).parent / "dockerd.pid").read_text())
     os.kill(dockerd, signal.SIGTERM)
     try:
         wait_on_condition(lambda: health.of(ssh.engine).state == health.DOWN, timeout=30)
@@ -583,19 +577,20 @@ def test_an_engine_whose_pages_failed_lately_is_degraded_while_it_answers(tls):
 def test_a_superuser_adds_an_ssh_engine_on_the_page_after_comparing_its_host_key(
     admin_client, staff_client, db
 ):
-    fetched = admin_client.post("/engines/host-key/", {"address": remote("SSH_HOST")})
+    fetched = admin_client.post("/engines/host-key/", {"address": remote_engine("SSH_HOST")})
     assert fetched.status_code == 200
     assert (
-        f'<code id="fetched-host-key">{remote("SSH_HOST_KEY")}</code>' in fetched.content.decode()
+        f'<code id="fetched-host-key">{remote_engine("SSH_HOST_KEY")}</code>'
+        in fetched.content.decode()
     )
     nowhere = admin_client.post("/engines/host-key/", {"address": "ssh://a@127.0.0.1:1"})
     assert nowhere.status_code == 400 and "could not be fetched" in nowhere.content.decode()
     slug = unique("ssh")
     form = {
         "slug": slug,
-        "address": remote("SSH_HOST"),
-        "ssh_key": Path(remote("SSH_KEY")).read_text(),
-        "ssh_host_key": remote("SSH_HOST_KEY"),
+        "address": remote_engine("SSH_HOST"),
+        "ssh_key": Path(remote_engine("SSH_KEY")).read_text(),
+        "ssh_host_key": remote_engine("SSH_HOST_KEY"),
         "every_team": "on",
     }
     assert staff_client.post("/engines/", form).status_code == 403  # a team's admin may not
@@ -605,7 +600,7 @@ def test_a_superuser_adds_an_ssh_engine_on_the_page_after_comparing_its_host_key
         assert added.status_code == 302
         assert admin_client.get(f"/engines/{slug}/containers/").status_code == 200
         # The key is never shown again, on any page.
-        key_line = Path(remote("SSH_KEY")).read_text().splitlines()[1]
+        key_line = Path(remote_engine("SSH_KEY")).read_text().splitlines()[1]
         assert key_line not in admin_client.get("/engines/").content.decode()
     finally:
         with contextlib.suppress(engines.NoSuchEngine):

@@ -13,12 +13,10 @@ from the site's own origin and from another port, scheme and host.
 """
 
 import io
-import os
 import re
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import docker.errors
 import pytest
@@ -38,6 +36,8 @@ from tests.conftest import (
     TEST_IMAGE,
     Made,
     member,
+    remote_credentials,
+    remote_engine,
     unique,
     wait_on_condition,
 )
@@ -707,27 +707,16 @@ def second_engine():
 
     from containers_app import engines
 
-    folder = Path(remote_engine("TLS_DIR"))
     engines.engine_add(
         slug=SECOND_ENGINE,
         address=remote_engine("TLS_HOST"),
-        given=engines.Credentials(
-            tls_ca=(folder / "ca.pem").read_text(),
-            tls_cert=(folder / "cert.pem").read_text(),
-            tls_key=(folder / "key.pem").read_text(),
-        ),
+        given=remote_credentials("tls"),
         every_team=True,
     )
     api = docker_sdk.APIClient(base_url=remote_engine("TLS_SOCKET"), version="auto", timeout=60)
     yield api
     api.close()
     engines.engine_remove(slug=SECOND_ENGINE)
-
-
-def remote_engine(name: str) -> str:
-    value = os.environ.get(f"BERTH_TEST_{name}")
-    assert value, f"BERTH_TEST_{name} is not set: run the suite with make test"
-    return value
 
 
 @pytest.fixture
