@@ -1,11 +1,14 @@
-"""The containers of several engines at once, for the All engines page: every engine asked at
-the same moment, each answer waited for at most ENGINE_PAGE_TIMEOUT seconds, an engine known
-to be down not asked at all, and at most one list call in flight per engine however many
-pages ask (a black-holed engine would otherwise take a thread per page view)."""
+"""Several engines asked at once, for the All engines page and a wall screen's first tiles:
+every engine asked at the same moment, each answer waited for at most ENGINE_PAGE_TIMEOUT
+seconds, and an engine known to be down not asked at all. The list of containers is in
+flight at most once per engine however many pages ask (a black-holed engine would otherwise
+take a thread per page view)."""
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 
@@ -17,6 +20,7 @@ from containers_app.engine.containers import ContainerSummary
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="all-engines")
 _in_flight: dict[Engine, Future] = {}
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,16 +35,29 @@ class Listed:
 def containers_of(every: list[Engine]) -> list[Listed]:
     """Each engine's containers (all of them: the caller keeps what its actor may see), in
     the order of `every`."""
+    return [
+        Listed(engine, containers or [], problem)
+        for engine, containers, problem in _at_once(every, _list_call)
+    ]
+
+
+def each(every: list[Engine], call: Callable[[Engine], T]) -> list[tuple[Engine, T | None, str]]:
+    """`call(engine)` on every engine at the same moment, as containers_of asks: for each, in
+    the order of `every`, what it returned, or None and why not."""
+    return _at_once(every, lambda engine: _pool.submit(call, engine))
+
+
+def _at_once(every: list[Engine], submit: Callable[[Engine], Future]) -> list[tuple]:
     asked: dict[Engine, Future | str] = {}
     for engine in every:
         now = health.of(engine)
         if now.state == health.DOWN:
             asked[engine] = f"down: {now.reason}"
         else:
-            asked[engine] = _list_call(engine)
+            asked[engine] = submit(engine)
     futures = [f for f in asked.values() if isinstance(f, Future)]
     wait(futures, timeout=settings.ENGINE_PAGE_TIMEOUT)
-    return [_answer(engine, asked[engine]) for engine in every]
+    return [(engine, *_outcome(asked[engine])) for engine in every]
 
 
 def _list_call(engine: Engine) -> Future:
@@ -53,12 +70,12 @@ def _list_call(engine: Engine) -> Future:
     return future
 
 
-def _answer(engine: Engine, asked: Future | str) -> Listed:
+def _outcome(asked: Future | str) -> tuple[object, str]:
     if isinstance(asked, str):
-        return Listed(engine, [], asked)
+        return None, asked
     if not asked.done():
-        return Listed(engine, [], f"did not answer within {settings.ENGINE_PAGE_TIMEOUT} s")
+        return None, f"did not answer within {settings.ENGINE_PAGE_TIMEOUT} s"
     try:
-        return Listed(engine, asked.result())
+        return asked.result(), ""
     except EngineError as error:
-        return Listed(engine, [], error.reason)
+        return None, error.reason

@@ -134,6 +134,27 @@ def unregistered_default() -> Engine:
     )
 
 
+def row_of(slug: str) -> EngineRow:
+    """The row of the engine named `slug`, for a row that refers to it; the default engine's
+    is registered again if its row is gone (as migration 0011 first made it)."""
+    if slug == settings.BERTH_DEFAULT_ENGINE:
+        default = unregistered_default()
+        row, _ = EngineRow.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": default.name,
+                "address": default.base_url,
+                "description": "The Docker Engine of the host Berth runs on.",
+                "every_team": True,
+            },
+        )
+        return row
+    row = EngineRow.objects.filter(slug=slug).first()
+    if row is None:
+        raise NoSuchEngine(slug)
+    return row
+
+
 def listed() -> list[Engine]:
     """Every engine, the default one first."""
     every = [as_engine(row) for row in EngineRow.objects.all()]

@@ -187,6 +187,9 @@ class Screen(models.Model):
     # Only this compose project's containers; blank: all of the team's.
     project = models.CharField(max_length=255, blank=True)
     show_logs = models.BooleanField(default=False)
+    # The engines whose containers it shows (those of them its team may use); an engine
+    # removed from Berth leaves its screens.
+    engines = models.ManyToManyField("Engine", blank=True, related_name="screens")
     token_hash = models.CharField(max_length=64, unique=True)
     revoked = models.DateTimeField(null=True, blank=True)
 

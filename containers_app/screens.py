@@ -12,12 +12,14 @@ import hashlib
 import hmac
 import secrets
 
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from containers_app import access, audit, cli
+from containers_app import access, audit, cli, engines
+from containers_app.engine import Engine
 from containers_app.models import Screen, Team
 
 TOKEN_BYTES = 32
@@ -141,16 +143,24 @@ def may_manage(actor: access.Actor, screen: Screen) -> bool:
 def managed_screens(actor: access.Actor):
     """The screens `actor` may manage, newest first (revoked ones too, for the record)."""
     teams, every = managed_teams(actor)
-    screens = Screen.objects.select_related("team", "created_by").order_by("-created", "-pk")
+    screens = (
+        Screen.objects.select_related("team", "created_by")
+        .prefetch_related("engines")
+        .order_by("-created", "-pk")
+    )
     return screens if every else screens.filter(team__slug__in=teams)
 
 
 # --- changes, each with its audit entry ------------------------------------------------------
 
 
-def command_create(name: str, team: str | None, project: str = "", logs: bool = False) -> str:
+def command_create(
+    name: str, team: str | None, project: str = "", logs: bool = False, on: tuple[str, ...] = ()
+) -> str:
     scope = ["--team", team] if team else ["--every-team"]
     extra = (["--project", project] if project else []) + (["--logs"] if logs else [])
+    for slug in on:
+        extra += ["--engine", slug]
     return cli.manage("screens", "create", name, *scope, *extra)
 
 
@@ -170,11 +180,28 @@ def team_of(screen: Screen) -> str:
     return screen.team.slug if screen.team_id else ""
 
 
+def engine_slugs(screen: Screen) -> list[str]:
+    """The slugs of the engines `screen` is for, the default one first."""
+    slugs = sorted(row.slug for row in screen.engines.all())
+    return sorted(slugs, key=lambda slug: slug != settings.BERTH_DEFAULT_ENGINE)
+
+
+def engines_of(screen: Screen) -> list[Engine]:
+    """The engines whose containers `screen` shows: those it is for that its team may use
+    (an engine taken from the team since shows nothing of itself), the default one first."""
+    team = team_of(screen)
+    chosen = [engines.as_engine(row) for row in screen.engines.all()]
+    usable = [engine for engine in chosen if not team or engine.granted(team)]
+    return sorted(usable, key=lambda e: (e.slug != settings.BERTH_DEFAULT_ENGINE, e.slug))
+
+
 def describe(screen: Screen) -> str:
     """What a screen shows, in words: for pages, audit entries and `screens list`."""
     where = f"team {screen.team.slug}" if screen.team_id else "every container on the host"
     if screen.project:
         where += f", compose project {screen.project}"
+    slugs = engine_slugs(screen)
+    where += f", on engine{'s' if len(slugs) > 1 else ''} {', '.join(slugs) or '(none)'}"
     return where + (", with log lines" if screen.show_logs else "")
 
 
@@ -210,10 +237,16 @@ def refused(by, *, action: str, screen: Screen, command: str, reason: str) -> No
 
 
 def screen_create(
-    *, by, name: str, team: Team | None, project: str = "", show_logs: bool = False
+    *,
+    by,
+    name: str,
+    team: Team | None,
+    on: list[str],
+    project: str = "",
+    show_logs: bool = False,
 ) -> tuple[Screen, str]:
-    """Makes a screen; returns it and its link's token, which is not kept (only its hash):
-    the caller shows it once."""
+    """Makes a screen of the engines named `on` (slugs, checked by the caller); returns it
+    and its link's token, which is not kept (only its hash): the caller shows it once."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with transaction.atomic():
         screen = Screen.objects.create(
@@ -224,7 +257,10 @@ def screen_create(
             token_hash=hash_token(token),
             created_by=by if by is not None and by.is_authenticated else None,
         )
-        command = command_create(name, team.slug if team else None, project, show_logs)
+        screen.engines.set([engines.row_of(slug) for slug in on])
+        command = command_create(
+            name, team.slug if team else None, project, show_logs, tuple(engine_slugs(screen))
+        )
         _record(
             by, action="screen create", screen=screen, command=command, message=describe(screen)
         )

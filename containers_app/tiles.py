@@ -1,5 +1,5 @@
 """What a wall screen's tiles show of each container: state, health, uptime, restarts and
-its problem, if any; grouped by compose project, problems first."""
+its problem, if any; grouped by engine and compose project, problems first."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -65,13 +65,14 @@ def _uptime(state: ContainerState, now: float) -> str:
     return "never started"
 
 
-def tile_of(state: ContainerState, now: float | None = None) -> dict:
-    """What a screen's tile shows of a container, as screen.js and screens/_tile.html read
-    it: no command, no environment, no ports, nothing to act on."""
+def tile_of(state: ContainerState, engine: str, now: float | None = None) -> dict:
+    """What a screen's tile shows of a container on the engine named `engine`, as screen.js
+    and screens/_tile.html read it: no command, no environment, no ports, nothing to act on."""
     now = timezone.now().timestamp() if now is None else now
     problem, state_text = problem_of(state), _state_text(state)
     return {
         "kind": "tile",
+        "engine": engine,
         "id": state.id,
         "name": state.name,
         "project": state.labels.get(access.PROJECT_LABEL, ""),
@@ -98,23 +99,35 @@ def tile_order(tile: dict) -> tuple:
     return (0 if tile["problem"] else 1, STATE_ORDER.get(tile["state"], 4), tile["name"])
 
 
-def group_order(project: str, tiles: list[dict]) -> tuple:
-    """Projects with a problem first; containers of no project last; by name."""
-    return (0 if any(t["problem"] for t in tiles) else 1, project == "", project)
+def group_order(project: str, tiles: list[dict], engine_place: int = 0) -> tuple:
+    """Projects with a problem first; containers of no project last; by name, then in the
+    order of the screen's engines (a project of that name on each is a group of its own)."""
+    return (0 if any(t["problem"] for t in tiles) else 1, project == "", project, engine_place)
 
 
-def grouped(tiles: Iterable[dict]) -> list[dict]:
-    """Tiles by compose project, in the order the wall shows them (as screen.js orders)."""
-    groups: dict[str, list[dict]] = {}
+def grouped(tiles: Iterable[dict], engine_titles: dict[str, str] | None = None) -> list[dict]:
+    """Tiles by engine and compose project, in the order the wall shows them (as screen.js
+    orders). `engine_titles`, for a screen of several engines, in the order it lists them:
+    each group's title names its engine."""
+    titles = engine_titles or {}
+    place = {slug: n for n, slug in enumerate(titles)}
+    groups: dict[tuple[str, str], list[dict]] = {}
     for tile in tiles:
-        groups.setdefault(tile["project"], []).append(tile)
+        groups.setdefault((tile["engine"], tile["project"]), []).append(tile)
+
+    def order(group: tuple[tuple[str, str], list[dict]]) -> tuple:
+        (engine, project), members = group
+        return group_order(project, members, place.get(engine, 0))
+
     return [
         {
+            "engine": engine,
             "project": project,
             "title": project or "no compose project",
+            "engine_title": titles.get(engine, ""),
             "tiles": sorted(members, key=tile_order),
         }
-        for project, members in sorted(groups.items(), key=lambda g: group_order(*g))
+        for (engine, project), members in sorted(groups.items(), key=order)
     ]
 
 
@@ -131,6 +144,6 @@ def may_see(actor: access.Actor, labels: dict[str, str]) -> bool:
 
 
 def board(engine: Engine, actor: access.Actor) -> list[dict]:
-    """A screen's tiles, grouped and ordered, for its page's first response."""
+    """A screen's tiles on one engine, for its page's first response."""
     now = timezone.now().timestamp()
-    return grouped(tile_of(state, now) for state in visible_states(engine, actor))
+    return [tile_of(state, engine.slug, now) for state in visible_states(engine, actor)]

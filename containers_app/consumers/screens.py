@@ -11,9 +11,10 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http.cookie import parse_cookie
 
-from containers_app import access, actors, engines, screens
+from containers_app import access, actors, screens
 from containers_app.consumers.auth import database_call
 from containers_app.consumers.base import CLOSE_REFUSED, CLOSE_TOO_MANY, Consumer
+from containers_app.engine import Engine
 from containers_app.streams import walls
 from containers_app.streams.fanout import Viewer
 
@@ -31,8 +32,19 @@ def screen_cookie(scope: dict) -> str:
     return parse_cookie(cookies).get(screens.COOKIE_NAME, "") if cookies else ""
 
 
+def _scope_of(screen) -> dict[str, tuple[Engine, access.Actor]]:
+    """Each engine the screen shows now, by slug, with who the screen is there (its team's
+    grants and compose projects read again)."""
+    return {
+        engine.slug: (engine, actors.of_screen(screen, engine))
+        for engine in screens.engines_of(screen)
+    }
+
+
 class ScreenConsumer(Consumer):
-    feed: walls.ScreenFeed | None = None
+    """One socket per open wall; a feed per engine the screen shows, all on one viewer."""
+
+    feeds: dict[str, walls.ScreenFeed] | None = None
     screen_id: int | None = None
 
     async def connect(self) -> None:
@@ -58,24 +70,43 @@ class ScreenConsumer(Consumer):
         # Counted before the next wait, so handshakes arriving together cannot all pass.
         _open[screen.pk] += 1
         self.screen_id = screen.pk
-        engine = await database_call(engines.default)
-        self._actor = await database_call(actors.of_screen, screen, engine)
+        scope = await database_call(_scope_of, screen)
         await self.accept()
         self.viewer = Viewer()
-        self.feed = walls.ScreenFeed(engine, self._actor, self.viewer)
-        self.feed.start()
+        self.feeds = {}
+        self._follow(scope)
         self.tasks.append(asyncio.create_task(self.viewer.pump(self._send_text)))
-        self.tasks.append(asyncio.create_task(self._watch_link(screen, engine)))
+        self.tasks.append(asyncio.create_task(self._watch_link(screen)))
 
     async def actor(self) -> access.Actor:
-        return getattr(self, "_actor", None) or access.NOBODY
+        # A screen is no user: a refusal of it is nobody's attempt to record.
+        return access.NOBODY
+
+    def _follow(self, scope: dict[str, tuple[Engine, access.Actor]]) -> None:
+        """Starts a feed for each engine new to the screen's scope, rescopes the others, and
+        takes off the wall the tiles of an engine it no longer shows."""
+        if self.feeds is None:
+            return
+        for slug in [slug for slug in self.feeds if slug not in scope]:
+            self.feeds.pop(slug).clear()
+        for slug, (engine, actor) in scope.items():
+            feed = self.feeds.get(slug)
+            if feed is not None and feed.engine != engine:  # its address or keys changed
+                self.feeds.pop(slug).close()
+                feed = None
+            if feed is None:
+                self.feeds[slug] = walls.ScreenFeed(engine, actor, self.viewer)
+                self.feeds[slug].start()
+            else:
+                feed.rescope(actor)
 
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)
 
-    async def _watch_link(self, screen, engine) -> None:
+    async def _watch_link(self, screen) -> None:
         """Closes the socket once the screen's link no longer holds (one query a second),
-        and follows changes to what its team owns (compose projects) now and then."""
+        and follows changes to what its team owns (compose projects) and to the engines it
+        may show now and then."""
         mark = screens.fingerprint(screen.token_hash)
         checks = 0
         while True:
@@ -83,9 +114,8 @@ class ScreenConsumer(Consumer):
             checks += 1
             try:
                 valid = await database_call(screens.still_valid, screen.pk, mark)
-                if valid and self.feed is not None and checks % screens.RESCOPE_CHECKS == 0:
-                    self._actor = await database_call(actors.of_screen, screen, engine)
-                    self.feed.rescope(self._actor)
+                if valid and self.feeds is not None and checks % screens.RESCOPE_CHECKS == 0:
+                    self._follow(await database_call(_scope_of, screen))
             except DatabaseError:
                 continue  # asked again in a second
             if not valid:
@@ -102,19 +132,21 @@ class ScreenConsumer(Consumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             message = json.loads(text_data or "{}")
-            if self.feed is None:
+            if self.feeds is None:
                 return
             if "ack" in message:
                 self.viewer.ack(int(message["ack"]))
             if message.get("reload") is True:
                 # The page missed updates (it was told some were skipped): all of it again.
-                self.feed.reload_soon()
+                for feed in self.feeds.values():
+                    feed.reload_soon()
 
     def _stop(self, keep: asyncio.Task | None = None) -> None:
-        if self.feed is not None:
+        if self.feeds is not None:
             self.viewer.close()
-            self.feed.close()
-            self.feed = None
+            for feed in self.feeds.values():
+                feed.close()
+            self.feeds = None
         for task in self.tasks:
             if task is not keep:
                 task.cancel()

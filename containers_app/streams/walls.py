@@ -35,11 +35,17 @@ STATS_FIELDS = ("id", "cpu", "mem", "limit")
 class _StatsToTiles:
     """Hands a feed's viewer what a tile draws of each stats sample, nothing more."""
 
-    def __init__(self, viewer: Viewer) -> None:
+    def __init__(self, viewer: Viewer, engine: str) -> None:
         self.viewer = viewer
+        self.engine = engine
 
     def offer(self, samples: list[dict]) -> None:
-        self.viewer.offer([{"kind": "stats", **{k: s[k] for k in STATS_FIELDS}} for s in samples])
+        self.viewer.offer(
+            [
+                {"kind": "stats", "engine": self.engine, **{k: s[k] for k in STATS_FIELDS}}
+                for s in samples
+            ]
+        )
 
     def notice(self, **message) -> None:
         # A stream that ends (its container stopped) shows in the container's tile anyway.
@@ -47,13 +53,15 @@ class _StatsToTiles:
 
 
 class ScreenFeed:
-    """Keeps one open screen's tiles current, from the engine's shared events upstream and
-    the shared stats upstreams of the running containers it shows: never anything about a
-    container the screen may not see.
+    """Keeps one open screen's tiles on one engine current, from the engine's shared events
+    upstream and the shared stats upstreams of the running containers it shows: never
+    anything about a container the screen may not see. A screen of several engines has a
+    feed for each, on one viewer.
 
-    What goes to `viewer`: {"kind": "tile", ...} for a new or changed tile, {"kind": "remove",
-    "id"} for one gone (or no longer visible), {"kind": "board", "ids"} after a full reload,
-    {"kind": "stats", "id", "cpu", "mem", "limit"} samples, and notices {"kind": "engine",
+    What goes to `viewer`, each naming the engine by its slug: {"kind": "tile", "engine", ...}
+    for a new or changed tile, {"kind": "remove", "engine", "id"} for one gone (or no longer
+    visible), {"kind": "board", "engine", "ids"} after a full reload, {"kind": "stats",
+    "engine", "id", "cpu", "mem", "limit"} samples, and notices {"kind": "engine", "engine",
     "state": "down" | "up", "notice"} when the engine goes away and comes back."""
 
     def __init__(self, engine: Engine, actor: access.Actor, viewer: Viewer) -> None:
@@ -62,7 +70,7 @@ class ScreenFeed:
         self.viewer = viewer
         self.shown: dict[str, dict] = {}
         self.stats: dict[str, StatsUpstream] = {}
-        self._to_tiles = _StatsToTiles(viewer)
+        self._to_tiles = _StatsToTiles(viewer, engine.slug)
         self._pending: set[str] = set()
         self._flush: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
@@ -89,6 +97,15 @@ class ScreenFeed:
             self._events = None
         for container_id in list(self.stats):
             self._unwatch(container_id)
+
+    def clear(self) -> None:
+        """Closes the feed and takes its tiles off the wall (the screen no longer shows
+        this engine)."""
+        self.close()
+        self.viewer.offer([{"kind": "board", "engine": self.engine.slug, "ids": []}])
+
+    def _engine_notice(self, state: str, notice: str) -> None:
+        self.viewer.notice(kind="engine", engine=self.engine.slug, state=state, notice=notice)
 
     def reload_soon(self) -> None:
         """Sends the whole board again (the page missed part of it). Asked again before it
@@ -132,9 +149,9 @@ class ScreenFeed:
         reloads its board once the engine is back."""
         state = message.get("state")
         if state == "reconnecting":
-            self.viewer.notice(kind="engine", state="down", notice=message.get("notice", ""))
+            self._engine_notice("down", message.get("notice", ""))
         elif state == "live":
-            self.viewer.notice(kind="engine", state="up", notice=message.get("notice", ""))
+            self._engine_notice("up", message.get("notice", ""))
             if message.get("resync"):
                 self.reload_soon()
 
@@ -144,13 +161,14 @@ class ScreenFeed:
             try:
                 states = await engine_call(visible_states, self.engine, self.actor)
             except EngineError as error:
-                self.viewer.notice(kind="engine", state="down", notice=error.reason)
+                self._engine_notice("down", error.reason)
                 return
             now = timezone.now().timestamp()
-            tiles = [tile_of(state, now) for state in states]
+            tiles = [tile_of(state, self.engine.slug, now) for state in states]
             gone = set(self.shown) - {t["id"] for t in tiles}
             self.shown = {t["id"]: t for t in tiles}
-            self.viewer.offer([*tiles, {"kind": "board", "ids": list(self.shown)}])
+            board = {"kind": "board", "engine": self.engine.slug, "ids": list(self.shown)}
+            self.viewer.offer([*tiles, board])
             for container_id in gone:
                 self._unwatch(container_id)
             for tile in tiles:
@@ -187,10 +205,12 @@ class ScreenFeed:
                 state = found.get(container_id)
                 if state is None:
                     if self.shown.pop(container_id, None) is not None:
-                        updates.append({"kind": "remove", "id": container_id})
+                        updates.append(
+                            {"kind": "remove", "engine": self.engine.slug, "id": container_id}
+                        )
                     self._unwatch(container_id)
                     continue
-                tile = tile_of(state, now)
+                tile = tile_of(state, self.engine.slug, now)
                 before = self.shown.get(container_id)
                 self.shown[container_id] = tile
                 if before is None or _differs(before, tile):

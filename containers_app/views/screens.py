@@ -17,11 +17,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import actors, screens, tiles
-from containers_app.engine import EngineError
+from containers_app import actors, all_engines, engines, screens, tiles
 from containers_app.forms import EVERY_TEAM, ScreenForm
 from containers_app.models import Screen, Team
-from containers_app.views.common import actor_of, can_view, engine_for, public, refused
+from containers_app.views.common import actor_of, can_view, public, refused
 from containers_app.views.objects import SAFE_METHODS
 
 MANAGERS_ONLY = "Only superusers and team admins may manage wall screens."
@@ -66,6 +65,7 @@ def _page(
             "name": s.name,
             "team": screens.team_of(s),
             "project": s.project,
+            "engines": screens.engine_slugs(s),
             "logs": s.show_logs,
             "created": s.created,
             "created_by": s.created_by.get_username() if s.created_by else "(shell)",
@@ -90,7 +90,7 @@ def _page(
 
 def _form(request: HttpRequest, data=None) -> ScreenForm:
     teams, every = _managed_or_refused(request)
-    return ScreenForm(data, teams=teams, every_team=every)
+    return ScreenForm(data, teams=teams, every_team=every, engines=engines.usable_by(request.user))
 
 
 @can_view
@@ -114,6 +114,7 @@ def screen_create(request: HttpRequest) -> HttpResponse:
         by=request.user,
         name=form.cleaned_data["name"],
         team=team,
+        on=form.cleaned_data["engines"],
         project=form.cleaned_data["project"],
         show_logs=form.cleaned_data["show_logs"],
     )
@@ -220,22 +221,38 @@ def screen_wall(request: HttpRequest) -> HttpResponse:
             # included. Loaded again from this page, it goes along.
             return render(request, "screens/follow.html")
         return _not_valid(request)
-    engine = engine_for(request)
-    actor = actors.of_screen(screen, engine)
-    groups, engine_error, status = [], "", 200
-    try:
-        groups = tiles.board(engine, actor)
-    except EngineError as error:
-        engine_error, status = error.reason, 503
+    shown = screens.engines_of(screen)
+    # Who the screen is on each engine, read here: the engines are asked from other threads.
+    actor_on = {engine.slug: actors.of_screen(screen, engine) for engine in shown}
+    found, down = [], []
+    for engine, board, problem in all_engines.each(
+        shown, lambda engine: tiles.board(engine, actor_on[engine.slug])
+    ):
+        if problem:
+            down.append({"slug": engine.slug, "title": engine.title, "reason": problem})
+        else:
+            found += board
+    several = len(shown) > 1
+    groups = tiles.grouped(found, {e.slug: e.title for e in shown} if several else None)
     context = {
         "screen": screen,
         "scope": screens.describe(screen),
         "groups": groups,
-        "count": sum(len(g["tiles"]) for g in groups),
-        "problems": sum(1 for g in groups for t in g["tiles"] if t["problem"]),
-        "engine_error": engine_error,
+        "count": len(found),
+        "problems": sum(1 for t in found if t["problem"]),
+        "engines": [
+            {"slug": e.slug, "title": e.title, "down": any(d["slug"] == e.slug for d in down)}
+            for e in shown
+        ]
+        if several
+        else [],
+        "down": down,
+        "several": several,
+        "no_engine": not shown,
         "spark_points": tiles.SPARK_POINTS,
     }
+    # Every engine it shows is unavailable: the wall has nothing current to show.
+    status = 503 if shown and len(down) == len(shown) else 200
     response = render(request, "screens/wall.html", context, status=status)
     screens.set_cookie(response, request, screen)
     return response

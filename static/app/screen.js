@@ -1,7 +1,8 @@
 // A wall screen: keeps the server-rendered tiles current over ws/screen/. Tiles are updated in
 // place (one element per container, removed with it), sparklines keep a fixed number of
 // points, and the socket comes back by itself with a growing pause; nothing here acts on a
-// container. Everything Docker hands over is written with textContent.
+// container. Everything Docker hands over is written with textContent. A screen may show
+// several engines: every message names its engine, and a tile is known by engine and id.
 (function () {
   "use strict";
 
@@ -22,7 +23,19 @@
   const STATE_ORDER = { running: 0, restarting: 0, paused: 1, created: 2, exited: 3, dead: 3 };
   const MAX_DELAY = 30;
 
-  const tiles = new Map(); // container id -> {el, data, cpu: [], mem: []}
+  const tiles = new Map(); // engine/container id -> {el, data, cpu: [], mem: []}
+  // The engines of a screen of several, by slug: their names, as the header lists them.
+  const engineList = document.getElementById("engines");
+  const engineTitles = new Map();
+  if (engineList) {
+    for (const li of engineList.querySelectorAll("li")) engineTitles.set(li.dataset.engine, li.textContent);
+  }
+  const several = engineTitles.size > 1;
+  // Groups of one project's name on several engines come in the order the header lists them.
+  const enginePlace = new Map(Array.from(engineTitles.keys()).map(function (slug, n) { return [slug, n]; }));
+  // Unavailable engines, by slug -> why; and what the page said that no engine's return ends.
+  const down = new Map();
+  let standing = "";
   const dirty = new Set();
   let reorder = false;
   let frame = 0;
@@ -31,8 +44,14 @@
   let retryAt = 0;
   let retryTimer = 0;
   let ended = false;
-  let engineDown = body.classList.contains("engine-down");
-  let engineNotice = engineDown && alertBox ? alertBox.textContent : "";
+  for (const p of alertBox.querySelectorAll("p")) {
+    if (p.dataset.engine) down.set(p.dataset.engine, p.textContent);
+    else standing = p.textContent;
+  }
+
+  function keyOf(engine, id) {
+    return engine + "/" + id;
+  }
 
   // --- words, as screens.py writes them ------------------------------------------------------
 
@@ -85,7 +104,7 @@
   function groupKey(section) {
     const project = section.dataset.project;
     const problem = section.querySelector(".tile.problem") ? 0 : 1;
-    return [problem, project === "" ? 1 : 0, project];
+    return [problem, project === "" ? 1 : 0, project, enginePlace.get(section.dataset.engine) || 0];
   }
 
   function groupOrder(a, b) {
@@ -98,13 +117,15 @@
     return 0;
   }
 
-  function groupFor(project) {
+  function groupFor(engine, project) {
     for (const section of board.querySelectorAll("section.group")) {
-      if (section.dataset.project === project) return section;
+      if (section.dataset.engine === engine && section.dataset.project === project) return section;
     }
     const section = groupTemplate.content.firstElementChild.cloneNode(true);
+    section.dataset.engine = engine;
     section.dataset.project = project;
-    section.querySelector("h2").textContent = project || "no compose project";
+    section.querySelector(".title").textContent = project || "no compose project";
+    section.querySelector(".on-engine").textContent = several ? "· " + (engineTitles.get(engine) || engine) : "";
     board.insertBefore(section, empty);
     return section;
   }
@@ -118,13 +139,14 @@
   function fill(record) {
     const data = record.data;
     const el = record.el;
-    el.id = "tile-" + data.id;
+    el.id = "tile-" + data.engine + "-" + data.id;
+    el.dataset.engine = data.engine;
     el.dataset.id = data.id;
     el.dataset.name = data.name;
     el.dataset.project = data.project;
     el.dataset.state = data.state;
     el.dataset.problem = data.problem;
-    el.className = "tile state-" + data.state + (data.problem ? " problem" : "");
+    el.className = "tile state-" + data.state + (data.problem ? " problem" : "") + (down.has(data.engine) ? " stale" : "");
     el.querySelector(".name").textContent = data.name;
     el.querySelector(".state").textContent = data.state_text;
     el.querySelector(".problem-text").textContent = data.problem_text;
@@ -140,38 +162,39 @@
   }
 
   function applyTile(data) {
-    let record = tiles.get(data.id);
+    let record = tiles.get(keyOf(data.engine, data.id));
     if (!record) {
       const el = tileTemplate.content.firstElementChild.cloneNode(true);
       record = { el: el, data: data, cpu: [], mem: [] };
-      tiles.set(data.id, record);
-      groupFor(data.project).querySelector(".tiles").appendChild(el);
+      tiles.set(keyOf(data.engine, data.id), record);
+      groupFor(data.engine, data.project).querySelector(".tiles").appendChild(el);
     } else if (record.data.project !== data.project) {
-      groupFor(data.project).querySelector(".tiles").appendChild(record.el);
+      groupFor(data.engine, data.project).querySelector(".tiles").appendChild(record.el);
     }
     record.data = data;
     fill(record);
     reorder = true;
   }
 
-  function removeTile(id) {
-    const record = tiles.get(id);
+  function removeTile(key) {
+    const record = tiles.get(key);
     if (!record) return;
     record.el.remove();
-    tiles.delete(id);
+    tiles.delete(key);
     dirty.delete(record);
     reorder = true;
   }
 
-  function keepOnly(ids) {
-    const wanted = new Set(ids);
-    for (const id of Array.from(tiles.keys())) {
-      if (!wanted.has(id)) removeTile(id);
-    }
+  // A full reload of one engine's tiles: those of that engine not in `ids` are gone.
+  function keepOnly(engine, ids) {
+    const wanted = new Set(ids.map(function (id) { return keyOf(engine, id); }));
+    tiles.forEach(function (record, key) {
+      if (record.data.engine === engine && !wanted.has(key)) removeTile(key);
+    });
   }
 
   function applyStats(sample) {
-    const record = tiles.get(sample.id);
+    const record = tiles.get(keyOf(sample.engine, sample.id));
     if (!record || record.data.state !== "running") return;
     record.cpu.push(sample.cpu);
     record.mem.push(sample.mem);
@@ -209,7 +232,7 @@
     for (const section of board.querySelectorAll("section.group")) {
       const list = section.querySelector(".tiles");
       const current = Array.from(list.children);
-      const records = current.map(function (el) { return tiles.get(el.dataset.id); });
+      const records = current.map(function (el) { return tiles.get(keyOf(el.dataset.engine, el.dataset.id)); });
       if (records.some(function (r) { return !r; })) continue;
       const sorted = records.slice().sort(tileOrder);
       if (sorted.some(function (r, i) { return r.el !== current[i]; })) {
@@ -249,6 +272,7 @@
   // The tiles the page came with.
   for (const el of board.querySelectorAll("article.tile")) {
     const data = {
+      engine: el.dataset.engine,
       id: el.dataset.id,
       name: el.dataset.name,
       project: el.dataset.project,
@@ -257,7 +281,7 @@
       started: number(el.dataset.started),
       finished: number(el.dataset.finished),
     };
-    tiles.set(data.id, { el: el, data: data, cpu: [], mem: [] });
+    tiles.set(keyOf(data.engine, data.id), { el: el, data: data, cpu: [], mem: [] });
   }
 
   // --- the connection ----------------------------------------------------------------------
@@ -267,28 +291,48 @@
     linkState.textContent = text;
   }
 
-  function alertWith(text) {
-    alertBox.textContent = text;
-    alertBox.hidden = !text;
+  // The alert's lines, one a paragraph; none hides it.
+  function alertWith() {
+    const lines = Array.from(arguments).filter(Boolean);
+    alertBox.replaceChildren.apply(alertBox, lines.map(function (text) {
+      const p = document.createElement("p");
+      p.textContent = text;
+      return p;
+    }));
+    alertBox.hidden = lines.length === 0;
   }
 
   function showEngine() {
-    body.classList.toggle("engine-down", engineDown);
-    if (engineDown) {
-      show("bad", "engine unavailable");
-      alertWith(engineNotice || "The Docker Engine is unavailable: the tiles show what was last known.");
+    body.classList.toggle("engine-down", down.size > 0);
+    tiles.forEach(function (record) {
+      record.el.classList.toggle("stale", down.has(record.data.engine));
+    });
+    if (engineList) {
+      for (const li of engineList.querySelectorAll("li")) {
+        const isDown = down.has(li.dataset.engine);
+        li.className = isDown ? "down" : "up";
+        li.title = isDown ? down.get(li.dataset.engine) : "";
+      }
+    }
+    if (down.size) {
+      show("bad", several ? down.size + " of " + engineTitles.size + " engines unavailable" : "engine unavailable");
     } else {
       show("ok", "live");
-      alertWith("");
     }
+    alertWith.apply(null, [standing].concat(Array.from(down.values())));
+  }
+
+  function engineDownNotice(engine, why) {
+    const where = several ? "Engine " + (engineTitles.get(engine) || engine) : "The Docker Engine";
+    return where + " is unavailable: " + (why || "reconnecting…");
   }
 
   function notice(data) {
     if (data.state === "revoked") {
       end(data.notice);
     } else if (data.kind === "engine") {
-      engineDown = data.state === "down";
-      engineNotice = engineDown ? "The Docker Engine is unavailable: " + (data.notice || "reconnecting…") : "";
+      if (data.state === "down") down.set(data.engine, engineDownNotice(data.engine, data.notice));
+      else down.delete(data.engine);
       showEngine();
     } else if (data.error) {
       alertWith(data.error);
@@ -298,15 +342,11 @@
   function apply(item) {
     if (item.kind === "tile") applyTile(item);
     else if (item.kind === "stats") applyStats(item);
-    else if (item.kind === "remove") removeTile(item.id);
+    else if (item.kind === "remove") removeTile(keyOf(item.engine, item.id));
     else if (item.kind === "board") {
-      keepOnly(item.ids);
-      // The whole board was just read from the engine: it answers.
-      if (engineDown) {
-        engineDown = false;
-        engineNotice = "";
-        showEngine();
-      }
+      keepOnly(item.engine, item.ids);
+      // The engine's whole board was just read from it: it answers.
+      if (down.delete(item.engine)) showEngine();
     }
   }
 

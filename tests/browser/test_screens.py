@@ -6,12 +6,15 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import docker
 import pytest
+from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import new_page
-from tests.conftest import OTHER_TEAM, unique, wait_on_condition
+from tests.conftest import OTHER_TEAM, TEST_IMAGE, remote_engine, unique, wait_on_condition
 from tests.conftest import test_docker_host as docker_host
 from tests.served import ROOT, Server
 
@@ -65,8 +68,12 @@ def screen_link(server: Server, team: str) -> tuple[str, str]:
     return name, link[0]
 
 
+def tile_id(container_id: str, engine: str = settings.BERTH_DEFAULT_ENGINE) -> str:
+    return f"tile-{engine}-{container_id}"
+
+
 def tile(page: Page, container_id: str):
-    return page.locator(f"#tile-{container_id}")
+    return page.locator(f"#{tile_id(container_id)}")
 
 
 def test_a_wall_screen_updates_live_when_a_container_stops(page, server, make, screenshots_dir):
@@ -95,8 +102,8 @@ def test_a_wall_screen_updates_live_when_a_container_stops(page, server, make, s
     expect(broken.locator(".problem-text")).to_have_text("failed")
     groups = page.locator("section.group")
     expect(groups.locator("h2")).to_have_text(["no compose project", shop[PROJECT_LABEL]])
-    expect(groups.first.locator("article.tile").first).to_have_id(f"tile-{failed['Id']}")
-    expect(groups.first.locator(f"#tile-{loose['Id']}")).to_have_count(1)
+    expect(groups.first.locator("article.tile").first).to_have_id(tile_id(failed["Id"]))
+    expect(groups.first.locator(f"#{tile_id(loose['Id'])}")).to_have_count(1)
     # Stats arrive and the sparklines draw, at a fixed number of points at most.
     busy = tile(page, web["Id"])
     expect(busy.locator(".spark.cpu .value")).to_have_text(re.compile(r"%$"))
@@ -117,7 +124,7 @@ def test_a_wall_screen_updates_live_when_a_container_stops(page, server, make, s
     assert page.evaluate("window.notReloaded") is True
     expect(page.locator("article.tile")).to_have_count(4)
     # Within its group, the running one now comes before the stopped one.
-    expect(groups.nth(1).locator("article.tile").first).to_have_id(f"tile-{web['Id']}")
+    expect(groups.nth(1).locator("article.tile").first).to_have_id(tile_id(web["Id"]))
 
     # A container that fails while watched turns into a problem, and its group moves first.
     make.api.kill(web["Id"], signal="KILL")
@@ -218,6 +225,11 @@ def test_a_screen_made_on_the_screens_page_opens_from_its_link(
         page.locator("summary", has_text="Make a screen").click()
     page.get_by_label("Name").fill(name)
     page.locator("select#id_team").select_option(team)
+    # The default engine is chosen already.
+    expect(
+        page.locator("fieldset.choices", has_text="Engines").get_by_role("checkbox")
+    ).to_be_checked()
+    form.screenshot(path=screenshots_dir / "screens-form.png")
     page.get_by_role("button", name="Make screen").click()
 
     shown = page.get_by_label("Screen link")
@@ -233,3 +245,66 @@ def test_a_screen_made_on_the_screens_page_opens_from_its_link(
     page.goto("/screens/")
     assert link not in page.content()
     wall.context.close()
+
+
+@pytest.fixture
+def tls_engine(server):
+    """The TLS test engine and a dead one, registered on the served Berth for every team; a
+    client on the TLS engine's own socket, and what the test made there."""
+    folder = Path(remote_engine("TLS_DIR"))
+    slug, dead = unique("tls"), unique("dead")
+    added = manage(server, "engines", "add", slug, remote_engine("TLS_HOST"), "--name", "Far host",
+                   "--tls-ca", str(folder / "ca.pem"), "--tls-cert", str(folder / "cert.pem"),
+                   "--tls-key", str(folder / "key.pem"), "--every-team")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    added = manage(server, "engines", "add", dead, f"unix:///nonexistent/{dead}.sock",
+                   "--name", "Gone host", "--every-team")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    api = docker.APIClient(base_url=remote_engine("TLS_SOCKET"), version="auto", timeout=60)
+    made: list[str] = []
+    yield slug, dead, api, made
+    for container_id in made:
+        api.remove_container(container_id, force=True)
+    api.close()
+    manage(server, "engines", "remove", slug)
+    manage(server, "engines", "remove", dead)
+
+
+def test_a_wall_of_several_engines_shows_each_one_s_tiles_and_which_is_down(
+    page, server, make, tls_engine, screenshots_dir
+):
+    slug, dead, api, made = tls_engine
+    team = wall_team(server)
+    here = make.container(command=QUICK_TO_STOP, name=unique("web"), team=team)
+    there = api.create_container(
+        TEST_IMAGE, command=QUICK_TO_STOP, name=unique("web"), labels={"berth.team": team}
+    )
+    made.append(there["Id"])
+    api.start(there["Id"])
+    name = unique("screen")
+    made_screen = manage(server, "screens", "create", name, "--team", team,
+                         "--engine", settings.BERTH_DEFAULT_ENGINE, "--engine", slug,
+                         "--engine", dead, "--base-url", server.url)  # fmt: skip
+    assert made_screen.returncode == 0, made_screen.stderr
+    link = re.search(rf"{re.escape(server.url)}/screens/[A-Za-z0-9_-]{{43}}/", made_screen.stdout)
+
+    page.goto(link[0])
+
+    expect(page.locator("article.tile")).to_have_count(2)
+    far = page.locator(f"#{tile_id(there['Id'], slug)}")
+    expect(far).to_be_visible()
+    expect(tile(page, here["Id"])).to_be_visible()
+    expect(page.locator("section.group h2")).to_have_text(
+        ["no compose project · Local engine", "no compose project · Far host"]
+    )
+    engines_shown = page.locator("#engines li")
+    expect(engines_shown).to_have_text(["Local engine", "Gone host", "Far host"])
+    expect(page.locator(f'#engines li[data-engine="{dead}"]')).to_have_class("down")
+    expect(page.locator("#alert")).to_contain_text("Engine Gone host is unavailable")
+    expect(page.locator("#link-state")).to_have_text("1 of 3 engines unavailable")
+    # Stopped on the far engine: its tile changes, the other's does not.
+    api.stop(there["Id"], timeout=5)
+    expect(far.locator(".state")).to_have_text("exited (0)")
+    expect(tile(page, here["Id"]).locator(".state")).to_have_text("running")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.screenshot(path=screenshots_dir / "screen-wall-engines.png")

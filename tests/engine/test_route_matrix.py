@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import docker.errors
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -446,7 +447,9 @@ def home_screen():
     from containers_app.models import Team
 
     home = Team.objects.get(slug=HOME_TEAM)
-    return screens.screen_create(by=None, name=unique("screen"), team=home)
+    return screens.screen_create(
+        by=None, name=unique("screen"), team=home, on=[settings.BERTH_DEFAULT_ENGINE]
+    )
 
 
 # Each state the container of an action starts in, so the action has something to do.
@@ -618,7 +621,8 @@ def screen_routes(name: str, url, who: str) -> Asked:
     if name == "screens:list":
         title = unique("wall")
         made = Screen.objects.filter(name=title).exists
-        return Asked(url(), {"name": title, "team": TEAM_OF[who]}, made)
+        on = settings.BERTH_DEFAULT_ENGINE
+        return Asked(url(), {"name": title, "team": TEAM_OF[who], "engines": on}, made)
     screen, token = home_screen()
     if name == "screens:rotate":
         rotated = lambda: Screen.objects.get(pk=screen.pk).token_hash != screen.token_hash  # noqa: E731

@@ -12,17 +12,32 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
-from containers_app import screens
+from containers_app import engines, screens
 from containers_app.models import AuditEntry, Screen, Team
 from containers_app.streams import walls
-from tests.conftest import HOME_TEAM, OTHER_TEAM, STOPPABLE, TEAM_LABEL, TEST_IMAGE, unique
+from tests.conftest import (
+    HOME_TEAM,
+    OTHER_TEAM,
+    STOPPABLE,
+    TEAM_LABEL,
+    TEST_IMAGE,
+    unique,
+)
+from tests.conftest import (
+    test_docker_host as docker_host,
+)
+from tests.engine.remote_engines import Remote
 from tests.engine.second_engine import SecondEngine
 from tests.engine.sockets import Frames, eventually, stop_shared_upstreams
 
 SITE = "http://127.0.0.1:8000"
+DEFAULT_ENGINE = settings.BERTH_DEFAULT_ENGINE
+# The screen form's choice of engines, as the page has it checked at first.
+ON_DEFAULT = {"engines": DEFAULT_ENGINE}
 PROJECT_LABEL = "com.docker.compose.project"
 
 
@@ -36,10 +51,13 @@ def team(slug: str) -> Team:
     return Team.objects.get_or_create(slug=slug, defaults={"name": slug})[0]
 
 
-def new_screen(slug: str | None = HOME_TEAM, **options) -> tuple[Screen, str]:
-    """A screen of team `slug` (None: of the whole host) and its link's token."""
+def new_screen(
+    slug: str | None = HOME_TEAM, on: tuple[str, ...] = (DEFAULT_ENGINE,), **options
+) -> tuple[Screen, str]:
+    """A screen of team `slug` (None: of the whole host) on the engines `on` (the default
+    one), and its link's token."""
     return screens.screen_create(
-        by=None, name=unique("screen"), team=team(slug) if slug else None, **options
+        by=None, name=unique("screen"), team=team(slug) if slug else None, on=list(on), **options
     )
 
 
@@ -52,7 +70,7 @@ def wall_client(token: str) -> Client:
 
 
 def tile_ids(html: str) -> set[str]:
-    return set(re.findall(r'id="tile-([0-9a-f]{64})"', html))
+    return set(re.findall(r'id="tile-[a-z0-9-]+-([0-9a-f]{64})"', html))
 
 
 # --- the link -------------------------------------------------------------------------------
@@ -224,7 +242,7 @@ def test_a_container_that_failed_is_shown_first_as_a_problem(db, make):
     html = wall_client(token).get("/screen/").content.decode()
 
     assert html.index(failed["Id"]) < html.index(fine["Id"])
-    tile = html[html.index(f'id="tile-{failed["Id"]}"') :].split("</article>")[0]
+    tile = html[html.index(f'id="tile-{DEFAULT_ENGINE}-{failed["Id"]}"') :].split("</article>")[0]
     assert "problem" in tile.split(">")[0] and ">failed<" in tile
     assert "exited (3)" in tile
 
@@ -533,11 +551,163 @@ async def test_a_wall_says_when_its_engine_goes_away_and_reloads_its_tiles_once_
     await wall.communicator.disconnect()
 
 
+# --- a screen of several engines ------------------------------------------------------------
+
+
+@pytest.fixture
+def tls(db):
+    """The TLS test engine, registered in Berth for the home team only."""
+    engine = Remote("tls", teams=[team(HOME_TEAM)], every_team=False)
+    yield engine
+    stop_shared_upstreams()
+    engine.remove()
+
+
+def test_a_screen_of_two_engines_shows_the_team_s_containers_of_both_each_under_its_engine(
+    make, tls
+):
+    here = make.container()
+    there = tls.container()
+    theirs = tls.container(team=OTHER_TEAM)
+    _, token = new_screen(on=(DEFAULT_ENGINE, tls.slug))
+
+    response = wall_client(token).get("/screen/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="tile-{DEFAULT_ENGINE}-{here["Id"]}"' in html
+    assert f'id="tile-{tls.slug}-{there["Id"]}"' in html
+    assert theirs["Id"] not in html and theirs["Name"].lstrip("/") not in html
+    # Each group names its engine, and the header lists both.
+    assert re.search(rf'data-engine="{tls.slug}" data-project="">\s*<h2>.*· {tls.slug}', html)
+    assert re.search(rf'<ul class="engines"[^>]*>.*data-engine="{tls.slug}" class="up"', html)
+
+
+def test_a_container_of_one_id_on_two_engines_is_two_tiles(db, make):
+    """The same engine registered twice (its socket, and another slug for it): one id, two
+    tiles, neither taken for the other."""
+    container = make.container()
+    again = unique("again")
+    engines.engine_add(slug=again, address=docker_host(), every_team=True)
+    _, token = new_screen(on=(DEFAULT_ENGINE, again))
+
+    html = wall_client(token).get("/screen/").content.decode()
+
+    assert f'id="tile-{DEFAULT_ENGINE}-{container["Id"]}"' in html
+    assert f'id="tile-{again}-{container["Id"]}"' in html
+
+
+def test_a_screen_shows_nothing_of_an_engine_its_team_may_not_use(make, tls):
+    """Made from the shell with an engine the team was not granted (or granted no longer):
+    that engine is not asked, and nothing of it shows."""
+    there = tls.container(team=OTHER_TEAM)
+    _, token = new_screen(OTHER_TEAM, on=(DEFAULT_ENGINE, tls.slug))
+
+    html = wall_client(token).get("/screen/").content.decode()
+
+    assert there["Id"] not in html and f'data-engine="{tls.slug}"' not in html
+
+
+def test_an_engine_that_is_down_is_named_on_the_wall_and_the_other_s_tiles_show(db, make):
+    here = make.container()
+    dead = unique("dead")
+    engines.engine_add(slug=dead, address=f"unix:///nonexistent/{dead}.sock", every_team=True)
+    _, token = new_screen(on=(DEFAULT_ENGINE, dead))
+
+    response = wall_client(token).get("/screen/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="tile-{DEFAULT_ENGINE}-{here["Id"]}"' in html
+    assert re.search(rf'<p data-engine="{dead}">Engine {dead} is unavailable: .+</p>', html)
+    assert re.search(rf'data-engine="{dead}" class="down"', html)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_socket_of_a_screen_of_two_engines_sends_each_engine_s_tiles_and_stats(make):
+    tls = await sync_to_async(Remote)(
+        "tls", teams=[await sync_to_async(team)(HOME_TEAM)], every_team=False
+    )
+    try:
+        here = await sync_to_async(make.container)(command=STOPPABLE)
+        there = await sync_to_async(tls.container)()
+        theirs = await sync_to_async(tls.container)(team=OTHER_TEAM)
+        _, token = await sync_to_async(new_screen)(on=(DEFAULT_ENGINE, tls.slug))
+        wall = await connected_wall(token)
+
+        local = await wall.until(lambda i: is_board(i) and i["engine"] == DEFAULT_ENGINE)
+        remote = await wall.until(lambda i: is_board(i) and i["engine"] == tls.slug)
+        assert here["Id"] in local["ids"] and there["Id"] in remote["ids"]
+        assert theirs["Id"] not in remote["ids"]
+        await wall.until(
+            lambda i: i.get("kind") == "stats" and (i["engine"], i["id"]) == (tls.slug, there["Id"])
+        )
+        # A change on the remote engine comes as that engine's tile.
+        await sync_to_async(tls.api.stop)(there["Id"], timeout=5)
+        stopped = await wall.until(
+            lambda i: i.get("id") == there["Id"] and i.get("state") == "exited"
+        )
+        assert stopped["engine"] == tls.slug
+        assert not [i for i in wall.items if theirs["Id"] in json.dumps(i)]
+        await wall.communicator.disconnect()
+    finally:
+        await sync_to_async(stop_shared_upstreams)()
+        await sync_to_async(tls.remove)()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_engine_taken_from_the_team_leaves_an_open_wall_and_a_grant_brings_it(
+    make, monkeypatch
+):
+    monkeypatch.setattr(screens, "RESCOPE_CHECKS", 1)
+    home = await sync_to_async(team)(HOME_TEAM)
+    tls = await sync_to_async(Remote)("tls", teams=[home], every_team=False)
+    try:
+        there = await sync_to_async(tls.container)()
+        _, token = await sync_to_async(new_screen)(on=(DEFAULT_ENGINE, tls.slug))
+        wall = await connected_wall(token)
+        await wall.until(lambda i: is_board(i) and there["Id"] in i["ids"])
+
+        await sync_to_async(engines.engine_grant)(slug=tls.slug, teams=[])
+
+        taken = await wall.until(lambda i: is_board(i) and i["engine"] == tls.slug)
+        assert taken["ids"] == []
+        await sync_to_async(engines.engine_grant)(slug=tls.slug, teams=[home])
+        given = await wall.until(lambda i: is_board(i) and i["engine"] == tls.slug)
+        assert given["ids"] == [there["Id"]]
+        await wall.communicator.disconnect()
+    finally:
+        await sync_to_async(stop_shared_upstreams)()
+        await sync_to_async(tls.remove)()
+
+
+def test_a_team_admin_may_put_on_a_screen_only_engines_granted_to_its_team(staff_client, tls):
+    elsewhere = unique("elsewhere")
+    engines.engine_add(
+        slug=elsewhere, address=docker_host(), teams=[team(OTHER_TEAM)], every_team=False
+    )
+    form = staff_client.get("/screens/").content.decode()
+
+    made = staff_client.post(
+        "/screens/", {"name": "Both", "team": HOME_TEAM, "engines": [DEFAULT_ENGINE, tls.slug]}
+    )
+    hidden = staff_client.post(
+        "/screens/", {"name": "Spy", "team": HOME_TEAM, "engines": [elsewhere]}
+    )
+
+    assert f'value="{tls.slug}"' in form and elsewhere not in form
+    assert made.status_code == 201
+    assert screens.engine_slugs(Screen.objects.get(name="Both")) == [DEFAULT_ENGINE, tls.slug]
+    assert hidden.status_code == 400
+    assert f"{elsewhere} is not an engine you may use" in hidden.content.decode()
+    assert not Screen.objects.filter(name="Spy").exists()
+
+
 # --- the management page --------------------------------------------------------------------
 
 
 def test_a_team_admin_makes_a_screen_for_their_team_and_sees_its_link_once(staff_client):
-    response = staff_client.post("/screens/", {"name": "Lobby", "team": HOME_TEAM})
+    response = staff_client.post("/screens/", {"name": "Lobby", "team": HOME_TEAM, **ON_DEFAULT})
 
     assert response.status_code == 201
     assert response["Referrer-Policy"] == "no-referrer"
@@ -557,9 +727,9 @@ def test_a_team_admin_makes_a_screen_for_their_team_and_sees_its_link_once(staff
 def test_a_team_admin_may_not_make_a_screen_for_another_team_or_the_whole_host(staff_client):
     team(OTHER_TEAM)
 
-    refused = staff_client.post("/screens/", {"name": "Spy", "team": OTHER_TEAM})
+    refused = staff_client.post("/screens/", {"name": "Spy", "team": OTHER_TEAM, **ON_DEFAULT})
     # No team chosen: their one team is taken, never the whole host.
-    defaulted = staff_client.post("/screens/", {"name": "Mine", "team": ""})
+    defaulted = staff_client.post("/screens/", {"name": "Mine", "team": "", **ON_DEFAULT})
 
     assert refused.status_code == 400
     assert "Choose one of your teams." in refused.content.decode()
@@ -568,7 +738,7 @@ def test_a_team_admin_may_not_make_a_screen_for_another_team_or_the_whole_host(s
 
 
 def test_a_superuser_makes_a_screen_of_the_whole_host(admin_client):
-    response = admin_client.post("/screens/", {"name": "Everything", "team": ""})
+    response = admin_client.post("/screens/", {"name": "Everything", "team": "", **ON_DEFAULT})
 
     assert response.status_code == 201
     assert Screen.objects.get(name="Everything").team is None
@@ -577,7 +747,10 @@ def test_a_superuser_makes_a_screen_of_the_whole_host(admin_client):
 def test_a_viewer_or_operator_may_not_manage_screens(viewer_client, operator_client):
     for client in (viewer_client, operator_client):
         assert client.get("/screens/").status_code == 403
-        assert client.post("/screens/", {"name": "x", "team": HOME_TEAM}).status_code == 403
+        assert (
+            client.post("/screens/", {"name": "x", "team": HOME_TEAM, **ON_DEFAULT}).status_code
+            == 403
+        )
     assert not Screen.objects.exists()
 
 

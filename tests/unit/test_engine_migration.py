@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("containers_app", "0010_team_registries_repositories")]
-AFTER = [("containers_app", "0011_engines")]
+AFTER = [("containers_app", "0012_screen_engines")]
 OLD_ADDRESS = "unix:///var/run/docker.sock"
 
 
@@ -45,7 +45,9 @@ def test_an_older_install_s_rows_name_the_default_engine_after_migrating(setting
         for model in ("AuditEntry", "Job", "ProjectAssignment", "ImageOrigin"):
             rows = new.get_model("containers_app", model).objects.values_list("engine", flat=True)
             assert list(rows) == ["local"], model
-        assert new.get_model("containers_app", "Screen").objects.get().team.slug == "shop"
+        screen = new.get_model("containers_app", "Screen").objects.get()
+        assert screen.team.slug == "shop"
+        assert list(screen.engines.values_list("slug", flat=True)) == ["local"]
         assert new.get_model("containers_app", "Team").objects.get().slug == "shop"
     finally:
         MigrationExecutor(connection).migrate(

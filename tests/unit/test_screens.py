@@ -18,6 +18,14 @@ from containers_app.streams import walls
 from containers_app.streams.fanout import Viewer
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+DEFAULT = "local"
+# What a screen's author may choose from: `lab` is granted to another team, `hidden` to no
+# author (it is not offered).
+ENGINES = [
+    Engine(slug="local", base_url="unix:///a", every_team=True),
+    Engine(slug="prod", base_url="unix:///b", teams=frozenset({"home"})),
+    Engine(slug="lab", base_url="unix:///c", teams=frozenset({"away"})),
+]
 
 
 def state(**fields) -> ContainerState:
@@ -37,7 +45,7 @@ def state(**fields) -> ContainerState:
 
 
 def tile(**fields) -> dict:
-    return tiles.tile_of(state(**fields), NOW.timestamp())
+    return tiles.tile_of(state(**fields), "local", NOW.timestamp())
 
 
 # --- tiles ----------------------------------------------------------------------------------
@@ -101,7 +109,7 @@ def test_a_tile_carries_nothing_but_what_the_wall_shows():
     shown = tile(labels={access.PROJECT_LABEL: "shop", "secret": "x"})
 
     assert set(shown) == {
-        "kind", "id", "name", "project", "state", "health", "exit_code", "oom_killed",
+        "kind", "engine", "id", "name", "project", "state", "health", "exit_code", "oom_killed",
         "restarts", "started", "finished", "problem", "state_text", "problem_text", "uptime",
     }  # fmt: skip
     assert "x" not in shown.values()
@@ -123,6 +131,24 @@ def test_tiles_are_grouped_by_project_with_problems_first():
     assert [g["title"] for g in groups] == ["alpha", "no compose project", "beta"]
     assert [t["id"] for t in groups[0]["tiles"]] == ["3", "1", "2"]
     assert [t["id"] for t in groups[1]["tiles"]] == ["4", "6"]
+    assert [g["engine_title"] for g in groups] == ["", "", ""]
+
+
+def test_a_project_of_one_name_on_two_engines_is_two_groups_each_naming_its_engine():
+    shop = {access.PROJECT_LABEL: "shop"}
+    made = [
+        {**tile(id="1", name="web", labels=shop), "engine": "prod"},
+        {**tile(id="1", name="web", labels=shop), "engine": "local"},
+        {**tile(id="2", name="db", labels=shop, state="dead"), "engine": "prod"},
+    ]
+
+    groups = tiles.grouped(made, {"local": "Local engine", "prod": "Production"})
+
+    assert [(g["engine"], g["engine_title"]) for g in groups] == [
+        ("prod", "Production"),  # its problem first
+        ("local", "Local engine"),
+    ]
+    assert [t["name"] for t in groups[0]["tiles"]] == ["db", "web"]
 
 
 # --- tokens and cookies ---------------------------------------------------------------------
@@ -130,7 +156,7 @@ def test_tiles_are_grouped_by_project_with_problems_first():
 
 @pytest.mark.django_db
 def test_a_cookie_opens_its_screen_until_the_link_is_rotated_or_revoked():
-    screen, _ = screens.screen_create(by=None, name="wall", team=None)
+    screen, _ = screens.screen_create(by=None, name="wall", team=None, on=[DEFAULT])
     cookie = screens.cookie_value(screen)
     mark = screens.fingerprint(screen.token_hash)
 
@@ -147,7 +173,7 @@ def test_a_cookie_opens_its_screen_until_the_link_is_rotated_or_revoked():
 
 @pytest.mark.django_db
 def test_a_cookie_not_signed_by_berth_or_for_another_purpose_opens_nothing():
-    screen, _ = screens.screen_create(by=None, name="wall", team=None)
+    screen, _ = screens.screen_create(by=None, name="wall", team=None, on=[DEFAULT])
     payload = {"s": screen.pk, "f": screens.fingerprint(screen.token_hash)}
 
     assert screens.screen_for_cookie(signing.dumps(payload, salt="another purpose")) is None
@@ -196,7 +222,9 @@ def test_team_admins_manage_their_teams_screens_and_superusers_all():
 
 def test_the_form_refuses_a_name_on_several_lines_and_a_bad_project():
     form = ScreenForm(
-        {"name": "a\tb", "team": "home", "project": "Not A Project"}, teams=["home", "away"]
+        {"name": "a\tb", "team": "home", "project": "Not A Project", "engines": ["local"]},
+        teams=["home", "away"],
+        engines=ENGINES,
     )
 
     assert not form.is_valid()
@@ -204,12 +232,32 @@ def test_the_form_refuses_a_name_on_several_lines_and_a_bad_project():
 
 
 def test_the_form_offers_the_whole_host_only_when_allowed():
-    assert not ScreenForm({"name": "x", "team": ""}, teams=["home", "away"]).is_valid()
-    every = ScreenForm({"name": "x", "team": ""}, teams=["home"], every_team=True)
+    on = {"engines": ["local"]}
+    assert not ScreenForm(
+        {"name": "x", "team": "", **on}, teams=["home", "away"], engines=ENGINES
+    ).is_valid()
+    every = ScreenForm(
+        {"name": "x", "team": "", **on}, teams=["home"], every_team=True, engines=ENGINES
+    )
     assert every.is_valid() and every.cleaned_data["team"] == ""
-    nothing = ScreenForm({"name": "x"}, teams=[])
+    nothing = ScreenForm({"name": "x", **on}, teams=[], engines=ENGINES)
     assert not nothing.is_valid()
     assert "not an admin of any team" in str(nothing.errors["team"])
+
+
+def test_the_form_takes_only_engines_offered_and_granted_to_the_screen_s_team():
+    def form(*chosen: str, team: str = "home") -> ScreenForm:
+        data = {"name": "x", "team": team, "engines": list(chosen)}
+        return ScreenForm(data, teams=["home", "away"], every_team=True, engines=ENGINES)
+
+    both = form("local", "prod")
+    assert both.is_valid() and both.cleaned_data["engines"] == ["local", "prod"]
+    granted_elsewhere = form("local", "lab")
+    assert not granted_elsewhere.is_valid()
+    assert "Team home may not use engine lab" in str(granted_elsewhere.errors["engines"])
+    assert form("lab", team="").is_valid()  # every container on the host: any engine
+    assert "not an engine you may use" in str(form("local", "hidden").errors["engines"])
+    assert "at least one engine" in str(form().errors["engines"])
 
 
 # --- the live feed's filter -----------------------------------------------------------------
@@ -271,12 +319,13 @@ def test_the_shell_makes_lists_rotates_and_revokes_screens():
     revoked = run("revoke", "Ops")
     again = run("revoke", "Ops")
 
-    assert "Made screen" in made and "team home, compose project shop, with log lines" in made
+    assert "Made screen" in made
+    assert "team home, compose project shop, on engine local, with log lines" in made
     assert "Link (shown only now" in made and "/screens/" in made
     assert "https://berth.example/screens/" in host
     ops, every = Screen.objects.order_by("pk")
-    assert f"{ops.pk}\tOps\thome\tshop\tlogs\tactive" in listed
-    assert f"{every.pk}\tAll\t(every team)\t(all)\tno logs\tactive" in listed
+    assert f"{ops.pk}\tOps\thome\tshop\tlocal\tlogs\tactive" in listed
+    assert f"{every.pk}\tAll\t(every team)\t(all)\tlocal\tno logs\tactive" in listed
     assert "new link" in rotated and "https://berth.example/screens/" in rotated
     assert "Revoked screen" in revoked and "revoked already" in again
     assert list(AuditEntry.objects.order_by("pk").values_list("action", "username", "team")) == [
@@ -297,6 +346,8 @@ def test_the_shell_says_what_is_wrong():
         run("create", "x", "--team", "nowhere")
     with pytest.raises(CommandError, match="compose project"):
         run("create", "x", "--team", "home", "--project", "Bad Name")
+    with pytest.raises(CommandError, match="nowhere is not an engine you may use"):
+        run("create", "x", "--team", "home", "--engine", "nowhere")
     with pytest.raises(CommandError, match="Several screens are called Twin"):
         run("revoke", "Twin")
     with pytest.raises(CommandError, match="There is no screen ghost"):

@@ -2,10 +2,11 @@
 provisioning script, through the same form, rules and audit trail as the Screens page. A
 screen's link is printed once, when it is made or replaced: Berth keeps only its hash."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from containers_app import screens
+from containers_app import engines, screens
 from containers_app.forms import EVERY_TEAM, ScreenForm
 from containers_app.management.commands.teams import form_errors
 from containers_app.models import Screen, Team
@@ -26,6 +27,14 @@ class Command(BaseCommand):
             "--every-team", action="store_true", help="every container on the host, any team's"
         )
         create.add_argument("--project", default="", help="only this compose project's")
+        create.add_argument(
+            "--engine",
+            action="append",
+            dest="engines",
+            metavar="SLUG",
+            help="an engine whose containers it shows (repeat for several; without it, the "
+            "default engine)",
+        )
         create.add_argument("--logs", action="store_true", help="it may show log lines")
         self._base_url(create)
         commands.add_parser("list", help="every screen, a line each")
@@ -63,9 +72,10 @@ class Command(BaseCommand):
             "team": team_slug,
             "project": options["project"],
             "show_logs": options["logs"],
+            "engines": options["engines"] or [settings.BERTH_DEFAULT_ENGINE],
         }
         teams = list(Team.objects.values_list("slug", flat=True))
-        form = ScreenForm(data, teams=teams, every_team=True)
+        form = ScreenForm(data, teams=teams, every_team=True, engines=engines.listed())
         if not form.is_valid():
             if "team" in form.errors and team_slug:
                 raise CommandError(
@@ -77,6 +87,7 @@ class Command(BaseCommand):
             by=None,
             name=form.cleaned_data["name"],
             team=team,
+            on=form.cleaned_data["engines"],
             project=form.cleaned_data["project"],
             show_logs=form.cleaned_data["show_logs"],
         )
@@ -100,12 +111,17 @@ class Command(BaseCommand):
             self.stdout.write(f"Screen {screen.pk} {screen.name} was revoked already.")
 
     def list(self) -> None:
-        for screen in Screen.objects.select_related("team").order_by("pk"):
+        for screen in (
+            Screen.objects.select_related("team").prefetch_related("engines").order_by("pk")
+        ):
             state = f"revoked {screen.revoked:%Y-%m-%d %H:%M}" if screen.revoked else "active"
             team = screens.team_of(screen) or "(every team)"
             project = screen.project or "(all)"
+            on = ",".join(screens.engine_slugs(screen)) or "(no engine)"
             logs = "logs" if screen.show_logs else "no logs"
-            self.stdout.write(f"{screen.pk}\t{screen.name}\t{team}\t{project}\t{logs}\t{state}")
+            self.stdout.write(
+                f"{screen.pk}\t{screen.name}\t{team}\t{project}\t{on}\t{logs}\t{state}"
+            )
 
     def print_link(self, token: str, base_url: str) -> None:
         path = reverse("screens:open", args=[token])
