@@ -67,7 +67,15 @@ def _list_call(engine: Engine) -> Future:
             return running
         future = _pool.submit(engine_containers.container_list, engine=engine, all=True)
         _in_flight[engine] = future
+    future.add_done_callback(lambda done: _forget(engine, done))
     return future
+
+
+def _forget(engine: Engine, done: Future) -> None:
+    # A finished call is asked again next time: only one in flight is shared.
+    with _lock:
+        if _in_flight.get(engine) is done:
+            del _in_flight[engine]
 
 
 def _outcome(asked: Future | str) -> tuple[object, str]:

@@ -364,9 +364,19 @@ def _shown_labels(labels: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in labels.items() if (k, v) != (access.TEAM_LABEL, "")}
 
 
-def engine_add(slug: str, address: str) -> str:
+def engine_add(slug: str, address: str, cli_context: str = "") -> str:
     """Keys and certificates are given as files the line leaves out: never their content."""
-    return manage("engines", "add", slug, address)
+    return manage(
+        "engines",
+        "add",
+        slug,
+        address,
+        *_options("--context", [cli_context] if cli_context else []),
+    )
+
+
+def engine_context(slug: str, cli_context: str) -> str:
+    return manage("engines", "context", slug, *([cli_context] if cli_context else []))
 
 
 def engine_grant(slug: str, teams: Iterable[str], every_team: bool = False) -> str:
@@ -384,10 +394,21 @@ def engine_remove(slug: str) -> str:
 
 
 def on_engine(command: str, engine, *, default: str) -> str:
-    """`command` as typed against `engine`: `docker -H <address> ...` (with --tlsverify over
+    """`command` as typed against `engine`: `docker --context NAME ...` for an engine whose
+    users have a docker context for it; else `docker -H <address> ...` (with --tlsverify over
     TLS) for any engine but the default one, whose commands read as they always have. The
     files of a TLS engine's certificates are left out: they are Berth's, not the reader's."""
-    if engine.slug == default or not command.startswith("docker "):
+    if not command.startswith("docker ") or command.startswith(("docker -H ", "docker --context ")):
         return command
-    flags = ["-H", engine.base_url, *(["--tlsverify"] if engine.tls_ca else [])]
-    return shlex.join(["docker", *flags]) + command[len("docker") :]
+    return docker_on(engine, default=default) + command[len("docker") :]
+
+
+def docker_on(engine, *, default: str) -> str:
+    """`docker` with the options that reach `engine` (see on_engine)."""
+    if engine.cli_context:
+        return shlex.join(["docker", "--context", engine.cli_context])
+    if engine.slug == default:
+        return "docker"
+    return shlex.join(
+        ["docker", "-H", engine.base_url, *(["--tlsverify"] if engine.tls_ca else [])]
+    )

@@ -35,11 +35,7 @@ def _page_engine(request: HttpRequest):
     the first the user may use when that is not theirs: where the menu's links lead."""
     if getattr(request, "on_engine_route", False) and getattr(request, "engine", None):
         return engine_for(request)
-    default = engine_for(request)
-    user = getattr(request, "user", None)
-    if user is None or engines.may_use(user, default):
-        return default
-    return next(iter(engines.usable_by(user)), default)
+    return engines.home_of(getattr(request, "user", None)) or engine_for(request)
 
 
 def _usable_engines(user) -> list:

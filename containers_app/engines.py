@@ -26,6 +26,8 @@ RESERVED_SLUGS = ("all", "new", "host-key")
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 TLS_FILES = {"tls_ca": "ca.pem", "tls_cert": "cert.pem", "tls_key": "key.pem"}
 SSH_KEY_FILE = "id_key"
+# What `docker context create` accepts as a name.
+CLI_CONTEXT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.+-]{0,63}$")
 FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 
@@ -99,6 +101,7 @@ def as_engine(row: EngineRow) -> Engine:
         base_url=address,
         timeout=settings.DOCKER_TIMEOUT,
         ssh_host_key=row.ssh_host_key,
+        cli_context=row.cli_context,
         revision=row.updated.isoformat(),
         teams=frozenset(row.teams.values_list("slug", flat=True)),
         every_team=row.every_team,
@@ -193,11 +196,31 @@ def usable_by(user) -> list[Engine]:
     return [engine for engine in every if any(engine.granted(team) for team in mine)]
 
 
+def home_of(user) -> Engine | None:
+    """The engine a user's pages about no engine (teams, jobs, registry logins) act through
+    and lead to: the default one if they may use it, else the first they may."""
+    default_engine = default()
+    if user is not None and may_use(user, default_engine):
+        return default_engine
+    return next(iter(usable_by(user)), None) if user is not None else None
+
+
 def usable_by_team(team: str, *, including: Engine) -> list[Engine]:
     """The engines `team` may use, `including` first (the one asked about, granted or not)."""
     return [including] + [
         engine for engine in listed() if engine.slug != including.slug and engine.granted(team)
     ]
+
+
+def check_cli_context(name: str) -> str:
+    """A docker context's name as the CLI takes it, or EngineRefused."""
+    name = name.strip()
+    if name and not CLI_CONTEXT.match(name):
+        raise EngineRefused(
+            "A docker context's name holds letters, digits and _ . + - only, and starts with a "
+            "letter or digit."
+        )
+    return name
 
 
 def check_address(address: str) -> str:
@@ -270,9 +293,11 @@ def engine_add(
     given: Credentials = Credentials(),
     teams: list[Team] | tuple[Team, ...] = (),
     every_team: bool = False,
+    cli_context: str = "",
 ) -> Engine:
     """Registers an engine (nothing is asked of it: health.check does that)."""
     slug = check_slug(slug)
+    cli_context = check_cli_context(cli_context)
     address = check_address(address)
     check_credentials(address, given)
     secrets = {
@@ -293,12 +318,25 @@ def engine_add(
                 address=address,
                 description=description,
                 ssh_host_key=given.ssh_host_key,
+                cli_context=cli_context,
                 every_team=every_team,
                 **secrets,
             )
             row.teams.set(teams)
     except IntegrityError:  # the same slug, added at the same moment
         raise EngineRefused(f"An engine named {slug} exists already.") from None
+    return as_engine(row)
+
+
+def engine_set_context(*, slug: str, cli_context: str) -> Engine:
+    """Sets (or, with "", clears) the docker context that commands shown for the engine name."""
+    cli_context = check_cli_context(cli_context)
+    with transaction.atomic():
+        row = EngineRow.objects.select_for_update().filter(slug=slug).first()
+        if row is None:
+            raise NoSuchEngine(slug)
+        row.cli_context = cli_context
+        row.save(update_fields=["cli_context", "updated"])
     return as_engine(row)
 
 

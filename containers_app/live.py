@@ -189,6 +189,7 @@ def _render_container_rows(
                 context = {
                     "c": container_rows([row], actor)[0],
                     "can_change": access.allowed(actor, access.CHANGE),
+                    "engine": engine,
                 }
                 html[key] = render_to_string("containers/_row.html", context)
         updates.append(

@@ -241,6 +241,9 @@ class Engine(models.Model):
     tls_key = models.TextField(blank=True)
     ssh_key = models.TextField(blank=True)
     ssh_host_key = models.CharField(max_length=100, blank=True)
+    # The docker context its users have for it, if any: the commands Berth shows name it
+    # (`docker --context NAME ...`) instead of the engine's address.
+    cli_context = models.CharField(max_length=64, blank=True)
     # The teams that may use it (or every team, as the one engine of an install that had
     # one); superusers use every engine.
     every_team = models.BooleanField(default=False)

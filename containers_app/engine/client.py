@@ -30,6 +30,8 @@ class Engine:
     tls_key: str = ""
     ssh_key: str = ""
     ssh_host_key: str = ""
+    # The docker context that reaches it on its users' machines (commands shown name it).
+    cli_context: str = ""
     revision: str = ""
     # Why no call can reach it, known before trying (its stored keys cannot be read).
     unusable: str = ""

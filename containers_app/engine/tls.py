@@ -6,12 +6,23 @@ from typing import TYPE_CHECKING
 
 import docker
 import docker.tls
+import requests
+
+from containers_app.engine.errors import EngineUnavailable
 
 if TYPE_CHECKING:
     from containers_app.engine.client import Engine
 
 # The lowest API version the SDK speaks: asking the engine its own needs a client first.
 PROBE_VERSION = "1.24"
+# With TLS 1.3 an engine checks Berth's client certificate after the handshake has ended on
+# Berth's side: a certificate it does not trust closes the connection, and whether its alert
+# arrives before the close (an SSL error naming it) or not (a connection closed unanswered)
+# is a race. Either way, this is what it means on the first call.
+CLOSED_UNANSWERED = (
+    "TLS: the engine closed the connection without answering, as it does when it refuses "
+    "Berth's client certificate"
+)
 
 
 def api_client(engine: "Engine", *, timeout: int, pool_size: int) -> docker.APIClient:
@@ -28,6 +39,10 @@ def api_client(engine: "Engine", *, timeout: int, pool_size: int) -> docker.APIC
     probe.trust_env = False
     try:
         version = probe.version(api_version=False)["ApiVersion"]
+    except requests.exceptions.ConnectionError as error:
+        if "RemoteDisconnected" in str(error) or "Connection reset by peer" in str(error):
+            raise EngineUnavailable(CLOSED_UNANSWERED, engine=engine.base_url) from error
+        raise
     finally:
         probe.close()
     client = docker.APIClient(version=version, max_pool_size=pool_size, **options)

@@ -57,12 +57,25 @@ class EngineAddForm(forms.Form):
         help_text="SHA256:…, as ssh-keygen -lf prints it on the host: it is pinned, and a "
         "changed host key is refused. Fetch it below and compare.",
     )
+    cli_context = forms.CharField(
+        label="Docker context",
+        required=False,
+        max_length=64,
+        help_text="The docker context its users have for it, if any: the commands Berth shows "
+        "then say docker --context <name> instead of its address.",
+    )
     every_team = forms.BooleanField(required=False, label="Every team may use it")
     teams = EngineTeamsField()
 
     def clean_slug(self) -> str:
         try:
             return engines.check_slug(self.cleaned_data["slug"].strip())
+        except engines.EngineRefused as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean_cli_context(self) -> str:
+        try:
+            return engines.check_cli_context(self.cleaned_data["cli_context"])
         except engines.EngineRefused as error:
             raise forms.ValidationError(str(error)) from None
 

@@ -179,6 +179,7 @@ class LogUpstream(Upstream):
         self.cursor = Cursor()
         self.connected = threading.Event()
         self._stream: raw.RawStream | None = None
+        self._end_marked = False
 
     def interrupt(self) -> None:
         if self._stream is not None:
@@ -186,12 +187,27 @@ class LogUpstream(Upstream):
 
     def _params(self) -> dict:
         params = {"follow": 1, "stdout": 1, "stderr": 1, "timestamps": 1}
+        if not self._end_marked:
+            self._mark_end()
         if self.cursor.last:
             self.cursor.resume()
             params.update(since=engine_since(self.cursor.since), tail="all")
         else:
-            params.update(tail=0)
+            # The log was empty when this upstream began: all of it is new.
+            params.update(tail="all")
         return params
+
+    def _mark_end(self) -> None:
+        """Takes the log's last line as read, once, before the first follow: that follow
+        starts after it, and so does a reconnect before the container writes again. (Following
+        with tail=0 instead, such a reconnect would start from wherever the log had got to by
+        then, and lose what was written while the connection was down.)"""
+        params = {"stdout": 1, "stderr": 1, "timestamps": 1, "tail": 1}
+        reads = _whole_log(self.engine, self.container_id, params, self.tty, self.cursor)
+        with contextlib.closing(reads):
+            for _ in reads:
+                pass
+        self._end_marked = True
 
     def run(self) -> None:
         failures = 0

@@ -3,6 +3,7 @@ htmx partials and action replies."""
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from containers_app import access, actors, audit, engines
+from containers_app import access, actors, audit, cli, engines
 from containers_app.engine import Engine
 
 ENGINE_KWARG = engines.ENGINE_KWARG
@@ -43,6 +44,24 @@ def engine_address(request: HttpRequest | None, engine: Engine, name: str, *args
     if request is not None and getattr(request, "on_default_address", False):
         return reverse(DEFAULT_ENGINE_NAMESPACE + name, args=args)
     return reverse(name, args=[engine.slug, *args])
+
+
+def page_engine(request: HttpRequest) -> Engine | None:
+    """The engine a page is about; None for a page about none (teams, jobs, the audit)."""
+    return engine_for(request) if getattr(request, "on_engine_route", False) else None
+
+
+def typed(request: HttpRequest, command: str) -> str:
+    """A `docker` command line as its reader would type it against the engine of the page
+    (`docker -H ssh://ops@web-1 stop web`, or `--context`); on a page about no engine, as
+    it was made."""
+    return typed_on(page_engine(request), command)
+
+
+def typed_on(engine: Engine | None, command: str) -> str:
+    if engine is None:
+        return command
+    return cli.on_engine(command, engine, default=settings.BERTH_DEFAULT_ENGINE)
 
 
 def actor_of(request: HttpRequest) -> access.Actor:

@@ -25,6 +25,7 @@ from containers_app.views.common import (
     engine_url,
     render_list,
     sort_queries,
+    typed,
 )
 from containers_app.views.errors import bad_request
 from containers_app.views.objects import found as found_object
@@ -124,7 +125,7 @@ def container_action(request: HttpRequest, ref: str, action: str) -> HttpRespons
             engine=engine, container_id=full_id, action=action
         ),
     )
-    message = f"{PAST_TENSE[action]} {container.name}: {command}"
+    message = f"{PAST_TENSE[action]} {container.name}: {typed(request, command)}"
     if action in REMOVALS:
         return action_done(
             request, message=message, fallback=engine_url(request, "containers:list")
@@ -169,8 +170,8 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
         raise unavailable[0]  # the engine is down: a 503, not "0 of N done"
     done = [found[ref] for ref in refs if ref not in failed]
     names = [f.name if isinstance(f, Found) else ref for ref, f in found.items()]
-    message = f"{PAST_TENSE[action]} {len(done)} of {len(refs)}: " + cli.container_action(
-        action, names
+    message = f"{PAST_TENSE[action]} {len(done)} of {len(refs)}: " + typed(
+        request, cli.container_action(action, names)
     )
     if failed:
         # Named as the user sees them; another team's is "No such container", under its ref.

@@ -67,6 +67,7 @@ def engine_add(request: HttpRequest) -> HttpResponse:
             given=form.credentials(),
             teams=list(data["teams"]),
             every_team=data["every_team"],
+            cli_context=data["cli_context"],
         )
     except engines.EngineRefused as error:  # taken meanwhile
         form.add_error("slug", str(error))
@@ -75,7 +76,7 @@ def engine_add(request: HttpRequest) -> HttpResponse:
         user=request.user,
         slug=engine.slug,
         action="engine add",
-        command=cli.engine_add(engine.slug, engine.base_url),
+        command=cli.engine_add(engine.slug, engine.base_url, engine.cli_context),
     )
     return action_done(
         request,

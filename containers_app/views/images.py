@@ -57,6 +57,7 @@ from containers_app.views.common import (
     engine_url,
     refused,
     render_list,
+    typed,
 )
 from containers_app.views.errors import bad_request
 from containers_app.views.objects import found as found_object
@@ -192,7 +193,7 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
         if tag and untagged_only
         else engine_url(request, "images:list")
     )
-    return action_done(request, message=f"{command}: {summary}", fallback=fallback)
+    return action_done(request, message=f"{typed(request, command)}: {summary}", fallback=fallback)
 
 
 def _refuse_removal_in_use(request: HttpRequest, *, image: Found, command: str) -> None:
@@ -238,7 +239,7 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
     command = _tag(request, image, target=target, repository=repository, tag=tag)
     return action_done(
         request,
-        message=f"Tagged: {command}",
+        message=f"Tagged: {typed(request, command)}",
         fallback=engine_url(request, "images:detail", image.id),
     )
 
@@ -294,7 +295,7 @@ def image_prune(request: HttpRequest) -> HttpResponse:
     )
     removed = sum(line.startswith("Deleted") for line in result.removed)
     message = (
-        f"{command}: removed {removed} image layer{'s' * (removed != 1)}, "
+        f"{typed(request, command)}: removed {removed} image layer{'s' * (removed != 1)}, "
         f"reclaimed {filesizeformat(result.reclaimed)}."
     )
     return action_done(request, message=message, fallback=engine_url(request, "images:list"))
@@ -342,10 +343,17 @@ def _refuse_takeover(
 
 
 def refuse_registry(
-    request: HttpRequest, *, server: str, teams_of: list[str], action: str, command: str
+    request: HttpRequest,
+    *,
+    server: str,
+    teams_of: list[str],
+    action: str,
+    command: str,
+    engine: Engine | None = None,
 ) -> None:
     """A 403, recorded as denied, if none of the teams the user acts for (`teams_of`) may
-    reach the registry `server` (policy.registry_refusal); superusers reach any."""
+    reach the registry `server` (policy.registry_refusal); superusers reach any. `engine`:
+    the one the registry would be reached through, if not the page's."""
     actor = actor_of(request)
     if actor.superuser:
         return
@@ -353,7 +361,7 @@ def refuse_registry(
     actions.refuse_if(
         request,
         [reason] if reason else [],
-        engine=engine_for(request),
+        engine=engine or engine_for(request),
         action=action,
         command=command,
         target=server,

@@ -23,6 +23,7 @@ from containers_app.views.common import (
     engine_for,
     engine_url,
     render_list,
+    typed,
 )
 from containers_app.views.objects import creatable_teams, found
 
@@ -108,7 +109,7 @@ def network_create(request: HttpRequest) -> HttpResponse:
     except (InvalidRequest, Conflict) as error:
         form.add_error(None, error.reason)
         return _list_page(request, form, status=409 if isinstance(error, Conflict) else 400)
-    messages.success(request, f"Created network {arguments['name']}: {command}")
+    messages.success(request, f"Created network {arguments['name']}: {typed(request, command)}")
     return redirect(engine_url(request, "networks:list"))
 
 
@@ -129,6 +130,6 @@ def network_remove(request: HttpRequest, ref: str) -> HttpResponse:
     )
     return action_done(
         request,
-        message=f"Removed network: {command}",
+        message=f"Removed network: {typed(request, command)}",
         fallback=engine_url(request, "networks:list"),
     )

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from containers_app import access, actions, audit, cli, credentials
+from containers_app import access, actions, audit, cli, credentials, engines
 from containers_app.engine import InvalidRequest
 from containers_app.engine import registries as engine_registries
 from containers_app.forms import RegistryLoginForm
@@ -19,6 +19,10 @@ from containers_app.views.images import origin_teams, refuse_registry
 
 # What a login is for: pulling and pushing images, which a team's admins do (views/images.py).
 IMAGES = access.Target(access.IMAGE)
+NO_ENGINE = (
+    "None of your teams may use an engine, so no registry can be asked: a superuser grants "
+    "one on the Engines page."
+)
 
 
 def _list_page(request: HttpRequest, form: RegistryLoginForm, status: int = 200) -> HttpResponse:
@@ -57,10 +61,19 @@ def registry_login(request: HttpRequest) -> HttpResponse:
         return _list_page(request, form, status=400)
     server, username = form.cleaned_data["server"], form.cleaned_data["username"]
     password = form.cleaned_data["password"]
-    engine = engine_for(request)
+    # The registry is asked through an engine the user may use, as `docker login` would.
+    engine = engines.home_of(request.user)
+    if engine is None:
+        form.add_error(None, NO_ENGINE)
+        return _list_page(request, form, status=400)
     command = cli.registry_login(server, username)
     refuse_registry(
-        request, server=server, teams_of=origin_teams(request), action="login", command=command
+        request,
+        server=server,
+        teams_of=origin_teams(request),
+        action="login",
+        command=command,
+        engine=engine,
     )
     try:
         # Checked before anything is stored: a login kept is one the registry accepted.
@@ -97,7 +110,7 @@ def registry_logout(request: HttpRequest, credential_id: int) -> HttpResponse:
     if credential.owner_id != request.user.pk:
         target = f"{server} (login of {credential.owner.get_username()})"
     command = cli.registry_logout(server)
-    engine = engine_for(request)
+    engine = engines.home_of(request.user) or engine_for(request)
     # No engine call: like `docker logout`, forgetting a login is the client's alone.
     if credential.owner_id == request.user.pk:
         # One's own: its owner may always forget it, whatever their role has become. Audited

@@ -46,6 +46,7 @@ from containers_app.views.common import (
     changes_its_object,
     engine_for,
     engine_url,
+    typed,
 )
 from containers_app.views.errors import status_of
 from containers_app.views.execs import terminal_context
@@ -401,9 +402,11 @@ def _after_run(
     try:
         container = engine_containers.container_inspect(engine=engine, container_id=container_id)
     except NotFound:
-        messages.success(request, f"Ran a container, which ended and was removed: {audited}")
+        messages.success(
+            request, f"Ran a container, which ended and was removed: {typed(request, audited)}"
+        )
         return redirect(engine_url(request, "containers:list"))
-    messages.success(request, f"Started container {container.name}: {audited}")
+    messages.success(request, f"Started container {container.name}: {typed(request, audited)}")
     if spec.interactive and spec.tty and container.running and not container.paused:
         # This POST carried the CSRF token, as the terminal form's does: it may issue the
         # terminal's ticket itself, and the page opens the terminal at once.

@@ -19,6 +19,7 @@ from containers_app.views.common import (
     engine_for,
     engine_url,
     render_list,
+    typed,
 )
 from containers_app.views.errors import bad_request
 from containers_app.views.objects import creatable_teams, found
@@ -93,7 +94,7 @@ def volume_create(request: HttpRequest) -> HttpResponse:
     except (InvalidRequest, Conflict) as error:
         form.add_error(None, error.reason)
         return _list_page(request, form, status=409 if isinstance(error, Conflict) else 400)
-    messages.success(request, f"Created volume {name}: {command}")
+    messages.success(request, f"Created volume {name}: {typed(request, command)}")
     return redirect(engine_url(request, "volumes:list"))
 
 
@@ -132,6 +133,6 @@ def volume_remove(request: HttpRequest, ref: str) -> HttpResponse:
     )
     return action_done(
         request,
-        message=f"Removed volume {volume.name}: {command}",
+        message=f"Removed volume {volume.name}: {typed(request, command)}",
         fallback=engine_url(request, "volumes:list"),
     )

@@ -20,7 +20,9 @@
     });
     const preview = document.getElementById("bulk-command");
     const hovered = bulk.querySelector("button[name=action]:hover") || bulk.querySelector("button[name=action]");
-    preview.textContent = rows.length && hovered ? "docker " + hovered.dataset.words + " " + names.join(" ") : "";
+    // `docker`, with the -H or --context that names the page's engine.
+    const docker = document.body.dataset.docker || "docker";
+    preview.textContent = rows.length && hovered ? docker + " " + hovered.dataset.words + " " + names.join(" ") : "";
     const all = document.getElementById("select-all");
     if (all) {
       const boxes = document.querySelectorAll('input[name="ids"][form="bulk"]');

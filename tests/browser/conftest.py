@@ -5,14 +5,21 @@ folder and SQLite file, so the tests never touch Django's database from the main
 Playwright's sync API keeps an asyncio loop running.
 """
 
+import contextlib
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import docker
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
+from tests.conftest import remote_engine, unique
+from tests.conftest import test_docker_host as docker_host
 from tests.served import ROOT, Server, served
 
 ARTIFACTS = ROOT / "artifacts"
@@ -114,3 +121,63 @@ def screenshots_dir() -> Path:
     path = ARTIFACTS / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def manage(server: Server, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`python manage.py ...` on the served Berth's own data folder and database; a failure
+    fails the test (with what it said) unless `check` is off."""
+    env = {
+        **os.environ,
+        "BERTH_DATA_DIR": str(server.log.parent),
+        "DOCKER_HOST": docker_host(),
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+    }
+    for name in ("BERTH_DATABASE", "DATABASE_URL"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert not check or done.returncode == 0, done.stderr
+    return done
+
+
+@dataclass
+class Registered:
+    """A remote test engine registered on the served Berth, a dead one beside it, and a client
+    on the remote one's own socket, with what the test made there."""
+
+    slug: str
+    dead: str
+    api: docker.APIClient
+    made: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def remote_engines(server: Server, kind: str, name: str) -> Iterator[Registered]:
+    """The `kind` ("tls" or "ssh") test engine, called `name`, and a dead engine ("Gone
+    host"), registered for every team; removed again afterwards."""
+    slug, dead = unique(kind), unique("dead")
+    if kind == "tls":
+        folder = Path(remote_engine("TLS_DIR"))
+        reached = ["--tls-ca", str(folder / "ca.pem"), "--tls-cert", str(folder / "cert.pem"),
+                   "--tls-key", str(folder / "key.pem")]  # fmt: skip
+    else:
+        reached = ["--ssh-key", remote_engine("SSH_KEY"), "--ssh-host-key",
+                   remote_engine("SSH_HOST_KEY")]  # fmt: skip
+    address = remote_engine(f"{kind.upper()}_HOST")
+    manage(server, "engines", "add", slug, address, "--name", name, *reached, "--every-team")
+    manage(server, "engines", "add", dead, f"unix:///nonexistent/{dead}.sock",
+           "--name", "Gone host", "--every-team")  # fmt: skip
+    socket = remote_engine(f"{kind.upper()}_SOCKET")
+    registered = Registered(
+        slug, dead, docker.APIClient(base_url=socket, version="auto", timeout=60)
+    )
+    try:
+        yield registered
+    finally:
+        for container_id in registered.made:
+            with contextlib.suppress(docker.errors.APIError):
+                registered.api.remove_container(container_id, force=True)
+        registered.api.close()
+        manage(server, "engines", "remove", slug, check=False)
+        manage(server, "engines", "remove", dead, check=False)

@@ -1,43 +1,22 @@
 """Several engines in the browser: the engines page with each one's health, the switcher, and
 an SSH engine's containers page kept live from that engine's own events."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import docker
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import remote_engines
 from tests.browser.test_dashboard import QUICK_TO_STOP, button, row
-from tests.conftest import TEST_IMAGE, remote_engine, unique
-from tests.served import ROOT
-
-
-def manage(server, *args: str) -> None:
-    """A manage.py command on the served Berth's own data folder."""
-    env = {**os.environ, "BERTH_DATA_DIR": str(server.log.parent)}
-    env.pop("BERTH_DATABASE", None)
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+from tests.conftest import TEST_IMAGE, unique
 
 
 @pytest.fixture
 def ssh_engine(server):
-    """The SSH engine, registered on the served Berth for every team; and a dead one."""
-    slug, dead = unique("ssh"), unique("dead")
-    manage(server, "engines", "add", slug, remote_engine("SSH_HOST"), "--name", "Web host",
-           "--ssh-key", remote_engine("SSH_KEY"), "--ssh-host-key", remote_engine("SSH_HOST_KEY"),
-           "--every-team")  # fmt: skip
-    manage(server, "engines", "add", dead, f"unix:///nonexistent/{dead}.sock", "--every-team")
-    api = docker.APIClient(base_url=remote_engine("SSH_SOCKET"), version="auto", timeout=60)
-    made: list[str] = []
-    yield slug, dead, api, made
-    for container_id in made:
-        api.remove_container(container_id, force=True)
-    api.close()
-    manage(server, "engines", "remove", slug)
-    manage(server, "engines", "remove", dead)
+    """The SSH engine ("Web host"), registered on the served Berth for every team; and a dead
+    one."""
+    with remote_engines(server, "ssh", "Web host") as registered:
+        yield registered.slug, registered.dead, registered.api, registered.made
 
 
 def test_an_ssh_engine_s_list_is_kept_live_from_its_own_events(

@@ -2,21 +2,15 @@
 as a provisioning script would), its tiles kept live by the engine's events and stats, and
 closed when it is revoked."""
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-import docker
 import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import new_page
-from tests.conftest import OTHER_TEAM, TEST_IMAGE, remote_engine, unique, wait_on_condition
-from tests.conftest import test_docker_host as docker_host
-from tests.served import ROOT, Server
+from tests.browser.conftest import manage, new_page, remote_engines
+from tests.conftest import OTHER_TEAM, TEST_IMAGE, unique, wait_on_condition
+from tests.served import Server
 
 pytestmark = pytest.mark.browser
 
@@ -34,35 +28,21 @@ PROJECT_LABEL = "com.docker.compose.project"
 NO_FIGURE = "\N{EN DASH}"
 
 
-def manage(server: Server, *args: str) -> subprocess.CompletedProcess:
-    """`python manage.py ...` on the served Berth's own data folder and database."""
-    env = {
-        **os.environ,
-        "BERTH_DATA_DIR": str(server.log.parent),
-        "DOCKER_HOST": docker_host(),
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-    }
-    for name in ("BERTH_DATABASE", "DATABASE_URL"):
-        env.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-
-
 def wall_team(server: Server) -> str:
     """A team of the test's own in the served Berth: its screen shows only what the test
     made, whatever other tests run on the same engine."""
     slug = unique("wall")
-    made = manage(server, "teams", "create", slug)
-    assert made.returncode == 0, made.stderr
+    manage(server, "teams", "create", slug)
     return slug
 
 
-def screen_link(server: Server, team: str) -> tuple[str, str]:
-    """A new screen of `team`: its name and link, as `manage.py screens create` prints it."""
+def screen_link(server: Server, team: str, *options: str) -> tuple[str, str]:
+    """A new screen of `team` (with `options` of `screens create`): its name and link, as
+    `manage.py screens create` prints it."""
     name = unique("screen")
-    made = manage(server, "screens", "create", name, "--team", team, "--base-url", server.url)
-    assert made.returncode == 0, made.stderr
+    made = manage(
+        server, "screens", "create", name, "--team", team, "--base-url", server.url, *options
+    )
     link = re.search(rf"{re.escape(server.url)}/screens/[A-Za-z0-9_-]{{43}}/", made.stdout)
     assert link, made.stdout
     return name, link[0]
@@ -146,8 +126,7 @@ def test_a_revoked_screen_empties_itself_and_says_so(page, server, make, console
     expect(tile(page, container["Id"])).to_be_visible()
     expect(page.locator("#link-state")).to_have_text("live")
 
-    revoked = manage(server, "screens", "revoke", name)
-    assert revoked.returncode == 0, revoked.stderr
+    manage(server, "screens", "revoke", name)
 
     expect(page.locator("#alert")).to_contain_text("revoked or replaced")
     expect(page.locator("article.tile")).to_have_count(0)
@@ -249,25 +228,9 @@ def test_a_screen_made_on_the_screens_page_opens_from_its_link(
 
 @pytest.fixture
 def tls_engine(server):
-    """The TLS test engine and a dead one, registered on the served Berth for every team; a
-    client on the TLS engine's own socket, and what the test made there."""
-    folder = Path(remote_engine("TLS_DIR"))
-    slug, dead = unique("tls"), unique("dead")
-    added = manage(server, "engines", "add", slug, remote_engine("TLS_HOST"), "--name", "Far host",
-                   "--tls-ca", str(folder / "ca.pem"), "--tls-cert", str(folder / "cert.pem"),
-                   "--tls-key", str(folder / "key.pem"), "--every-team")  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    added = manage(server, "engines", "add", dead, f"unix:///nonexistent/{dead}.sock",
-                   "--name", "Gone host", "--every-team")  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    api = docker.APIClient(base_url=remote_engine("TLS_SOCKET"), version="auto", timeout=60)
-    made: list[str] = []
-    yield slug, dead, api, made
-    for container_id in made:
-        api.remove_container(container_id, force=True)
-    api.close()
-    manage(server, "engines", "remove", slug)
-    manage(server, "engines", "remove", dead)
+    """The TLS engine ("Far host") and a dead one, registered on the served Berth."""
+    with remote_engines(server, "tls", "Far host") as registered:
+        yield registered.slug, registered.dead, registered.api, registered.made
 
 
 def test_a_wall_of_several_engines_shows_each_one_s_tiles_and_which_is_down(
@@ -281,14 +244,10 @@ def test_a_wall_of_several_engines_shows_each_one_s_tiles_and_which_is_down(
     )
     made.append(there["Id"])
     api.start(there["Id"])
-    name = unique("screen")
-    made_screen = manage(server, "screens", "create", name, "--team", team,
-                         "--engine", settings.BERTH_DEFAULT_ENGINE, "--engine", slug,
-                         "--engine", dead, "--base-url", server.url)  # fmt: skip
-    assert made_screen.returncode == 0, made_screen.stderr
-    link = re.search(rf"{re.escape(server.url)}/screens/[A-Za-z0-9_-]{{43}}/", made_screen.stdout)
+    on = ["--engine", settings.BERTH_DEFAULT_ENGINE, "--engine", slug, "--engine", dead]
+    _, link = screen_link(server, team, *on)
 
-    page.goto(link[0])
+    page.goto(link)
 
     expect(page.locator("article.tile")).to_have_count(2)
     far = page.locator(f"#{tile_id(there['Id'], slug)}")

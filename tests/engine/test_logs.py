@@ -1024,3 +1024,50 @@ async def test_a_followed_log_survives_an_engine_restart_with_nothing_lost_or_do
     assert "reconnecting" in states[:reconnected]
     assert states[-1] == "live"
     assert "ended" not in states
+
+
+async def test_a_log_followed_again_after_a_lost_connection_keeps_what_came_meanwhile(
+    make, engine, monkeypatch
+):
+    """The connection is lost before the container writes again, and it writes while Berth
+    is away: once back, the follow starts where the log ended, not where it has got to."""
+    from asgiref.sync import sync_to_async
+
+    container = await sync_to_async(make.container)(
+        command=until_touched("echo during; sleep 600", before="echo before;")
+    )
+    await sync_to_async(wait_on_condition)(
+        lambda: b"before" in make.api.logs(container["Id"]), timeout=30
+    )
+    received: list = []
+
+    class Viewer:
+        def offer(self, items: list) -> None:
+            received.extend(items)
+
+        def notice(self, **message) -> None:
+            pass
+
+    viewer = Viewer()
+    upstream = log_streams.follow_container(engine, container["Id"], tty=False)
+    upstream.subscribe(viewer)
+    try:
+        await asyncio.to_thread(upstream.connected.wait, 30)
+        follow = engine_containers.container_logs_stream
+
+        def written_while_away(**options):
+            make.api.exec_start(make.api.exec_create(container["Id"], ["touch", "/tmp/go"]))
+            wait_on_condition(lambda: b"during" in make.api.logs(container["Id"]), timeout=30)
+            return follow(**options)
+
+        monkeypatch.setattr(engine_containers, "container_logs_stream", written_while_away)
+        upstream.interrupt()  # as a dropped connection ends the stream
+
+        deadline = time.monotonic() + 30
+        while "during" not in str(received) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert "during" in str(received)
+        assert "before" not in str(received)
+    finally:
+        upstream.unsubscribe(viewer)
+        upstream.stop()

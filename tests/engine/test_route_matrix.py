@@ -842,6 +842,30 @@ def test_each_route_answers_each_person_as_its_rule_says(
     problem = verdict(expected, response, done, request.happens and method == "POST")
 
     assert problem is None, f"{method} {request.path} as {who}: {problem}"
+    if method == "GET" and needs_engine(name):
+        unnamed = commands_not_naming_the_engine(response, SECOND_ENGINE)
+        assert not unnamed, f"GET {request.path} shows commands without its engine: {unnamed}"
+
+
+# A command line a page shows: in a `cli` code element, a button's title, a confirmation.
+SHOWN_COMMAND = re.compile(
+    r'<code class="cli"[^>]*>([^<]*)</code>|(?:title|data-confirm)="(?:Run )?(docker [^"]*)"'
+)
+
+
+def commands_not_naming_the_engine(response, slug: str) -> list[str]:
+    """The `docker` commands an HTML page shows that would not reach the engine `slug` as
+    typed: each must start as the CLI's -H (or --context) names it."""
+    from containers_app import cli, engines
+
+    if response.status_code != 200 or response.streaming:
+        return []
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return []
+    engine = engines.get(slug)
+    named = cli.docker_on(engine, default=settings.BERTH_DEFAULT_ENGINE)
+    shown = [a or b for a, b in SHOWN_COMMAND.findall(response.content.decode())]
+    return [c for c in shown if c.startswith("docker ") and not c.startswith(named + " ")]
 
 
 def test_a_view_that_declares_no_rule_is_refused_even_to_a_superuser(rf, admin_user):

@@ -608,6 +608,18 @@ def test_a_screen_shows_nothing_of_an_engine_its_team_may_not_use(make, tls):
     assert there["Id"] not in html and f'data-engine="{tls.slug}"' not in html
 
 
+def test_a_screen_whose_engines_were_all_removed_says_so(db):
+    gone = unique("gone")
+    engines.engine_add(slug=gone, address=docker_host(), every_team=True)
+    _, token = new_screen(on=(gone,))
+    engines.engine_remove(slug=gone)
+
+    response = wall_client(token).get("/screen/")
+
+    assert response.status_code == 200
+    assert "This screen shows no engine" in response.content.decode()
+
+
 def test_an_engine_that_is_down_is_named_on_the_wall_and_the_other_s_tiles_show(db, make):
     here = make.container()
     dead = unique("dead")

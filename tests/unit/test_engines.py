@@ -44,6 +44,35 @@ def test_a_command_on_another_engine_names_it_as_the_cli_would():
     assert cli.on_engine("docker stop web", here, default="local") == "docker stop web"
 
 
+def test_a_command_on_an_engine_with_a_docker_context_names_the_context():
+    there = Engine(slug="web-1", base_url="ssh://ops@web-1", cli_context="web-1")
+    here = Engine(slug="local", base_url="unix:///var/run/docker.sock", cli_context="my host")
+
+    assert cli.on_engine("docker stop web", there, default="local") == (
+        "docker --context web-1 stop web"
+    )
+    assert cli.on_engine("docker stop web", here, default="local") == (
+        "docker --context 'my host' stop web"
+    )
+    # Named once, whoever names it again; only docker's own lines.
+    named = cli.on_engine("docker stop web", there, default="local")
+    assert cli.on_engine(named, there, default="local") == named
+    assert cli.on_engine("python manage.py teams list", there, default="local") == (
+        "python manage.py teams list"
+    )
+
+
+@pytest.mark.parametrize("name", ["", "web-1", "prod.eu_2+b"])
+def test_a_docker_context_s_name_is_taken_as_the_cli_takes_it(name):
+    assert engines.check_cli_context(f" {name} ") == name
+
+
+@pytest.mark.parametrize("name", ["-web", "web 1", "a" * 65, "web;rm", "ctx/x"])
+def test_a_docker_context_s_name_the_cli_would_not_take_is_refused(name):
+    with pytest.raises(engines.EngineRefused, match="docker context"):
+        engines.check_cli_context(name)
+
+
 @pytest.mark.parametrize(
     ("address", "said"),
     [

@@ -28,6 +28,11 @@ class Command(BaseCommand):
         add.add_argument("--tls-key", type=Path, help="its key")
         add.add_argument("--ssh-key", type=Path, help="a private key without a passphrase")
         add.add_argument("--ssh-host-key", default="", help="the host key's SHA256:... to pin")
+        add.add_argument(
+            "--context",
+            default="",
+            help="the docker context its users have for it: commands shown name it",
+        )
         self._teams(add)
         commands.add_parser("list", help="every engine, a line each, with its health")
         test = commands.add_parser("test", help="ask an engine now whether it answers")
@@ -38,6 +43,11 @@ class Command(BaseCommand):
         pin = commands.add_parser("pin", help="pin an SSH engine's new host key")
         pin.add_argument("slug")
         pin.add_argument("ssh_host_key", help="SHA256:..., as ssh-keygen -lf prints it on the host")
+        context = commands.add_parser(
+            "context", help="set the docker context the commands shown name (none: clear it)"
+        )
+        context.add_argument("slug")
+        context.add_argument("context", nargs="?", default="")
         remove = commands.add_parser("remove", help="forget an engine (its objects stay)")
         remove.add_argument("slug")
 
@@ -68,10 +78,10 @@ class Command(BaseCommand):
             given=given,
             teams=_teams(options["team"]),
             every_team=options["every_team"],
+            cli_context=options["context"],
         )
-        audit.engine_change(
-            user=None, slug=slug, action="engine add", command=cli.engine_add(slug, engine.base_url)
-        )
+        command = cli.engine_add(slug, engine.base_url, engine.cli_context)
+        audit.engine_change(user=None, slug=slug, action="engine add", command=command)
         self.stdout.write(f"Added engine {slug} ({engine.base_url}); test it: engines test {slug}")
 
     def list(self, **options) -> None:
@@ -113,6 +123,21 @@ class Command(BaseCommand):
             user=None, slug=slug, action="engine pin", command=cli.engine_pin(slug, ssh_host_key)
         )
         self.stdout.write(f"{slug} now accepts the host key {ssh_host_key.strip()} only.")
+
+    def context(self, *, slug, context, **options) -> None:
+        engine = engines.engine_set_context(slug=slug, cli_context=context)
+        audit.engine_change(
+            user=None,
+            slug=slug,
+            action="engine context",
+            command=cli.engine_context(slug, engine.cli_context),
+        )
+        if engine.cli_context:
+            self.stdout.write(
+                f"Commands shown for {slug} say docker --context {engine.cli_context}."
+            )
+        else:
+            self.stdout.write(f"Commands shown for {slug} name its address again.")
 
     def remove(self, *, slug, **options) -> None:
         engines.engine_remove(slug=slug)
