@@ -110,14 +110,18 @@ def screen_create(request: HttpRequest) -> HttpResponse:
     if slug != EVERY_TEAM and team is None:  # removed since the form was drawn
         form.add_error("team", "There is no such team any more.")
         return _page(request, form, status=400)
-    screen, token = screens.screen_create(
-        by=request.user,
-        name=form.cleaned_data["name"],
-        team=team,
-        on=form.cleaned_data["engines"],
-        project=form.cleaned_data["project"],
-        show_logs=form.cleaned_data["show_logs"],
-    )
+    try:
+        screen, token = screens.screen_create(
+            by=request.user,
+            name=form.cleaned_data["name"],
+            team=team,
+            on=form.cleaned_data["engines"],
+            project=form.cleaned_data["project"],
+            show_logs=form.cleaned_data["show_logs"],
+        )
+    except engines.NoSuchEngine as gone:  # removed since the form was drawn: nothing made
+        form.add_error("engines", f"There is no engine {gone} any more.")
+        return _page(request, form, status=400)
     return _page(request, _form(request), status=201, link=_link(request, token), linked=screen)
 
 

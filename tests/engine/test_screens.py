@@ -608,6 +608,28 @@ def test_a_screen_shows_nothing_of_an_engine_its_team_may_not_use(make, tls):
     assert there["Id"] not in html and f'data-engine="{tls.slug}"' not in html
 
 
+def test_an_engine_removed_while_a_screen_is_made_is_said_and_nothing_is_made(
+    admin_client, monkeypatch
+):
+    gone = unique("gone")
+    engines.engine_add(slug=gone, address=docker_host(), every_team=True)
+    row_of = engines.row_of
+
+    def removed_first(slug: str):
+        if slug == gone:
+            engines.engine_remove(slug=gone)
+        return row_of(slug)
+
+    monkeypatch.setattr(engines, "row_of", removed_first)
+    response = admin_client.post(
+        "/screens/", {"name": "Late", "team": "", "engines": [DEFAULT_ENGINE, gone]}
+    )
+
+    assert response.status_code == 400
+    assert f"There is no engine {gone} any more." in response.content.decode()
+    assert not Screen.objects.filter(name="Late").exists()
+
+
 def test_a_screen_whose_engines_were_all_removed_says_so(db):
     gone = unique("gone")
     engines.engine_add(slug=gone, address=docker_host(), every_team=True)

@@ -83,14 +83,17 @@ class Command(BaseCommand):
                 )
             raise CommandError(form_errors(form))
         team = Team.objects.get(slug=team_slug) if team_slug else None
-        screen, token = screens.screen_create(
-            by=None,
-            name=form.cleaned_data["name"],
-            team=team,
-            on=form.cleaned_data["engines"],
-            project=form.cleaned_data["project"],
-            show_logs=form.cleaned_data["show_logs"],
-        )
+        try:
+            screen, token = screens.screen_create(
+                by=None,
+                name=form.cleaned_data["name"],
+                team=team,
+                on=form.cleaned_data["engines"],
+                project=form.cleaned_data["project"],
+                show_logs=form.cleaned_data["show_logs"],
+            )
+        except engines.NoSuchEngine as gone:  # removed meanwhile: nothing made
+            raise CommandError(f"There is no engine {gone} any more.") from None
         self.stdout.write(f"Made screen {screen.pk} {screen.name} ({screens.describe(screen)}).")
         self.print_link(token, options["base_url"])
 
