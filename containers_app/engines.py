@@ -26,6 +26,7 @@ RESERVED_SLUGS = ("all", "new", "host-key")
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 TLS_FILES = {"tls_ca": "ca.pem", "tls_cert": "cert.pem", "tls_key": "key.pem"}
 SSH_KEY_FILE = "id_key"
+MAX_TIMEOUT = 3600
 # What `docker context create` accepts as a name.
 CLI_CONTEXT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.+-]{0,63}$")
 FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
@@ -75,7 +76,8 @@ def as_engine(row: EngineRow) -> Engine:
     # The default engine is where DOCKER_HOST points, as for the docker CLI: its row keeps
     # its name, grants and description.
     address = settings.DOCKER_HOST if row.slug == settings.BERTH_DEFAULT_ENGINE else row.address
-    version = (row.updated, address, settings.DOCKER_TIMEOUT)
+    timeout = row.timeout or settings.DOCKER_TIMEOUT
+    version = (row.updated, address, timeout)
     with _cache_lock:
         cached = _cache.get(row.slug)
     if cached is not None and cached[0] == version:
@@ -99,7 +101,7 @@ def as_engine(row: EngineRow) -> Engine:
         slug=row.slug,
         name=row.name,
         base_url=address,
-        timeout=settings.DOCKER_TIMEOUT,
+        timeout=timeout,
         ssh_host_key=row.ssh_host_key,
         cli_context=row.cli_context,
         revision=row.updated.isoformat(),
@@ -212,6 +214,13 @@ def usable_by_team(team: str, *, including: Engine) -> list[Engine]:
     ]
 
 
+def check_timeout(seconds: int | None) -> int | None:
+    """A call timeout as stored, or EngineRefused: whole seconds, 1 to an hour."""
+    if seconds is not None and not 1 <= seconds <= MAX_TIMEOUT:
+        raise EngineRefused(f"An engine's timeout is 1 to {MAX_TIMEOUT} seconds.")
+    return seconds
+
+
 def check_cli_context(name: str) -> str:
     """A docker context's name as the CLI takes it, or EngineRefused."""
     name = name.strip()
@@ -294,10 +303,13 @@ def engine_add(
     teams: list[Team] | tuple[Team, ...] = (),
     every_team: bool = False,
     cli_context: str = "",
+    timeout: int | None = None,
 ) -> Engine:
-    """Registers an engine (nothing is asked of it: health.check does that)."""
+    """Registers an engine (nothing is asked of it: health.check does that). `timeout`:
+    seconds a call to it may take (None: BERTH_DOCKER_TIMEOUT)."""
     slug = check_slug(slug)
     cli_context = check_cli_context(cli_context)
+    timeout = check_timeout(timeout)
     address = check_address(address)
     check_credentials(address, given)
     secrets = {
@@ -319,6 +331,7 @@ def engine_add(
                 description=description,
                 ssh_host_key=given.ssh_host_key,
                 cli_context=cli_context,
+                timeout=timeout,
                 every_team=every_team,
                 **secrets,
             )

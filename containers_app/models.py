@@ -244,6 +244,8 @@ class Engine(models.Model):
     # The docker context its users have for it, if any: the commands Berth shows name it
     # (`docker --context NAME ...`) instead of the engine's address.
     cli_context = models.CharField(max_length=64, blank=True)
+    # Seconds an engine call may take before it is given up; none: BERTH_DOCKER_TIMEOUT.
+    timeout = models.PositiveIntegerField(null=True, blank=True)
     # The teams that may use it (or every team, as the one engine of an install that had
     # one); superusers use every engine.
     every_team = models.BooleanField(default=False)

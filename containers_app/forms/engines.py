@@ -64,6 +64,14 @@ class EngineAddForm(forms.Form):
         help_text="The docker context its users have for it, if any: the commands Berth shows "
         "then say docker --context <name> instead of its address.",
     )
+    timeout = forms.IntegerField(
+        label="Timeout (s)",
+        required=False,
+        min_value=1,
+        max_value=engines.MAX_TIMEOUT,
+        help_text="How long a call to it may take; empty: Berth's default. A distant host "
+        "over SSH may want more.",
+    )
     every_team = forms.BooleanField(required=False, label="Every team may use it")
     teams = EngineTeamsField()
 

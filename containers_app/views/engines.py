@@ -41,6 +41,7 @@ def _page(request: HttpRequest, form: EngineAddForm | None = None, status: int =
         "manages": manages,
         "form": form or EngineAddForm(),
         "default_slug": settings.BERTH_DEFAULT_ENGINE,
+        "default_timeout": settings.DOCKER_TIMEOUT,
     }
     return render_list(request, "engines/list.html", "engines/_rows.html", context, status)
 
@@ -68,6 +69,7 @@ def engine_add(request: HttpRequest) -> HttpResponse:
             teams=list(data["teams"]),
             every_team=data["every_team"],
             cli_context=data["cli_context"],
+            timeout=data["timeout"],
         )
     except engines.EngineRefused as error:  # taken meanwhile
         form.add_error("slug", str(error))

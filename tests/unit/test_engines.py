@@ -144,3 +144,16 @@ def test_a_host_key_other_than_the_pinned_one_is_refused_naming_both():
 def test_a_slug_that_would_clash_with_a_page_or_is_not_a_url_word_is_refused(slug):
     with pytest.raises(engines.EngineRefused):
         engines.check_slug(slug)
+
+
+@pytest.mark.django_db
+def test_an_engine_s_calls_time_out_after_its_own_timeout_or_berth_s(settings):
+    settings.DOCKER_TIMEOUT = 30
+    slow = engines.engine_add(slug="far-1", address="unix:///far.sock", timeout=120)
+    usual = engines.engine_add(slug="near-1", address="unix:///near.sock")
+
+    assert (slow.timeout, usual.timeout) == (120, 30)
+    assert engines.get("far-1").timeout == 120
+    for wrong in (0, 3601):
+        with pytest.raises(engines.EngineRefused, match="1 to 3600 seconds"):
+            engines.engine_add(slug="bad-1", address="unix:///bad.sock", timeout=wrong)

@@ -29,6 +29,12 @@ class Command(BaseCommand):
         add.add_argument("--ssh-key", type=Path, help="a private key without a passphrase")
         add.add_argument("--ssh-host-key", default="", help="the host key's SHA256:... to pin")
         add.add_argument(
+            "--timeout",
+            type=int,
+            default=None,
+            help="seconds a call to it may take (default: BERTH_DOCKER_TIMEOUT)",
+        )
+        add.add_argument(
             "--context",
             default="",
             help="the docker context its users have for it: commands shown name it",
@@ -79,6 +85,7 @@ class Command(BaseCommand):
             teams=_teams(options["team"]),
             every_team=options["every_team"],
             cli_context=options["context"],
+            timeout=options["timeout"],
         )
         command = cli.engine_add(slug, engine.base_url, engine.cli_context)
         audit.engine_change(user=None, slug=slug, action="engine add", command=command)
