@@ -182,8 +182,10 @@ def team_of(screen: Screen) -> str:
 
 def engine_slugs(screen: Screen) -> list[str]:
     """The slugs of the engines `screen` is for, the default one first."""
-    slugs = sorted(row.slug for row in screen.engines.all())
-    return sorted(slugs, key=lambda slug: slug != settings.BERTH_DEFAULT_ENGINE)
+    return sorted(
+        (row.slug for row in screen.engines.all()),
+        key=lambda slug: (slug != settings.BERTH_DEFAULT_ENGINE, slug),
+    )
 
 
 def engines_of(screen: Screen) -> list[Engine]:
@@ -191,8 +193,8 @@ def engines_of(screen: Screen) -> list[Engine]:
     (an engine taken from the team since shows nothing of itself), the default one first."""
     team = team_of(screen)
     chosen = [engines.as_engine(row) for row in screen.engines.all()]
-    usable = [engine for engine in chosen if not team or engine.granted(team)]
-    return sorted(usable, key=lambda e: (e.slug != settings.BERTH_DEFAULT_ENGINE, e.slug))
+    usable = {engine.slug: engine for engine in chosen if not team or engine.granted(team)}
+    return [usable[slug] for slug in engine_slugs(screen) if slug in usable]
 
 
 def describe(screen: Screen) -> str:

@@ -9,10 +9,8 @@ reached under /engines/<slug>/ stays under it.
 `{% docker %}`, the `docker` of such a line, for one the template puts together."""
 
 from django import template
-from django.conf import settings
 
-from containers_app import cli
-from containers_app.views.common import engine_address, page_engine, typed_on
+from containers_app.views.common import docker_on, engine_address, page_engine, typed_on
 
 register = template.Library()
 
@@ -36,5 +34,4 @@ def typed_tag(context, command: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def docker(context) -> str:
-    engine = _about(context)
-    return cli.docker_on(engine, default=settings.BERTH_DEFAULT_ENGINE) if engine else "docker"
+    return docker_on(_about(context))

@@ -64,6 +64,13 @@ def typed_on(engine: Engine | None, command: str) -> str:
     return cli.on_engine(command, engine, default=settings.BERTH_DEFAULT_ENGINE)
 
 
+def docker_on(engine: Engine | None) -> str:
+    """The `docker` of a line typed against `engine` (see typed)."""
+    if engine is None:
+        return "docker"
+    return cli.docker_on(engine, default=settings.BERTH_DEFAULT_ENGINE)
+
+
 def actor_of(request: HttpRequest) -> access.Actor:
     """Who asks (access.Actor), loaded once per request: on an engine's page, with the roles
     of their teams that may use it; on a page about no engine (teams, jobs, registry logins,
