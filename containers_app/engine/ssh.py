@@ -123,17 +123,25 @@ def _connected_client(engine: "Engine") -> paramiko.SSHClient:
     where = address_of(engine.base_url)
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(PinnedHostKey(engine.ssh_host_key))
-    client.connect(
-        where.host,
-        port=where.port,
-        username=where.user,
-        key_filename=engine.ssh_key,
-        look_for_keys=False,
-        allow_agent=False,
-        timeout=engine.timeout,
-        banner_timeout=engine.timeout,
-        auth_timeout=engine.timeout,
-    )
+    try:
+        client.connect(
+            where.host,
+            port=where.port,
+            username=where.user,
+            key_filename=engine.ssh_key,
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=engine.timeout,
+            banner_timeout=engine.timeout,
+            auth_timeout=engine.timeout,
+        )
+    except FileNotFoundError as error:
+        # The key is written when the engine is added and removed with it: a call still on
+        # its way when the engine was removed ends here.
+        raise ConnectionError(
+            "the engine's SSH key file is gone: the engine was removed, or Berth's data "
+            "folder lost its files (add the engine again)"
+        ) from error
     # A connection whose other end went away without a word is found out by the keepalive.
     client.get_transport().set_keepalive(KEEPALIVE_SECONDS)
     return client

@@ -316,6 +316,18 @@ def test_a_host_key_pinned_again_after_a_reinstall_is_accepted(admin_client, db)
         wrong.remove()
 
 
+def test_an_ssh_engine_whose_key_file_is_gone_is_down_saying_why(admin_client, db):
+    # As for a call still on its way when the engine is removed (the files go with it).
+    remote = Remote("ssh")
+    try:
+        Path(remote.engine.ssh_key).unlink()
+        response = admin_client.get(f"/engines/{remote.slug}/containers/")
+        assert response.status_code == 503
+        assert "SSH key file is gone" in response.content.decode()
+    finally:
+        remote.remove()
+
+
 def test_a_client_certificate_the_engine_does_not_trust_is_refused_with_its_reason(
     admin_client, db
 ):
