@@ -256,3 +256,77 @@ class Engine(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+class Application(models.Model):
+    """A compose application Berth deploys: compose project `name` on engine `engine` (a
+    slug), of `team`. `compose` and `env` are what the next deploy takes (an edit changes
+    them, a deploy records them as a Revision); `env` is encrypted at rest. `adopted`: found
+    on the engine (started with the compose CLI) and taken in by a superuser, whose
+    `project_directory` (its own folder) relative paths in the YAML lead to."""
+
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    engine = models.CharField(max_length=63)
+    name = models.CharField(max_length=63)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="applications"
+    )
+    compose = models.TextField()
+    env = models.TextField(blank=True)
+    project_directory = models.CharField(max_length=1024, blank=True)
+    adopted = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["engine", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["engine", "name"], name="one_application_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.engine}"
+
+
+class Revision(models.Model):
+    """One deploy of an application (all of it, one service, or a rollback): the YAML and
+    .env it took (encrypted), who, when, how it ended, and what each service ended up
+    running: `images` (service: image name, id, digest when it has one) and `hashes`
+    (service: compose's configuration hash, which its containers are labelled with)."""
+
+    DEPLOY, REDEPLOY, ROLLBACK = "deploy", "redeploy", "rollback"
+    RUNNING, DEPLOYED, FAILED = "running", "deployed", "failed"
+    STATES = [(RUNNING, "running"), (DEPLOYED, "deployed"), (FAILED, "failed")]
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(max_length=150)
+    action = models.CharField(max_length=16, default=DEPLOY)
+    # The one service a redeploy made again; "" for the whole application.
+    service = models.CharField(max_length=255, blank=True)
+    # The revision a rollback deployed again, with its images pinned.
+    rollback_of = models.PositiveIntegerField(null=True, blank=True)
+    compose = models.TextField()
+    env = models.TextField(blank=True)
+    # service: the image id it is pinned to (a rollback's), by an override of Berth's.
+    pinned = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=STATES, default=RUNNING)
+    result = models.TextField(blank=True)
+    images = models.JSONField(default=dict, blank=True)
+    hashes = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "number"], name="one_revision_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} #{self.number}"

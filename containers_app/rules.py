@@ -267,3 +267,111 @@ def host_volume_refusals(driver: str, options: dict[str, str]) -> dict[str, list
         # Without a type, device and o still mount: o=bind device=/ binds the host's root.
         problems.append(f"Options need type=tmpfs; others may set {SAFE_VOLUME_OPTIONS}.")
     return {"options": problems} if problems else {}
+
+
+# --- Compose applications -------------------------------------------------------------------
+
+# The application's own .env: the one env_file that is not a file of Berth's host.
+OWN_ENV_FILES = (".env", "./.env")
+
+
+def _env_files(value) -> list[str]:
+    entries = value if isinstance(value, list) else [value]
+    return [str(e.get("path", "")) if isinstance(e, dict) else str(e) for e in entries]
+
+
+def compose_host_reads(document: Mapping) -> list[str]:
+    """Why a compose file (as written, before compose reads it) would make compose read
+    files of Berth's own host, one sentence each naming the key; empty if it would not. Only
+    a superuser deploys such a file: compose reads them when the file is checked already."""
+    reasons = []
+    if "include" in document:
+        reasons.append("include: reads other compose files from Berth's host.")
+    for name, service in (document.get("services") or {}).items():
+        service = service if isinstance(service, Mapping) else {}
+        extends = service.get("extends")
+        if isinstance(extends, Mapping) and "file" in extends:
+            reasons.append(f"Service {name}: extends with a file reads that file on Berth's host.")
+        if "env_file" in service and any(
+            path not in OWN_ENV_FILES for path in _env_files(service["env_file"])
+        ):
+            reasons.append(
+                f"Service {name}: env_file may only be the application's own .env; another "
+                "file would be read on Berth's host."
+            )
+        if "label_file" in service:
+            reasons.append(f"Service {name}: label_file reads a file on Berth's host.")
+        if "build" in service:
+            reasons.append(
+                f"Service {name}: build: images are built through the build form (Images, "
+                "Build), where what a build may reach is checked."
+            )
+    for kind in ("secrets", "configs"):
+        for name, value in (document.get(kind) or {}).items():
+            if isinstance(value, Mapping) and "file" in value:
+                reasons.append(
+                    f"{kind.capitalize()[:-1]} {name}: file: reads that file on Berth's host; "
+                    "give its content (configs) or an environment value instead."
+                )
+    return reasons
+
+
+# A service's keys that a team admin may set: what the run form sets, or judged as a run's
+# options are (privileged_options, the policy, other teams' objects). Any other key (a
+# logging driver, a cgroup parent, a runtime, device rules...) is a superuser's.
+_SERVICE_KEYS = (
+    "image command entrypoint environment env_file ports expose volumes tmpfs networks "
+    "depends_on restart deploy labels healthcheck working_dir user hostname domainname "
+    "container_name stop_signal stop_grace_period init tty stdin_open read_only shm_size "
+    "mem_limit mem_reservation memswap_limit cpus cpu_shares cap_drop cap_add privileged "
+    "security_opt devices network_mode pid ipc userns_mode extra_hosts dns dns_search "
+    "dns_opt ulimits sysctls scale pull_policy platform profiles secrets configs links "
+    "annotations attach oom_score_adj pids_limit group_add mac_address"
+)
+COMPOSE_SERVICE_KEYS = frozenset(_SERVICE_KEYS.split())
+
+
+def compose_service_refusals(name: str, service: Mapping) -> list[str]:
+    """Why a team admin may not deploy `service` (compose's normalized form) for what the
+    run form's rules do not judge: keys beyond COMPOSE_SERVICE_KEYS, another container's
+    volumes, Berth's and compose's own labels. privileged_options judges the rest."""
+    reasons = [
+        f"Service {name}: only a superuser may set {key}."
+        for key, value in service.items()
+        if key not in COMPOSE_SERVICE_KEYS
+        and not key.startswith("x-")
+        and value not in (None, "")
+        and value != {}
+        and value != []
+    ]
+    reservations = ((service.get("deploy") or {}).get("resources") or {}).get("reservations")
+    if (reservations or {}).get("devices"):
+        reasons.append(
+            f"Service {name}: deploy.resources.reservations.devices gives the containers the "
+            "host's devices (GPUs): only a superuser may set it."
+        )
+    reasons += [
+        f"Service {name}: the label {key} is set by Berth or Docker Compose only: it would "
+        "claim the containers for a team or project."
+        for key in access.reserved_labels(service.get("labels") or {})
+    ]
+    return reasons
+
+
+def compose_object_refusals(kind: str, name: str, value: Mapping) -> list[str]:
+    """Why a team admin may not have the application make network or volume `name` as
+    `value` (normalized) says: a volume of the host's files, a network driver other than
+    bridge (macvlan and the like reach the host's own network)."""
+    if value.get("external"):
+        return []  # judged as an existing object of the engine, by its owner
+    if kind == "volumes":
+        driver = value.get("driver") or "local"
+        refused = host_volume_refusals(driver, dict(value.get("driver_opts") or {}))
+        return [f"Volume {name}: {r}" for found in refused.values() for r in found]
+    driver = value.get("driver") or "bridge"
+    if driver != "bridge" or value.get("driver_opts"):
+        return [
+            f"Network {name}: only a superuser may make a network with the driver {driver} "
+            "or with driver options."
+        ]
+    return []

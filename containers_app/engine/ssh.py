@@ -101,6 +101,23 @@ def host_key_of(base_url: str, *, timeout: float = 10) -> str:
         transport.close()
 
 
+def known_hosts_line(engine: "Engine") -> str:
+    """The known_hosts line of the engine's host as it answers now, if its key is the one
+    pinned (for the system ssh, which takes whole keys where Berth pins a fingerprint).
+    Raises HostKeyChanged if it is not, OSError or SSHException if no server answers."""
+    where = address_of(engine.base_url)
+    sock = socket.create_connection((where.host, where.port), timeout=engine.timeout)
+    transport = paramiko.Transport(sock)
+    try:
+        transport.start_client(timeout=engine.timeout)
+        key = transport.get_remote_server_key()
+    finally:
+        transport.close()
+    PinnedHostKey(engine.ssh_host_key).missing_host_key(None, where.host, key)
+    host = where.host if where.port == 22 else f"[{where.host}]:{where.port}"
+    return f"{host} {key.get_name()} {key.get_base64()}"
+
+
 class PinnedHostKey(paramiko.MissingHostKeyPolicy):
     """Accepts the host only with the key pinned for the engine: paramiko asks this for
     every connection, as the client is given no known_hosts at all."""

@@ -10,6 +10,7 @@ from containers_app import (
     access,
     actions,
     cli,
+    container_checks,
     credentials,
     image_origins,
     job_work,
@@ -26,12 +27,8 @@ from containers_app.forms import (
 )
 from containers_app.views.common import actor_of, changes_its_object, engine_for, is_htmx
 from containers_app.views.errors import bad_request
-
-# The run form's checks, of what may reach the host (named volumes included) and of the
-# team's policy: one rule for running a container and for making one again.
 from containers_app.views.images import refuse_registry
 from containers_app.views.objects import found as found_object
-from containers_app.views.run import network_refusals, policy_refusals, run_refusals
 
 
 def _nothing_done(request: HttpRequest, reason: str, status: int) -> HttpResponse:
@@ -106,8 +103,14 @@ def _recreate_refusals(request: HttpRequest, plan: RecreatePlan) -> list[str]:
     if access.allowed(actor_of(request), access.RUN_PRIVILEGED):
         return []
     engine = engine_for(request)
-    extra = network_refusals(request, engine, plan.spec, list(plan.networks))
-    return run_refusals(request, engine, plan.spec) + extra + list(plan.reaches_host)
+    extra = container_checks.network_refusals(
+        actor_of(request), engine, plan.spec, list(plan.networks)
+    )
+    return (
+        container_checks.run_refusals(actor_of(request), engine, plan.spec)
+        + extra
+        + list(plan.reaches_host)
+    )
 
 
 def _team_network_instead_of_bridge(request: HttpRequest, container: Found) -> str:
@@ -172,8 +175,8 @@ def container_recreate(request: HttpRequest, ref: str) -> HttpResponse:
         target=plan.name,
         team=team,
     )
-    broken = policy_refusals(
-        request,
+    broken = container_checks.policy_refusals(
+        actor_of(request),
         engine,
         team,
         plan.spec,
