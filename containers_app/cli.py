@@ -345,6 +345,11 @@ def team_remove(slug: str, username: str) -> str:
     return manage("teams", "remove", slug, username)
 
 
+def compose(project: str, *words: str) -> str:
+    """`docker compose -p <project> <words>` (Berth gives compose its files itself)."""
+    return docker("compose", "-p", project, *words)
+
+
 def team_assign(slug: str, project: str, engine: str = "") -> str:
     """`--engine` for a project on an engine other than the default one."""
     return manage("teams", "assign", slug, project, *_engine_option(engine))

@@ -15,7 +15,9 @@ the user with the fewest running, oldest first: one user's queue never holds eve
 import contextlib
 import logging
 import os
+import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -67,6 +69,7 @@ class Run:
     cancelled: threading.Event = field(default_factory=threading.Event)
     _stream: Messages | None = None
     _socket: socket.socket | None = None
+    _process: subprocess.Popen | None = None
     _saved_at: float = 0.0
     _cleanup: Callable[[], None] | None = None
     team: str = ""
@@ -101,6 +104,13 @@ class Run:
         if self.cancelled.is_set():
             _shut(sock)
 
+    def stoppable(self, process) -> None:
+        """Keeps a process the job runs (compose), so that a cancel can stop it."""
+        with self.lock:
+            self._process = process
+        if self.cancelled.is_set():
+            _stop(process)
+
     def say(self, text: str) -> None:
         with self.lock:
             self.progress.write(text if text.endswith("\n") else text + "\n")
@@ -120,11 +130,13 @@ class Run:
     def cancel(self) -> None:
         self.cancelled.set()
         with self.lock:
-            stream, sock = self._stream, self._socket
+            stream, sock, process = self._stream, self._socket, self._process
         if stream is not None:
             stream.close()  # wakes the thread blocked reading it
         if sock is not None:
             _shut(sock)  # wakes the thread blocked sending a body or awaiting an answer
+        if process is not None:
+            _stop(process)  # its output ends, which wakes the thread reading it
 
     # The job's thread.
     def _save_now_and_then(self) -> None:
@@ -143,6 +155,12 @@ class Run:
         with self.lock:
             self.state, self.result = state, result
             self.progress.version += 1
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stops a process a job runs, and those it started (its own process group)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
 
 
 def _shut(sock: socket.socket) -> None:

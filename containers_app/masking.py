@@ -41,6 +41,17 @@ def masked_env(
     return tuple((name, masked_value(name, value, everything=everything)) for name, value in env)
 
 
+def masked_env_text(text: str) -> str:
+    """An application's .env text with every value masked (comments and names kept): its
+    values are its admins' to see, whatever they are called."""
+    lines = []
+    for line in text.splitlines():
+        name, equals, _ = line.partition("=")
+        kept = not equals or line.lstrip().startswith("#")
+        lines.append(line if kept else f"{name}={MASK}")
+    return "\n".join(lines)
+
+
 def _masked_entry(entry: str, *, everything: bool = False) -> str:
     """One `NAME=value` of the engine's Config.Env."""
     name, equals, value = entry.partition("=")

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 
 from containers_app.screens import TOKEN_PATTERN as SCREEN_TOKEN
 from containers_app.views import (
+    apps,
     audit,
     container_jobs,
     containers,
@@ -130,7 +131,24 @@ engine_urls = [
     path("system/", include(([path("", system.system_info, name="info")], "system"))),
 ]
 
+app_list_urls = [
+    path("", apps.app_list, name="list"),
+    path("new/", apps.app_new, name="new"),
+]
+# One application (or a compose project found on the engine), under its engine only.
+APP_ACTIONS = "|".join(apps.ACTIONS)
+app_urls = [
+    path("", apps.app_detail, name="detail"),
+    re_path(rf"^(?P<action>{APP_ACTIONS})/$", apps.app_action, name="action"),
+    path("services/<str:service>/redeploy/", apps.app_redeploy_service, name="redeploy"),
+    path("edit/", apps.app_edit, name="edit"),
+    path("revisions/<int:number>/rollback/", apps.app_rollback, name="rollback"),
+    path("diff/", apps.app_diff, name="diff"),
+]
+
 urlpatterns = [
+    path("apps/", include((app_list_urls, "apps"))),
+    path("engines/<slug:engine>/apps/<str:name>/", include((app_urls, "app"))),
     path("engines/", include((engine_list_urls, "engines"))),
     path("engines/<slug:engine>/", include(engine_urls)),
     path("", include((engine_urls, "default-engine")), {ENGINE_KWARG: ""}),

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,8 +23,8 @@ from pathlib import Path
 import compose as compose_package
 
 from containers_app.engine import ssh
-from containers_app.engine.client import Engine
-from containers_app.engine.errors import EngineError, EngineUnavailable, InvalidRequest
+from containers_app.engine.client import Engine, api
+from containers_app.engine.errors import EngineError, EngineUnavailable, InvalidRequest, translated
 
 BINARY = Path(compose_package.__file__).parent / "docker-compose"
 COMPOSE_FILE, ENV_FILE, OVERRIDE_FILE = "compose.yaml", ".env", "berth.override.yaml"
@@ -223,7 +222,8 @@ def run(
 ) -> None:
     """Runs `docker compose <args>` in `space`, handing each line it prints (stdout and
     stderr together, in order) to `on_line`; raises EngineError with its last lines if it
-    fails. `on_start` gets the process, so that a cancel can stop it (see stop)."""
+    fails. `on_start` gets the process, so that a cancel can stop it: it was started in a
+    process group of its own, which SIGTERM ends with the ssh helpers it started."""
     process = subprocess.Popen(
         space.command(*args),
         env=dict(space.environment),
@@ -250,7 +250,15 @@ def run(
         raise EngineError(f"docker compose {args[0]} failed (exit code {code}):\n{said}")
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Stops a run: compose ends what it was doing on SIGTERM, its helpers with it."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGTERM)
+def project_objects(*, engine: Engine, project: str) -> dict[str, int]:
+    """How many containers, networks and volumes of compose project `project` the engine
+    has (by their label, whoever made them), those it has any of."""
+    label = {"label": [f"com.docker.compose.project={project}"]}
+    with translated(engine.base_url):
+        client = api(engine)
+        found = {
+            "containers": len(client.containers(all=True, filters=label)),
+            "networks": len(client.networks(filters=label)),
+            "volumes": len((client.volumes(filters=label) or {}).get("Volumes") or []),
+        }
+    return {kind: count for kind, count in found.items() if count}

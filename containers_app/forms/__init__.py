@@ -1,5 +1,10 @@
 """Validated user input, as the typed arguments engine functions take; a module per resource."""
 
+from containers_app.forms.apps import (
+    ApplicationDownForm,
+    ApplicationEditForm,
+    ApplicationForm,
+)
 from containers_app.forms.audit import AuditFilterForm, parse_time
 from containers_app.forms.common import (
     CONTAINER_REF,
@@ -51,6 +56,9 @@ __all__ = [
     "CONTAINER_SORTS",
     "EVERY_TEAM",
     "NO_TEAM",
+    "ApplicationDownForm",
+    "ApplicationEditForm",
+    "ApplicationForm",
     "AuditFilterForm",
     "ContainerBulkForm",
     "ContainerCommitForm",

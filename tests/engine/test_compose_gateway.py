@@ -77,15 +77,16 @@ def test_up_and_down_on_a_remote_engine(db, kind):
 def test_an_ssh_host_showing_another_key_is_refused_before_compose_runs(db):
     wrong = Remote("ssh", wrong=True)
     try:
-        with pytest.raises(EngineUnavailable, match="SSH host key"):
-            with compose.workspace(wrong.engine, unique("p"), compose.Files(SLEEPER)):
-                pass
+        refused = pytest.raises(EngineUnavailable, match="SSH host key")
+        with refused, compose.workspace(wrong.engine, unique("p"), compose.Files(SLEEPER)):
+            pass
     finally:
         wrong.remove()
 
 
 def test_a_failed_run_raises_with_compose_words(engine):
     broken = f"services:\n  web:\n    image: {PREFIX}no-such-image:none\n    pull_policy: never\n"
-    with compose.workspace(engine, unique("p").replace("-", ""), compose.Files(broken)) as space:
-        with pytest.raises(EngineError, match="docker compose up failed"):
-            compose.run(space, ["up", "-d"], on_line=lambda line: None)
+    project = unique("p").replace("-", "")
+    failed = pytest.raises(EngineError, match="docker compose up failed")
+    with compose.workspace(engine, project, compose.Files(broken)) as space, failed:
+        compose.run(space, ["up", "-d"], on_line=lambda line: None)

@@ -1,0 +1,439 @@
+"""Compose applications: what Berth deploys with the real Docker Compose, and the compose
+projects it finds on the engines. An application's YAML and .env are kept (the .env
+encrypted); every deploy is a Revision, with the images each service ended up running.
+
+Checks come first, in this order, each on what the one before let through: the YAML as
+written (rules.compose_host_reads: nothing compose reads from Berth's host), compose's own
+reading (`config`), then every service of the normalized configuration as a run is judged
+(container_checks, rules, the team's policy, the container maximum counting replicas).
+"""
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max
+
+from containers_app import access, compose_files, container_checks, credentials, rules
+from containers_app.engine import Engine, compose
+from containers_app.engine import containers as engine_containers
+from containers_app.engine import images as engine_images
+from containers_app.engine.containers import ContainerSummary
+from containers_app.jobs import Run
+from containers_app.models import Application, ProjectAssignment, Revision, Team
+
+APPLICATION = "application"
+SERVICE_LABEL = "com.docker.compose.service"
+HASH_LABEL = "com.docker.compose.config-hash"
+NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,62}"
+# What compose is asked for each action; `down` may add --volumes.
+COMMANDS = {
+    "deploy": ("up", "-d", "--remove-orphans"),
+    "pull": ("pull",),
+    "stop": ("stop",),
+    "start": ("start",),
+    "restart": ("restart",),
+    "down": ("down", "--remove-orphans"),
+}
+# Who may do each: viewers look, operators start and stop, admins change.
+NEEDS = {
+    "deploy": access.ADMINISTER,
+    "pull": access.ADMINISTER,
+    "stop": access.OPERATE,
+    "start": access.OPERATE,
+    "restart": access.OPERATE,
+    "down": access.ADMINISTER,
+    "redeploy": access.ADMINISTER,
+    "rollback": access.ADMINISTER,
+    "edit": access.ADMINISTER,
+}
+
+
+class Refused(Exception):
+    """The files may not be deployed by this actor: `reasons`, one sentence each."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(" ".join(reasons))
+        self.reasons = reasons
+
+
+class Invalid(Exception):
+    """The files cannot be read (by Berth or by compose): `reason` in their words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Files that passed every check: compose's normalized configuration and Berth's
+    override for them."""
+
+    config: dict
+    override: str
+
+
+def target(app: Application | None = None, *, team: str | None = None) -> access.Target:
+    """What access is asked about: the application's team's object."""
+    slug = team if app is None else (app.team.slug if app.team else None)
+    return access.Target(APPLICATION, team=slug)
+
+
+def env_of(app: Application | Revision) -> str:
+    return credentials.decrypt(app.env) if app.env else ""
+
+
+# --- Checks ---------------------------------------------------------------------------------
+
+
+def name_refusal(engine: Engine, name: str) -> str:
+    """Why `name` is not free for a new application on `engine`: another application,
+    a project handed to a team, or containers, networks or volumes of that compose project
+    (whoever's: deploying would recreate or remove them); "" if it is free."""
+    if Application.objects.filter(engine=engine.slug, name=name).exists():
+        return f"An application named {name} is on this engine already."
+    if ProjectAssignment.objects.filter(engine=engine.slug, project=name).exists():
+        return (
+            f"The compose project {name} is handed to a team on this engine: choose another name."
+        )
+    used = compose.project_objects(engine=engine, project=name)
+    if used:
+        what = ", ".join(f"{count} {kind}" for kind, count in used.items())
+        return (
+            f"The compose project name {name} is used on this engine already ({what}): "
+            "deploying it would recreate or remove them. Choose another name."
+        )
+    return ""
+
+
+def check_files(
+    actor: access.Actor,
+    engine: Engine,
+    *,
+    name: str,
+    team: str,
+    compose_text: str,
+    env_text: str,
+    project_directory: str = "",
+    own_containers: int = 0,
+) -> Checked:
+    """The files' configuration and override if `actor` may deploy them for `team` as
+    application `name` on `engine`; raises Invalid or Refused. `own_containers`: how many
+    containers the application has now (a redeploy replaces them, so they do not count
+    against the team's maximum)."""
+    try:
+        document = compose_files.parse(compose_text)
+    except compose_files.Unreadable as error:
+        raise Invalid(error.reason) from error
+    privileged = access.allowed(actor, access.RUN_PRIVILEGED)
+    if not privileged and (reads := rules.compose_host_reads(document)):
+        raise Refused(reads)
+    files = compose.Files(compose_text, env_text)
+    try:
+        config = compose.config(name, files, project_directory=project_directory)
+    except compose.ComposeInvalid as error:
+        raise Invalid(error.reason) from error
+    if not config.get("services"):
+        raise Invalid("The compose file has no services.")
+    reasons = [] if privileged else _reach_refusals(actor, engine, config, team)
+    reasons += _policy_refusals(actor, engine, config, team, own_containers)
+    if reasons:
+        raise Refused(reasons)
+    return Checked(config, compose_files.override(config, team) if team else "")
+
+
+def _labelled(spec, team: str):
+    """`spec` as the container will be made: with the team's label (Berth's override)."""
+    return dataclasses.replace(spec, label=(*spec.label, (access.TEAM_LABEL, team)))
+
+
+def _reach_refusals(actor: access.Actor, engine: Engine, config: Mapping, team: str) -> list:
+    volume_names = compose_files.volume_names(config)
+    network_names = compose_files.network_names(config)
+    reasons = []
+    for kind in ("networks", "volumes"):
+        for key, value in (config.get(kind) or {}).items():
+            reasons += rules.compose_object_refusals(kind, key, value or {})
+    for name, service in config["services"].items():
+        reasons += rules.compose_service_refusals(name, service)
+        spec = _labelled(compose_files.service_spec(service, volume_names), team)
+        found = container_checks.run_refusals(actor, engine, spec)
+        joins = [network_names.get(n, n) for n in service.get("networks") or {}]
+        found += container_checks.network_refusals(actor, engine, spec, joins)
+        reasons += [f"Service {name}: {reason}" for reason in found]
+    return list(dict.fromkeys(reasons))  # a volume two services mount is said once
+
+
+def _policy_refusals(
+    actor: access.Actor, engine: Engine, config: Mapping, team: str, own_containers: int
+) -> list[str]:
+    found = Team.objects.filter(slug=team).first() if team else None
+    if found is None:
+        return []
+    volume_names = compose_files.volume_names(config)
+    reasons = []
+    for name, service in config["services"].items():
+        spec = _labelled(compose_files.service_spec(service, volume_names), team)
+        broken = container_checks.policy_refusals(actor, engine, team, spec, creating=False)
+        reasons += [f"Service {name}: {message}" for _, message in broken]
+    if found.containers_max is not None:
+        wanted = sum(compose_files.replicas(s) for s in config["services"].values())
+        have = container_checks.count_of(actor, engine, team) - own_containers
+        if have + wanted > found.containers_max:
+            reasons.append(
+                f"Team {team} has {have} other container{'s' * (have != 1)} and the "
+                f"application makes {wanted} (replicas counted): its maximum is "
+                f"{found.containers_max}."
+            )
+    return list(dict.fromkeys(reasons))
+
+
+# --- Applications ---------------------------------------------------------------------------
+
+
+def application_create(
+    *, by, engine: Engine, name: str, team: Team | None, compose_text: str, env_text: str
+) -> Application:
+    """Records a new application (deployed by application_deploy). Raises Invalid if the
+    name was taken meanwhile."""
+    with transaction.atomic():
+        if Application.objects.filter(engine=engine.slug, name=name).exists():
+            raise Invalid(f"An application named {name} is on this engine already.")
+        app = Application.objects.create(
+            engine=engine.slug,
+            name=name,
+            team=team,
+            compose=compose_text,
+            env=credentials.encrypt(env_text) if env_text else "",
+            created_by=by,
+        )
+        if team is not None:
+            # Its containers, networks and volumes are the team's, as compose makes them.
+            ProjectAssignment.objects.update_or_create(
+                engine=engine.slug, project=name, defaults={"team": team}
+            )
+    return app
+
+
+def application_edit(*, app: Application, compose_text: str, env_text: str) -> None:
+    """Changes what the next deploy takes; nothing running changes now."""
+    app.compose = compose_text
+    app.env = credentials.encrypt(env_text) if env_text else ""
+    app.save(update_fields=["compose", "env", "updated"])
+
+
+def revision_start(
+    *,
+    app: Application,
+    by,
+    action: str,
+    service: str = "",
+    rollback_of: Revision | None = None,
+) -> Revision:
+    """A new revision of `app`: its current files (a rollback's: those of `rollback_of`,
+    with the images it ran pinned)."""
+    source = rollback_of or app
+    with transaction.atomic():
+        number = (app.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
+        return Revision.objects.create(
+            application=app,
+            number=number,
+            user=by,
+            username=by.get_username(),
+            action=action,
+            service=service,
+            rollback_of=rollback_of.number if rollback_of else None,
+            compose=source.compose,
+            env=source.env,
+            pinned={s: i["id"] for s, i in rollback_of.images.items()} if rollback_of else {},
+        )
+
+
+def files_of(revision: Revision, team: str) -> tuple[compose.Files, dict]:
+    """The files compose is given for `revision` (with Berth's override) and its
+    configuration."""
+    env_text = env_of(revision)
+    app = revision.application
+    config = compose.config(
+        app.name,
+        compose.Files(revision.compose, env_text),
+        project_directory=app.project_directory,
+    )
+    override = compose_files.override(config, team, pinned=revision.pinned) if team else ""
+    if not team and revision.pinned:
+        override = compose_files.override(config, "", pinned=revision.pinned)
+    return compose.Files(revision.compose, env_text, override), config
+
+
+def deploy_work(revision: Revision, engine: Engine, args: Iterable[str]):
+    """The job that runs `docker compose <args>` for `revision` and records how it ended
+    and what each service runs afterwards (even when it failed part-way)."""
+    app = revision.application
+    team = app.team.slug if app.team else ""
+
+    def work(run: Run) -> str:
+        try:
+            files, _ = files_of(revision, team)
+            with compose.workspace(
+                engine, app.name, files, project_directory=app.project_directory
+            ) as space:
+                revision.hashes = compose.service_hashes(space)
+                revision.save(update_fields=["hashes"])
+                compose.run(space, list(args), on_line=run.say, on_start=run.stoppable)
+        except Exception as error:
+            revision.state = Revision.FAILED
+            revision.result = getattr(error, "reason", str(error))
+            revision.images = _images_of(engine, app.name)
+            revision.save(update_fields=["state", "result", "images"])
+            raise
+        revision.state = Revision.DEPLOYED
+        revision.images = _images_of(engine, app.name)
+        revision.save(update_fields=["state", "images"])
+        return f"revision {revision.number} deployed"
+
+    return work
+
+
+def action_work(app: Application, engine: Engine, args: Iterable[str]):
+    """The job that runs `docker compose <args>` (pull, stop, start, restart, down) on the
+    files of the application's last deployed revision (what runs), else its current ones."""
+    team = app.team.slug if app.team else ""
+
+    def work(run: Run) -> str:
+        deployed = app.revisions.filter(state=Revision.DEPLOYED).first()
+        source = deployed or Revision(application=app, compose=app.compose, env=app.env)
+        files, _ = files_of(source, team)
+        with compose.workspace(
+            engine, app.name, files, project_directory=app.project_directory
+        ) as space:
+            compose.run(space, list(args), on_line=run.say, on_start=run.stoppable)
+        return "done"
+
+    return work
+
+
+def _images_of(engine: Engine, project: str) -> dict[str, dict]:
+    """What each service of `project` runs: its image's name, id and digest (a local image
+    has none), from its containers."""
+    found: dict[str, dict] = {}
+    try:
+        rows = engine_containers.container_list(
+            engine=engine, all=True, label=f"{access.PROJECT_LABEL}={project}"
+        )
+    except Exception:
+        return found
+    for row in rows:
+        service = row.labels.get(SERVICE_LABEL)
+        if not service or service in found:
+            continue
+        digest = ""
+        try:
+            digests = engine_images.image_inspect(engine=engine, image_id=row.image_id).digests
+            digest = digests[0] if digests else ""
+        except Exception:
+            pass
+        found[service] = {"image": row.image, "id": row.image_id, "digest": digest}
+    return found
+
+
+# --- What runs ------------------------------------------------------------------------------
+
+
+@dataclass
+class Project:
+    """A compose project on an engine, as its containers' labels say: an application of
+    Berth's, or one found there (started with the compose CLI)."""
+
+    engine: Engine
+    name: str
+    containers: list[ContainerSummary] = field(default_factory=list)
+    app: Application | None = None
+
+    @property
+    def services(self) -> list[str]:
+        return sorted({c.labels.get(SERVICE_LABEL, "") for c in self.containers} - {""})
+
+    def of_service(self, service: str) -> list[ContainerSummary]:
+        return [c for c in self.containers if c.labels.get(SERVICE_LABEL) == service]
+
+    @property
+    def running(self) -> int:
+        return sum(1 for c in self.containers if c.state == "running")
+
+    @property
+    def state(self) -> str:
+        """running, partly running, stopped, failing (a container restarting or exited
+        with an error), or not deployed."""
+        if not self.containers:
+            return "not deployed"
+        states = Counter(c.state for c in self.containers)
+        if states["restarting"] or any(_crashed(c) for c in self.containers):
+            return "failing"
+        if self.running == len(self.containers):
+            return "running"
+        return "partly running" if self.running else "stopped"
+
+
+def _crashed(container: ContainerSummary) -> bool:
+    return container.state == "exited" and "Exited (0)" not in container.status
+
+
+def projects_on(
+    engine: Engine, containers: list[ContainerSummary], apps: Iterable[Application]
+) -> list[Project]:
+    """Every compose project among `containers` and every application of `apps` on
+    `engine` (deployed or not), by name."""
+    found: dict[str, Project] = {}
+    for container in containers:
+        name = container.labels.get(access.PROJECT_LABEL)
+        if name:
+            found.setdefault(name, Project(engine, name)).containers.append(container)
+    for app in apps:
+        if app.engine == engine.slug:
+            found.setdefault(app.name, Project(engine, app.name)).app = app
+    return [found[name] for name in sorted(found)]
+
+
+def visible_projects(actor: access.Actor, projects: list[Project]) -> list[Project]:
+    """The projects `actor` may see: an application of a team they are in; a found
+    project, with the containers of it they may see (none: not shown)."""
+    shown = []
+    for project in projects:
+        if project.app is not None:
+            if access.allowed(actor, access.VIEW, target(project.app)):
+                shown.append(project)
+            continue
+        mine = access.visible(actor, access.CONTAINER, project.containers)
+        if mine:
+            shown.append(Project(project.engine, project.name, mine))
+    return shown
+
+
+def owner_of(actor: access.Actor, project: Project) -> str:
+    if project.app is not None:
+        return project.app.team.slug if project.app.team else ""
+    owners = {
+        access.owner(actor, access.target_of(access.CONTAINER, c)) for c in project.containers
+    }
+    return ", ".join(sorted(o for o in owners if o))
+
+
+def revision_services(project: Project, revisions: list[Revision]) -> dict[str, int | None]:
+    """Which revision each service's containers run, by compose's configuration hash (None:
+    none of the recorded revisions: changed outside Berth, or never deployed)."""
+    by_hash: dict[tuple[str, str], int] = {}
+    for revision in sorted(revisions, key=lambda r: r.number):
+        for service, digest in (revision.hashes or {}).items():
+            if revision.state == Revision.DEPLOYED or (service == revision.service):
+                by_hash[(service, digest)] = revision.number
+            else:
+                by_hash.setdefault((service, digest), revision.number)
+    running: dict[str, int | None] = {}
+    for container in project.containers:
+        service = container.labels.get(SERVICE_LABEL, "")
+        digest = container.labels.get(HASH_LABEL, "")
+        running[service] = by_hash.get((service, digest))
+    return running

@@ -1,0 +1,146 @@
+"""Compose applications through their pages: deploy, redeploy one service, edit, roll back,
+down, on the private engine with the real compose binary."""
+
+import json
+
+import pytest
+
+from containers_app.models import Application, AuditEntry, ProjectAssignment, Revision
+from tests.conftest import HOME_TEAM, TEST_IMAGE, wait_on_condition
+from tests.engine.apps_helpers import service
+from tests.engine.jobs_helpers import job_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def yaml_of(services: dict, **top) -> str:
+    return json.dumps({"services": services, **top}, indent=2)  # JSON is YAML
+
+
+THREE = {
+    "web": service(volumes=["data:/data"], networks=["front"]),
+    "worker": service(networks=["front"], environment={"MODE": "${MODE}"}),
+    "cache": service(networks=["front"]),
+}
+THREE_YAML = yaml_of(THREE, volumes={"data": {}}, networks={"front": {}})
+
+
+def new_app(client, name: str, compose: str = THREE_YAML, env: str = "MODE=one\n", **more):
+    body = {"name": name, "team": HOME_TEAM, "engine": "local", "compose": compose, "env": env}
+    return client.post("/apps/new/", body | more)
+
+
+def ids_by_service(projects, name: str) -> dict[str, str]:
+    return {c["Labels"]["com.docker.compose.service"]: c["Id"] for c in projects.containers(name)}
+
+
+def test_a_team_admin_deploys_a_three_service_app_with_a_volume_and_a_network(
+    staff_client, projects, docker_api
+):
+    name = projects.new()
+    job = job_of(new_app(staff_client, name))
+    assert job.state == "done", job.output
+    assert job.command == f"docker compose -p {name} up -d --remove-orphans"
+
+    running = projects.containers(name)
+    assert sorted(c["Labels"]["com.docker.compose.service"] for c in running) == [
+        "cache",
+        "web",
+        "worker",
+    ]
+    assert all(c["State"] == "running" for c in running)
+    assert all(c["Labels"]["berth.team"] == HOME_TEAM for c in running)
+    volume = docker_api.inspect_volume(f"{name}_data")
+    network = docker_api.inspect_network(f"{name}_front")
+    assert volume["Labels"]["berth.team"] == HOME_TEAM
+    assert network["Labels"]["berth.team"] == HOME_TEAM
+    worker = docker_api.inspect_container(ids_by_service(projects, name)["worker"])
+    assert "MODE=one" in worker["Config"]["Env"]
+
+    app = Application.objects.get(name=name)
+    assert ProjectAssignment.objects.get(engine="local", project=name).team.slug == HOME_TEAM
+    revision = app.revisions.get()
+    assert revision.state == Revision.DEPLOYED
+    image_id = docker_api.inspect_image(TEST_IMAGE)["Id"]
+    assert {s: i["id"] for s, i in revision.images.items()} == dict.fromkeys(THREE, image_id)
+
+    page = staff_client.get(f"/engines/local/apps/{name}/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "running" in body and "#1" in body
+    listed = staff_client.get("/apps/").content.decode()
+    assert f"/engines/local/apps/{name}/" in listed and "deployed by Berth" in listed
+    assert AuditEntry.objects.filter(action="app deploy", target=name, succeeded=True).exists()
+
+
+def test_an_edited_service_redeployed_alone_leaves_the_others_containers(staff_client, projects):
+    name = projects.new()
+    assert job_of(new_app(staff_client, name)).state == "done"
+    before = ids_by_service(projects, name)
+
+    edited = {**THREE, "worker": service(networks=["front"], environment={"MODE": "two"})}
+    response = staff_client.post(
+        f"/engines/local/apps/{name}/edit/",
+        {"compose": yaml_of(edited, volumes={"data": {}}, networks={"front": {}}), "env": ""},
+    )
+    assert response.status_code == 302
+    assert ids_by_service(projects, name) == before  # an edit changes nothing running
+
+    job = job_of(staff_client.post(f"/engines/local/apps/{name}/services/worker/redeploy/"))
+    assert job.state == "done", job.output
+    after = ids_by_service(projects, name)
+    assert after["worker"] != before["worker"]
+    assert after["web"] == before["web"] and after["cache"] == before["cache"]
+
+    app = Application.objects.get(name=name)
+    latest = app.revisions.first()
+    assert (latest.number, latest.action, latest.service) == (2, "redeploy", "worker")
+    page = staff_client.get(f"/engines/local/apps/{name}/").content.decode()
+    assert "#2" in page and "#1" in page
+
+
+def test_a_rollback_runs_the_earlier_revision_on_the_images_it_ran(make, staff_client, projects):
+    # (make first: its images are removed after the project's containers)
+    name = projects.new()
+    first_image = make.image(f"berthtest-roll-{name}:v")
+    yaml_one = yaml_of({"web": {"image": f"berthtest-roll-{name}:v", "command": ["sleep", "600"]}})
+    assert job_of(new_app(staff_client, name, yaml_one, env="")).state == "done"
+    # The tag moves to another image, and the app is deployed again on it.
+    second_image = make.image(f"berthtest-roll-{name}:v")
+    assert second_image != first_image
+    assert job_of(staff_client.post(f"/engines/local/apps/{name}/deploy/")).state == "done"
+    assert projects.containers(name)[0]["ImageID"] == second_image
+
+    job = job_of(staff_client.post(f"/engines/local/apps/{name}/revisions/1/rollback/"))
+    assert job.state == "done", job.output
+    assert projects.containers(name)[0]["ImageID"] == first_image
+    latest = Application.objects.get(name=name).revisions.first()
+    assert (latest.action, latest.rollback_of, latest.pinned) == (
+        "rollback",
+        1,
+        {"web": first_image},
+    )
+
+
+def test_down_with_volumes_removes_containers_networks_and_volumes(
+    staff_client, projects, docker_api
+):
+    name = projects.new()
+    assert job_of(new_app(staff_client, name)).state == "done"
+    job = job_of(staff_client.post(f"/engines/local/apps/{name}/down/", {"volumes": "on"}))
+    assert job.state == "done", job.output
+    assert job.command == f"docker compose -p {name} down --remove-orphans --volumes"
+    assert projects.containers(name) == []
+    label = {"label": f"com.docker.compose.project={name}"}
+    assert docker_api.networks(filters=label) == []
+    assert (docker_api.volumes(filters=label) or {}).get("Volumes") in (None, [])
+
+
+def test_stop_and_start_are_an_operators(operator_client, staff_client, projects):
+    name = projects.new()
+    assert job_of(new_app(staff_client, name)).state == "done"
+    assert job_of(operator_client.post(f"/engines/local/apps/{name}/stop/")).state == "done"
+    assert all(c["State"] == "exited" for c in projects.containers(name))
+    assert job_of(operator_client.post(f"/engines/local/apps/{name}/start/")).state == "done"
+    wait_on_condition(lambda: all(c["State"] == "running" for c in projects.containers(name)))
+    assert operator_client.post(f"/engines/local/apps/{name}/deploy/").status_code == 403
