@@ -124,14 +124,14 @@ def check_files(
     application `name` on `engine`; raises Invalid or Refused. `own_containers`: how many
     containers the application has now (a redeploy replaces them, so they do not count
     against the team's maximum)."""
+    files = compose.Files(compose_text, env_text)
     try:
         document = compose_files.parse(compose_text)
     except compose_files.Unreadable as error:
-        raise Invalid(error.reason) from error
+        raise Invalid(_in_composes_words(name, files) or error.reason) from error
     privileged = access.allowed(actor, access.RUN_PRIVILEGED)
     if not privileged and (reads := rules.compose_host_reads(document)):
         raise Refused(reads)
-    files = compose.Files(compose_text, env_text)
     try:
         config = compose.config(name, files, project_directory=project_directory)
     except compose.ComposeInvalid as error:
@@ -143,6 +143,21 @@ def check_files(
     if reasons:
         raise Refused(reasons)
     return Checked(config, compose_files.override(config, team) if team else "")
+
+
+def _in_composes_words(name: str, files: compose.Files) -> str:
+    """What compose says of files Berth could not read, if asking it cannot make it read a
+    file of the host: none of the keys that do (include, extends, env_file, label_file,
+    file:) is written in them, nor spelled some other way (an escape, a tag). "" if compose
+    reads them, or may not be asked."""
+    text = files.compose
+    if any(word in text for word in ("include", "extends", "file", "\\", "!")):
+        return ""
+    try:
+        compose.config(name, files)
+    except compose.ComposeInvalid as error:
+        return error.reason
+    return ""
 
 
 def _labelled(spec, team: str):
