@@ -37,6 +37,13 @@ COMMANDS = {
     "restart": ("restart",),
     "down": ("down", "--remove-orphans"),
 }
+
+
+def redeploy_args(service: str) -> tuple[str, ...]:
+    """One service made again from the current files; the others left as they are."""
+    return ("up", "-d", "--no-deps", "--force-recreate", service)
+
+
 # Who may do each: viewers look, operators start and stop, admins change.
 NEEDS = {
     "deploy": access.ADMINISTER,

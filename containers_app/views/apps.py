@@ -210,7 +210,12 @@ def app_detail(request: HttpRequest, name: str) -> HttpResponse:
             },
         }
     context["service_rows"] = [
-        {"name": s, "containers": project.of_service(s), "revision": running.get(s)}
+        {
+            "name": s,
+            "containers": project.of_service(s),
+            "revision": running.get(s),
+            "redeploy": typed(request, cli.compose(name, *applications.redeploy_args(s))),
+        }
         for s in services
     ]
     return render(request, "apps/detail.html", context)
@@ -240,7 +245,7 @@ def _deploy(
     source = rollback_of or app
     args = applications.COMMANDS["deploy"]
     if service:
-        args = ("up", "-d", "--no-deps", "--force-recreate", service)
+        args = applications.redeploy_args(service)
     command = cli.compose(app.name, *args)
     _checked(request, app, action, command)
     own = engine_containers.container_list(

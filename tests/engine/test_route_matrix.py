@@ -42,6 +42,7 @@ from tests.conftest import (
     unique,
     wait_on_condition,
 )
+from tests.engine.apps_helpers import remove_project
 from tests.engine.sockets import stop_shared_upstreams
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -197,6 +198,13 @@ ACTIONS = engine_containers.ACTIONS
 REMOVALS = ("remove", "force_remove")
 
 
+# A compose application's actions: its operators start, stop and restart it.
+APP_ACTIONS = {
+    action: OPERATE if action in ("start", "stop", "restart") else ADMINISTER
+    for action in ("deploy", "pull", "stop", "start", "restart", "down")
+}
+
+
 def by_action(operate: dict, administer: dict) -> dict[str, dict]:
     return {action: administer if action in REMOVALS else operate for action in ACTIONS}
 
@@ -266,6 +274,14 @@ EXPECTED = {
     "engines:test": {"GET": SUPERUSER_POST, "POST": SUPERUSER},
     "engines:grant": {"GET": SUPERUSER_POST, "POST": SUPERUSER},
     "engines:remove": {"GET": SUPERUSER_POST, "POST": SUPERUSER},
+    "apps:list": {"GET": VIEW, "POST": NO_SUCH_METHOD},
+    "apps:new": {"GET": CREATE_FORM, "POST": CREATE},
+    "app:detail": {"GET": SEE, "POST": NO_SUCH_METHOD},
+    "app:action": {"GET": NO_SUCH_METHOD, "POST": APP_ACTIONS},
+    "app:redeploy": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
+    "app:edit": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
+    "app:rollback": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
+    "app:diff": {"GET": SEE, "POST": NO_SUCH_METHOD},
 }
 # Values for the parameters of a route that has no object made for it below.
 SAMPLE = {
@@ -316,13 +332,19 @@ def base_name(name: str) -> str:
 def url_of(name: str, pattern: URLPattern, values: dict | None = None) -> str:
     # The engine's slug is in the prefix of /engines/<slug>/..., not in the pattern's own.
     names = [*pattern.pattern.regex.groupindex, *(["engine"] if needs_engine(name) else [])]
+    names += ["name"] if name.startswith(APP_ROUTES) else []
     samples = IMAGE_SAMPLE if base_name(name).startswith("images:") else SAMPLE
     samples = {**samples, "engine": SECOND_ENGINE}
     return reverse(name, kwargs={key: {**samples, **(values or {})}[key] for key in names})
 
 
 def needs_engine(name: str) -> bool:
-    return not name.startswith(DEFAULT_ENGINE_ROUTES) and name in ENGINE_ROUTES
+    on_both = not name.startswith(DEFAULT_ENGINE_ROUTES) and name in ENGINE_ROUTES
+    return on_both or name.startswith(APP_ROUTES)
+
+
+# A compose application's pages, under its engine's address only: asked of the second engine.
+APP_ROUTES = "app:"
 
 
 ROUTES = http_routes()
@@ -374,6 +396,7 @@ class Scene:
         self.api = docker_api
         self.users = users
         self.slug = slug
+        self.projects: list[str] = []
 
     # Containers.
     def container(self, state: str = "running") -> dict:
@@ -418,6 +441,42 @@ class Scene:
         }[kind].append(ref)
         return ref
 
+    # Compose applications.
+    def project(self) -> str:
+        """A compose project name, its objects removed after the case."""
+        name = unique("app")
+        self.projects.append(name)
+        return name
+
+    def app(self, state: str = "running"):
+        """An application of the home team, deployed (its one service in `state`)."""
+        from types import SimpleNamespace
+
+        from containers_app import applications, engines
+        from containers_app.models import Team
+
+        admin, engine = self.users["admin"], engines.get(self.slug)
+        app = applications.application_create(
+            by=admin,
+            engine=engine,
+            name=self.project(),
+            team=Team.objects.get(slug=HOME_TEAM),
+            compose_text=APP_YAML,
+            env_text="",
+        )
+        revision = applications.revision_start(app=app, by=admin, action="deploy")
+        work = applications.deploy_work(revision, engine, applications.COMMANDS["deploy"])
+        work(SimpleNamespace(say=lambda text: None, stoppable=lambda process: None))
+        if state == "exited":
+            for container in self.app_containers(app.name):
+                self.api.stop(container["Id"], timeout=0)
+        return app
+
+    def app_containers(self, name: str) -> list[dict]:
+        return self.api.containers(
+            all=True, filters={"label": f"com.docker.compose.project={name}"}
+        )
+
     # The home admin's own things.
     def job(self):
         from containers_app.models import Job
@@ -439,6 +498,53 @@ class Scene:
         return credentials.store(
             owner=self.users["admin"], server=NOWHERE, username="matrix", password="secret"
         )
+
+
+APP_YAML = (
+    f"services:\n  web:\n    image: {TEST_IMAGE}\n"
+    "    command: [sh, -c, 'trap \"exit 0\" TERM; sleep 600 & wait']\n"
+)
+
+
+def app_routes(scene: Scene, name: str, url, variant, who: str) -> Asked:
+    """An application of the home team, deployed on the case's engine, and what the route
+    does to it."""
+    if name == "apps:new":
+        project = scene.project()
+        body = {"name": project, "team": TEAM_OF[who], "engine": "local", "compose": APP_YAML}
+        return Asked(url(), body, lambda: bool(scene.app_containers(project)))
+    app = scene.app("exited" if variant == "start" else "running")
+    action = variant or "deploy"
+    at = url(name=app.name, number=1, service="web", action=action)
+    containers = lambda: scene.app_containers(app.name)  # noqa: E731
+    first = scene.api.inspect_container(containers()[0]["Id"])
+    if name == "app:action":
+        done = {
+            "deploy": lambda: app.revisions.count() == 2,
+            "pull": None,  # the test image is in no registry: the pull fails, whoever asks
+            "stop": lambda: containers()[0]["State"] == "exited",
+            "start": lambda: containers()[0]["State"] == "running",
+            "restart": lambda: started_again(scene, first),
+            "down": lambda: containers() == [],
+        }[action]
+        return Asked(at, {}, done)
+    if name == "app:redeploy":
+        return Asked(at, {}, lambda: [c["Id"] for c in containers()] != [first["Id"]])
+    if name == "app:edit":
+        edited = APP_YAML + "    labels: {edited: 'yes'}\n"
+        changed = lambda: type(app).objects.get(pk=app.pk).compose == edited  # noqa: E731
+        return Asked(at, {"compose": edited, "env": ""}, changed)
+    if name == "app:rollback":
+        return Asked(at, {}, lambda: app.revisions.filter(action="rollback").exists())
+    if name == "app:diff":
+        return Asked(f"{at}?a=1&b=current")
+    return Asked(at, {})
+
+
+def started_again(scene: Scene, container: dict) -> bool:
+    """Whether `container` (as listed before the case) runs, started since."""
+    state = scene.api.inspect_container(container["Id"])["State"]
+    return state["Running"] and state["StartedAt"] != container["State"]["StartedAt"]
 
 
 def home_screen():
@@ -592,6 +698,8 @@ def asked(scene: Scene, full: str, pattern: URLPattern, method: str, variant, wh
 
         capped = lambda: Team.objects.get(slug=HOME_TEAM).containers_max == 77  # noqa: E731
         return Asked(url(slug=HOME_TEAM), {"containers_max": "77"}, capped)
+    if resource in ("apps", "app"):
+        return app_routes(scene, name, url, variant, who)
     if resource == "screens" or name == "screen":
         return screen_routes(name, url, who)
     if name in ("engines:test", "engines:grant", "engines:remove"):
@@ -727,10 +835,14 @@ def second_engine():
 def scenes(make, docker_api, users, second_engine):
     """The scene of a default engine's route, and of the same route on the second engine."""
     second = Made(second_engine)
-    yield {
+    made = {
         "local": Scene(make, docker_api, users),
         SECOND_ENGINE: Scene(second, second_engine, users, slug=SECOND_ENGINE),
     }
+    yield made
+    for scene in made.values():
+        for project in scene.projects:
+            remove_project(scene.api, project)
     second.cleanup()
 
 
