@@ -9,23 +9,31 @@ reading (`config`), then every service of the normalized configuration as a run 
 """
 
 import dataclasses
+import os
+import stat
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
 from containers_app import access, compose_files, container_checks, credentials, rules
+from containers_app.compose_files import MAX_YAML_BYTES
 from containers_app.engine import Engine, compose
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
 from containers_app.engine.containers import ContainerSummary
+from containers_app.forms.apps import MAX_ENV_BYTES
 from containers_app.jobs import Run
 from containers_app.models import Application, ProjectAssignment, Revision, Team
 
 APPLICATION = "application"
 SERVICE_LABEL = "com.docker.compose.service"
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 HASH_LABEL = "com.docker.compose.config-hash"
 NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,62}"
 # What compose is asked for each action; `down` may add --volumes.
@@ -240,6 +248,111 @@ def application_create(
     return app
 
 
+def application_adopt(
+    *, by, engine: Engine, name: str, team: Team | None, files: "AdoptedFiles"
+) -> Application:
+    """A compose project found on `engine` recorded as an application of `team` (and its
+    project handed to the team); nothing running changes until it is deployed."""
+    with transaction.atomic():
+        if Application.objects.filter(engine=engine.slug, name=name).exists():
+            raise Invalid(f"{name} is an application already.")
+        app = Application.objects.create(
+            engine=engine.slug,
+            name=name,
+            team=team,
+            compose=files.compose,
+            env=credentials.encrypt(files.env) if files.env else "",
+            project_directory=files.project_directory,
+            adopted=True,
+            created_by=by,
+        )
+        if team is not None:
+            ProjectAssignment.objects.update_or_create(
+                engine=engine.slug, project=name, defaults={"team": team}
+            )
+    return app
+
+
+@dataclass(frozen=True)
+class AdoptedFiles:
+    compose: str
+    env: str = ""
+    project_directory: str = ""
+
+
+def adopted_files(engine: Engine, project: "Project", given: Mapping) -> AdoptedFiles:
+    """The files of a found project to adopt: those pasted (`given` compose and env), or
+    those its containers' labels name, read on the local engine's host from the folders
+    BERTH_COMPOSE_IMPORT_DIRS allows. Checked by compose either way (Invalid if not)."""
+    if given.get("import_files"):
+        files = import_files(engine, project)
+    else:
+        files = AdoptedFiles(given["compose"].replace("\r\n", "\n"), given.get("env") or "")
+    try:
+        compose.config(
+            project.name,
+            compose.Files(files.compose, files.env),
+            project_directory=files.project_directory,
+        )
+    except compose.ComposeInvalid as error:
+        raise Invalid(error.reason) from error
+    return files
+
+
+def import_files(engine: Engine, project: "Project") -> AdoptedFiles:
+    """The compose file and .env its containers' labels name (config_files, working_dir).
+    Labels can be set by anyone: a file is read only on the local engine's host, if it is
+    a regular file inside a folder of settings.COMPOSE_IMPORT_DIRS, not inside Berth's data
+    folder, and small enough."""
+    if engine.slug != settings.BERTH_DEFAULT_ENGINE:
+        raise Invalid("Files are imported only from the local engine's host: paste them.")
+    allowed = [os.path.realpath(folder) for folder in settings.COMPOSE_IMPORT_DIRS]
+    if not allowed:
+        raise Invalid(
+            "No folder is allowed for imports (BERTH_COMPOSE_IMPORT_DIRS): paste the files."
+        )
+    labels = project.containers[0].labels if project.containers else {}
+    named = [f for f in labels.get(CONFIG_FILES_LABEL, "").split(",") if f]
+    folder = labels.get(WORKING_DIR_LABEL, "")
+    if len(named) != 1 or not folder:
+        raise Invalid(
+            f"Its labels name {len(named)} compose files: only a project of one file is "
+            "imported; paste the output of docker compose config instead."
+        )
+    folder = _allowed_path(folder, allowed, what="Its working folder")
+    compose_text = _read_allowed(named[0], allowed, MAX_YAML_BYTES)
+    env_path = Path(folder) / ".env"
+    env_text = _read_allowed(str(env_path), allowed, MAX_ENV_BYTES) if env_path.exists() else ""
+    return AdoptedFiles(compose_text, env_text, folder)
+
+
+def _allowed_path(path: str, allowed: list[str], *, what: str) -> str:
+    real = os.path.realpath(path)
+    data = os.path.realpath(settings.DATA_DIR)
+    inside = any(os.path.commonpath([real, folder]) == folder for folder in allowed)
+    if not inside or os.path.commonpath([real, data]) == data:
+        raise Invalid(
+            f"{what} {path} is not inside a folder BERTH_COMPOSE_IMPORT_DIRS allows: paste "
+            "the files instead."
+        )
+    return real
+
+
+def _read_allowed(path: str, allowed: list[str], cap: int) -> str:
+    real = _allowed_path(path, allowed, what="The file")
+    try:
+        descriptor = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        raise Invalid(f"The file {path} cannot be read: {error.strerror}.") from error
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise Invalid(f"{path} is not a regular file.")
+        data = file.read(cap + 1)
+    if len(data) > cap:
+        raise Invalid(f"{path} is larger than {cap // 1024} KiB.")
+    return data.decode("utf-8", "replace")
+
+
 def application_edit(*, app: Application, compose_text: str, env_text: str) -> None:
     """Changes what the next deploy takes; nothing running changes now."""
     app.compose = compose_text
@@ -359,6 +472,15 @@ def _images_of(engine: Engine, project: str) -> dict[str, dict]:
             pass
         found[service] = {"image": row.image, "id": row.image_id, "digest": digest}
     return found
+
+
+def services_of(app: Application, project: "Project") -> list[str]:
+    """The services of its YAML (as written) and of its containers."""
+    try:
+        written = list(compose_files.parse(app.compose).get("services") or {})
+    except compose_files.Unreadable:
+        written = []
+    return sorted(set(written) | set(project.services))
 
 
 # --- What runs ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from containers_app.engine.specs import (
 # Compose's own tags (compose-spec "merge"): the tagged value counts as it is.
 COMPOSE_TAGS = ("!reset", "!override")
 MAX_YAML_BYTES = 256 * 1024
+MAX_ENV_BYTES = 64 * 1024
 
 
 class Unreadable(ValueError):

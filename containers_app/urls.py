@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 
 from containers_app.screens import TOKEN_PATTERN as SCREEN_TOKEN
 from containers_app.views import (
+    app_changes,
     apps,
     audit,
     container_jobs,
@@ -133,16 +134,17 @@ engine_urls = [
 
 app_list_urls = [
     path("", apps.app_list, name="list"),
-    path("new/", apps.app_new, name="new"),
+    path("new/", app_changes.app_new, name="new"),
 ]
 # One application (or a compose project found on the engine), under its engine only.
-APP_ACTIONS = "|".join(apps.ACTIONS)
+APP_ACTIONS = "|".join(app_changes.ACTIONS)
 app_urls = [
     path("", apps.app_detail, name="detail"),
-    re_path(rf"^(?P<action>{APP_ACTIONS})/$", apps.app_action, name="action"),
-    path("services/<str:service>/redeploy/", apps.app_redeploy_service, name="redeploy"),
-    path("edit/", apps.app_edit, name="edit"),
-    path("revisions/<int:number>/rollback/", apps.app_rollback, name="rollback"),
+    re_path(rf"^(?P<action>{APP_ACTIONS})/$", app_changes.app_action, name="action"),
+    path("services/<str:service>/redeploy/", app_changes.app_redeploy_service, name="redeploy"),
+    path("edit/", app_changes.app_edit, name="edit"),
+    path("revisions/<int:number>/rollback/", app_changes.app_rollback, name="rollback"),
+    path("adopt/", app_changes.app_adopt, name="adopt"),
     path("diff/", apps.app_diff, name="diff"),
 ]
 

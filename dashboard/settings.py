@@ -72,6 +72,11 @@ TEAM_NETWORK_PREFIX = env_int("BERTH_TEAM_NETWORK_PREFIX", 24)
 UPLOAD_MAX_BYTES = env_int("BERTH_UPLOAD_MAX_BYTES", 4 * 1024**3)
 UPLOAD_MAX_EXPANDED_BYTES = env_int("BERTH_UPLOAD_MAX_EXPANDED_BYTES", 16 * 1024**3)
 
+# Folders from which a superuser may import the files of a compose project found on the local
+# engine (its labels name them, and labels can be set by anyone): none unless listed, never
+# inside BERTH_DATA_DIR.
+COMPOSE_IMPORT_DIRS = env_list("BERTH_COMPOSE_IMPORT_DIRS", "")
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",

@@ -1,6 +1,7 @@
 """Validated user input, as the typed arguments engine functions take; a module per resource."""
 
 from containers_app.forms.apps import (
+    ApplicationAdoptForm,
     ApplicationDownForm,
     ApplicationEditForm,
     ApplicationForm,
@@ -56,6 +57,7 @@ __all__ = [
     "CONTAINER_SORTS",
     "EVERY_TEAM",
     "NO_TEAM",
+    "ApplicationAdoptForm",
     "ApplicationDownForm",
     "ApplicationEditForm",
     "ApplicationForm",

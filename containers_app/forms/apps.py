@@ -3,11 +3,11 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from containers_app.compose_files import MAX_YAML_BYTES
+from containers_app.compose_files import MAX_ENV_BYTES, MAX_YAML_BYTES
 from containers_app.engine import Engine
 from containers_app.forms.common import COMPOSE_PROJECT, add_team_field
+from containers_app.models import Team
 
-MAX_ENV_BYTES = 64 * 1024
 COMPOSE_HELP = "the compose file, as `docker compose -f` reads it"
 ENV_HELP = "KEY=value lines: interpolated into the YAML, and env_file: .env reads them"
 
@@ -99,3 +99,39 @@ class ApplicationDownForm(forms.Form):
     """`docker compose down`, with --volumes if asked (its named volumes' data is lost)."""
 
     volumes = forms.BooleanField(required=False, label="Remove its named volumes too")
+
+
+class ApplicationAdoptForm(forms.Form):
+    """A found compose project taken in as an application (superusers): the team it is
+    handed to (empty: none), and its files, pasted or imported from the folder its labels
+    name (the local engine only)."""
+
+    team = forms.SlugField(required=False, max_length=63, help_text="empty: no team")
+    compose = forms.CharField(
+        label="compose.yaml", required=False, strip=False, widget=forms.Textarea
+    )
+    env = forms.CharField(label=".env", required=False, strip=False, widget=forms.Textarea)
+    import_files = forms.BooleanField(
+        required=False,
+        label="Import its files from the folder its labels name (the local engine only)",
+    )
+
+    def clean_team(self):
+        slug = self.cleaned_data["team"]
+        if slug and not Team.objects.filter(slug=slug).exists():
+            raise ValidationError(f"There is no team {slug}.")
+        return slug
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("import_files") and not (data.get("compose") or "").strip():
+            raise ValidationError("Paste its compose file, or import its files.")
+        for field, cap in (("compose", MAX_YAML_BYTES), ("env", MAX_ENV_BYTES)):
+            if len((data.get(field) or "").encode()) > cap:
+                self.add_error(field, f"It is larger than {cap // 1024} KiB.")
+        return data
+
+    @property
+    def team_row(self) -> Team | None:
+        slug = self.cleaned_data.get("team")
+        return Team.objects.filter(slug=slug).first() if slug else None

@@ -46,6 +46,13 @@ def engine_address(request: HttpRequest | None, engine: Engine, name: str, *args
     return reverse(name, args=[engine.slug, *args])
 
 
+def about_engine(request: HttpRequest, engine: Engine) -> None:
+    """The request is about `engine` from here on (a form chose it, on a page about no
+    engine): its actor is loaded again with the roles and projects of that engine."""
+    request.engine, request.on_engine_route, request.on_default_address = engine, True, False
+    request._berth_actor = None
+
+
 def page_engine(request: HttpRequest) -> Engine | None:
     """The engine a page is about; None for a page about none (teams, jobs, the audit)."""
     return engine_for(request) if getattr(request, "on_engine_route", False) else None
