@@ -282,6 +282,7 @@ EXPECTED = {
     "app:edit": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
     "app:rollback": {"GET": NO_SUCH_METHOD, "POST": ADMINISTER},
     "app:diff": {"GET": SEE, "POST": NO_SUCH_METHOD},
+    "app:adopt": {"GET": NO_SUCH_METHOD, "POST": TEAM_SUPERUSER},
 }
 # Values for the parameters of a route that has no object made for it below.
 SAMPLE = {
@@ -509,10 +510,18 @@ APP_YAML = (
 def app_routes(scene: Scene, name: str, url, variant, who: str) -> Asked:
     """An application of the home team, deployed on the case's engine, and what the route
     does to it."""
+    from containers_app.models import Application
+
     if name == "apps:new":
         project = scene.project()
         body = {"name": project, "team": TEAM_OF[who], "engine": "local", "compose": APP_YAML}
         return Asked(url(), body, lambda: bool(scene.app_containers(project)))
+    if name == "app:adopt":
+        # A project found on the engine: a container of the home team labelled with it.
+        project = scene.project()
+        scene.make.container(command=STOPPABLE, labels={"com.docker.compose.project": project})
+        adopted = Application.objects.filter(engine=scene.slug, name=project).exists
+        return Asked(url(name=project), {"team": HOME_TEAM, "compose": APP_YAML}, adopted)
     app = scene.app("exited" if variant == "start" else "running")
     action = variant or "deploy"
     at = url(name=app.name, number=1, service="web", action=action)
