@@ -20,7 +20,16 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from containers_app import access, compose_files, container_checks, credentials, rules
+from containers_app import (
+    access,
+    compose_files,
+    container_checks,
+    credentials,
+    image_origins,
+    policy,
+    rules,
+    teams,
+)
 from containers_app.compose_files import MAX_YAML_BYTES
 from containers_app.engine import Engine, compose
 from containers_app.engine import containers as engine_containers
@@ -134,11 +143,13 @@ def check_files(
     env_text: str,
     project_directory: str = "",
     own_containers: int = 0,
+    pulling_all: bool = False,
 ) -> Checked:
     """The files' configuration and override if `actor` may deploy them for `team` as
     application `name` on `engine`; raises Invalid or Refused. `own_containers`: how many
     containers the application has now (a redeploy replaces them, so they do not count
-    against the team's maximum)."""
+    against the team's maximum). `pulling_all`: every image is pulled (`pull`), not only
+    those the engine does not have (`up`)."""
     files = compose.Files(compose_text, env_text)
     try:
         document = compose_files.parse(compose_text)
@@ -155,6 +166,8 @@ def check_files(
         raise Invalid("The compose file has no services.")
     reasons = [] if privileged else _reach_refusals(actor, engine, config, team)
     reasons += _policy_refusals(actor, engine, config, team, own_containers)
+    if not actor.superuser:
+        reasons += _pull_refusals(actor, engine, config, team, pulling_all=pulling_all)
     if reasons:
         raise Refused(reasons)
     return Checked(config, compose_files.override(config, team) if team else "")
@@ -219,6 +232,35 @@ def _policy_refusals(
                 f"{found.containers_max}."
             )
     return list(dict.fromkeys(reasons))
+
+
+# Pull policies with which `up` pulls an image the engine has.
+PULLED_ANYWAY = ("always", "daily", "weekly")
+
+
+def _pull_refusals(
+    actor: access.Actor, engine: Engine, config: Mapping, team: str, *, pulling_all: bool
+) -> list[str]:
+    """Why the images compose would pull may not be: a registry the team's policy does not
+    let it reach, or a name another team's container was made from, which a pull would
+    point at another image (rules.name_takeover)."""
+    pulled = set()
+    for service in config["services"].values():
+        image = service.get("image") or ""
+        pull_policy = str(service.get("pull_policy") or "missing")
+        if image and (
+            pulling_all
+            or pull_policy.startswith(PULLED_ANYWAY)
+            or not engine_images.image_exists(engine=engine, reference=image)
+        ):
+            pulled.add(image)
+    policies = teams.policies_of([team])
+    reasons = []
+    for image in sorted(pulled):
+        server = credentials.server_of(image)
+        if refused := policy.registry_refusal(policies, server):
+            reasons.append(f"Image {image}: {refused}")
+    return reasons + image_origins.name_refusals(actor, engine, sorted(pulled))
 
 
 # --- Applications ---------------------------------------------------------------------------
@@ -413,7 +455,11 @@ def deploy_work(revision: Revision, engine: Engine, args: Iterable[str]):
         try:
             files, _ = files_of(revision, team)
             with compose.workspace(
-                engine, app.name, files, project_directory=app.project_directory
+                engine,
+                app.name,
+                files,
+                project_directory=app.project_directory,
+                auths=credentials.registry_auths(run.user),
             ) as space:
                 revision.hashes = compose.service_hashes(space)
                 revision.save(update_fields=["hashes"])
@@ -432,17 +478,26 @@ def deploy_work(revision: Revision, engine: Engine, args: Iterable[str]):
     return work
 
 
+def deployed_files(app: Application) -> Revision:
+    """What runs: the application's last deployed revision, else its current files (as an
+    unsaved revision)."""
+    deployed = app.revisions.filter(state=Revision.DEPLOYED).first()
+    return deployed or Revision(application=app, compose=app.compose, env=app.env)
+
+
 def action_work(app: Application, engine: Engine, args: Iterable[str]):
     """The job that runs `docker compose <args>` (pull, stop, start, restart, down) on the
     files of the application's last deployed revision (what runs), else its current ones."""
     team = app.team.slug if app.team else ""
 
     def work(run: Run) -> str:
-        deployed = app.revisions.filter(state=Revision.DEPLOYED).first()
-        source = deployed or Revision(application=app, compose=app.compose, env=app.env)
-        files, _ = files_of(source, team)
+        files, _ = files_of(deployed_files(app), team)
         with compose.workspace(
-            engine, app.name, files, project_directory=app.project_directory
+            engine,
+            app.name,
+            files,
+            project_directory=app.project_directory,
+            auths=credentials.registry_auths(run.user),
         ) as space:
             compose.run(space, list(args), on_line=run.say, on_start=run.stoppable)
         return "done"

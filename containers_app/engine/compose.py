@@ -10,6 +10,7 @@ application. Over SSH, compose runs the system `ssh`, which reads only the passw
 of the pinned host key (taken from the host and checked against the pin), never ~/.ssh.
 """
 
+import base64
 import contextlib
 import json
 import os
@@ -113,11 +114,22 @@ def _ssh_setup(engine: Engine, folder: Path) -> None:
     wrapper.chmod(0o700)
 
 
-def _environment(engine: Engine | None, folder: Path) -> dict[str, str]:
+def _docker_config(auths: Mapping[str, Mapping[str, str]]) -> str:
+    """The docker CLI's config.json holding registry logins, as compose reads them."""
+    encoded = {
+        server: {"auth": base64.b64encode(f"{a['username']}:{a['password']}".encode()).decode()}
+        for server, a in auths.items()
+    }
+    return json.dumps({"auths": encoded})
+
+
+def _environment(
+    engine: Engine | None, folder: Path, auths: Mapping[str, Mapping[str, str]]
+) -> dict[str, str]:
     home, config = folder / "home", folder / "docker-config"
     home.mkdir(mode=0o700)
     config.mkdir(mode=0o700)
-    _write(config / "config.json", "{}")
+    _write(config / "config.json", _docker_config(auths))
     environment = {
         "PATH": SYSTEM_PATH,
         "HOME": str(home),
@@ -139,11 +151,17 @@ def _environment(engine: Engine | None, folder: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def workspace(
-    engine: Engine | None, project: str, files: Files, *, project_directory: str = ""
+    engine: Engine | None,
+    project: str,
+    files: Files,
+    *,
+    project_directory: str = "",
+    auths: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Iterator[Workspace]:
     """A private folder holding `files` for one run against `engine` (None: no engine, for
     `config`), removed afterwards. `project_directory`: where relative paths in the YAML
-    lead (an adopted project's own folder); the private folder otherwise."""
+    lead (an adopted project's own folder); the private folder otherwise. `auths`: registry
+    logins for pulls (server: username, password), in the folder's own docker config."""
     folder = Path(tempfile.mkdtemp(prefix="berth-compose-"))
     try:
         _write(folder / COMPOSE_FILE, files.compose)
@@ -153,7 +171,7 @@ def workspace(
         if engine is not None and engine.unusable:
             raise EngineUnavailable(engine.unusable, engine=engine.base_url)
         try:
-            environment = _environment(engine, folder)
+            environment = _environment(engine, folder, auths or {})
         except (OSError, ssh.paramiko.SSHException) as error:
             raise EngineUnavailable(
                 f"SSH: {error}", engine=engine.base_url if engine else ""

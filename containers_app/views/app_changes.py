@@ -67,6 +67,7 @@ def files_refusal(
     compose_text: str,
     env_text: str,
     own_containers: int = 0,
+    pulling_all: bool = False,
 ) -> applications.Invalid | applications.Refused | None:
     """Why the actor may not deploy these files as application `name` (the refusal recorded
     as denied); None if they may."""
@@ -81,6 +82,7 @@ def files_refusal(
             env_text=env_text,
             project_directory=app.project_directory if app else "",
             own_containers=own_containers,
+            pulling_all=pulling_all,
         )
     except applications.Invalid as error:
         return error
@@ -235,7 +237,23 @@ def app_action(request: HttpRequest, name: str, action: str) -> HttpResponse:
     if action == "down" and down.is_valid() and down.cleaned_data["volumes"]:
         args = (*args, "--volumes")
     command = cli.compose(app.name, *args)
-    _checked(request, app, action, command)
+    team = _checked(request, app, action, command)
+    if action == "pull":
+        pulled = applications.deployed_files(app)
+        problem = files_refusal(
+            request,
+            app=app,
+            action=action,
+            command=command,
+            name=app.name,
+            team=team,
+            compose_text=pulled.compose,
+            env_text=applications.env_of(pulled),
+            own_containers=len(project.containers),
+            pulling_all=True,
+        )
+        if problem:
+            return answer_refusal(request, app, problem)
     engine = engine_for(request)
     job = actions.perform_job(
         request,

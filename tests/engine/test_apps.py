@@ -144,3 +144,51 @@ def test_stop_and_start_are_an_operators(operator_client, staff_client, projects
     assert job_of(operator_client.post(f"/engines/local/apps/{name}/start/")).state == "done"
     wait_on_condition(lambda: all(c["State"] == "running" for c in projects.containers(name)))
     assert operator_client.post(f"/engines/local/apps/{name}/deploy/").status_code == 403
+
+
+def test_a_private_image_is_pulled_with_the_deployers_own_login(
+    make, staff_client, staff_user, projects, auth_registry, docker_api
+):
+    from containers_app import credentials
+
+    reference = f"{auth_registry.address}/berthtest-app-{projects.new()}:1"
+    image_id = make.image(reference)
+    login = {"username": auth_registry.username, "password": auth_registry.password}
+    for line in docker_api.push(reference, auth_config=login, stream=True, decode=True):
+        assert "error" not in line, line
+    docker_api.remove_image(image_id, force=True)
+    compose = yaml_of({"web": {"image": reference, "command": ["sleep", "600"]}})
+
+    name = projects.new()
+    refused = job_of(new_app(staff_client, name, compose, env=""))
+    assert refused.state == "failed"
+    assert "unauthorized" in refused.output.lower() or "no basic auth" in refused.output.lower()
+
+    credentials.store(owner=staff_user, server=auth_registry.address, **login)
+    pulled = job_of(staff_client.post(f"/engines/local/apps/{name}/deploy/"))
+    assert pulled.state == "done", pulled.output
+    assert projects.containers(name)[0]["Image"] == reference
+    assert auth_registry.password not in pulled.output + pulled.result + pulled.command
+
+
+def test_an_app_on_an_ssh_engine_deploys_and_goes_down(staff_client, db):
+    from tests.engine.apps_helpers import Projects
+    from tests.engine.remote_engines import Remote
+
+    remote = Remote("ssh")
+    made = Projects(remote.api)
+    try:
+        name = made.new()
+        body = {"name": name, "team": HOME_TEAM, "engine": remote.slug, "compose": THREE_YAML}
+        job = job_of(staff_client.post("/apps/new/", body | {"env": "MODE=ssh\n"}))
+        assert job.state == "done", job.output
+        assert job.command.startswith(f"docker -H {remote.engine.base_url} compose -p {name}")
+        assert len(made.containers(name)) == 3
+        page = staff_client.get(f"/engines/{remote.slug}/apps/{name}/")
+        assert page.status_code == 200 and "running" in page.content.decode()
+        job = job_of(staff_client.post(f"/engines/{remote.slug}/apps/{name}/down/"))
+        assert job.state == "done", job.output
+        assert made.containers(name) == []
+    finally:
+        made.cleanup()
+        remote.remove()

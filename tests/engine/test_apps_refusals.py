@@ -218,3 +218,23 @@ def test_the_env_is_masked_but_for_the_teams_admins(staff_client, operator_clien
     assert "pg://u:pw@h" not in seen and "DB_URL=••••••" in seen
     stored = Application.objects.get(name=name).env
     assert "pg://" not in stored
+
+
+def test_an_image_from_a_registry_the_team_may_not_reach_is_refused(staff_client, projects):
+    compose = yaml_of({"web": {"image": "registry.example/team/web:1"}})
+    response = deploy(staff_client, projects.new(), compose)
+    assert response.status_code == 403
+    refused_with(response, "Image registry.example/team/web:1: The registry registry.example")
+
+
+def test_pulling_a_name_another_teams_container_runs_is_refused(make, staff_client, projects):
+    name = projects.new()
+    shared = f"berthtest-shared-{name}:v"
+    make.image(shared)
+    make.container(image=shared, team=OTHER_TEAM)
+    assert job_of(deploy(staff_client, name, yaml_of({"web": service(image=shared)}))).state == (
+        "done"
+    )
+    response = staff_client.post(f"/engines/local/apps/{name}/pull/")
+    assert response.status_code == 403
+    refused_with(response, f"{shared} is the image name of a container of another team")
