@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from containers_app import credentials
 from containers_app.engine import Engine, ssh
 from containers_app.engine.client import forget_slug
+from containers_app.models import Application, ImageOrigin, ProjectAssignment, Team
 from containers_app.models import Engine as EngineRow
-from containers_app.models import ImageOrigin, ProjectAssignment, Team
 
 # The URL parameter naming the engine (/engines/<slug>/..., /ws/engines/<slug>/...).
 ENGINE_KWARG = "engine"
@@ -387,8 +387,8 @@ def engine_pin(*, slug: str, ssh_host_key: str) -> Engine:
 
 def engine_remove(*, slug: str) -> None:
     """Forgets an engine: its row, its compose projects' and images' team records, its
-    credential files and clients. The audit trail keeps naming it. The default engine
-    cannot be removed."""
+    applications and their revisions, its credential files and clients. The audit trail
+    keeps naming it. The default engine cannot be removed."""
     if slug == settings.BERTH_DEFAULT_ENGINE:
         raise EngineRefused(f"{slug} is the default engine (BERTH_DEFAULT_ENGINE): it stays.")
     with transaction.atomic():
@@ -397,6 +397,7 @@ def engine_remove(*, slug: str) -> None:
             raise NoSuchEngine(slug)
         ProjectAssignment.objects.filter(engine=slug).delete()
         ImageOrigin.objects.filter(engine=slug).delete()
+        Application.objects.filter(engine=slug).delete()
     shutil.rmtree(credential_folder(slug), ignore_errors=True)
     with _cache_lock:
         _cache.pop(slug, None)

@@ -192,3 +192,5 @@ def test_an_app_on_an_ssh_engine_deploys_and_goes_down(staff_client, db):
     finally:
         made.cleanup()
         remote.remove()
+    # Its applications go with the engine (their projects' team records do too).
+    assert not Application.objects.filter(engine=remote.slug).exists()
