@@ -194,3 +194,27 @@ def test_an_app_on_an_ssh_engine_deploys_and_goes_down(staff_client, db):
         remote.remove()
     # Its applications go with the engine (their projects' team records do too).
     assert not Application.objects.filter(engine=remote.slug).exists()
+
+
+def test_a_deploy_that_fails_part_way_says_so_and_what_runs(make, staff_client, projects):
+    import socket
+
+    with socket.socket() as probe:  # a free port, then held by another container
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    make.container(port_bindings={80: ("127.0.0.1", port)})
+    name = projects.new()
+    compose = yaml_of({"a": service(), "b": service(ports=[f"127.0.0.1:{port}:80"])})
+
+    job = job_of(new_app(staff_client, name, compose, env=""))
+    assert job.state == "failed"
+    assert "already allocated" in job.output or "address already in use" in job.output
+    revision = Application.objects.get(name=name).revisions.get()
+    assert revision.state == Revision.FAILED and "a" in revision.images
+    states = {
+        c["Labels"]["com.docker.compose.service"]: c["State"] for c in projects.containers(name)
+    }
+    assert states["a"] == "running" and states["b"] != "running"
+    page = staff_client.get(f"/engines/local/apps/{name}/").content.decode()
+    assert "partly running" in page or "failing" in page
+    assert "failed" in page
