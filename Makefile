@@ -50,7 +50,8 @@ BENCH_SMOKE := \
 	"exec_latency.py --samples 20 --warmup 1 --idle 1" \
 	"fanout.py --viewers 2 --events 10 --baseline-events 1 --starters 2" \
 	"isolation.py --clients 2 --rounds 3 --warmup 0" \
-	"engines.py --count 3 --runs 2 --warmup 0"
+	"engines.py --count 3 --runs 2 --warmup 0" \
+	"compose_up.py --services 2 --rounds 1 --warmup 0"
 
 bench-smoke: test-system-deps $(VENV)/.installed-dev
 	scripts/test-engine start

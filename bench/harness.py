@@ -651,6 +651,54 @@ class BlockingWebSocket:
 # --- Berth's log frames, and the numbered lines the log benchmarks write ---------------------
 
 
+# --- jobs ------------------------------------------------------------------------------------
+
+JOB_ENDED = ("done", "failed", "cancelled")
+
+
+def job_through(berth: BerthServer, path: str, fields: dict[str, str]) -> tuple[float, float]:
+    """POSTs a form that starts a job, then follows the job's websocket to its last message,
+    acknowledging each as the job page does: (seconds from the POST, messages a second).
+    Raises RuntimeError unless the job ends done."""
+    client = berth.client
+    body = urlencode({**fields, "csrfmiddlewaretoken": client.cookies["csrftoken"]})
+    started = time.perf_counter()
+    status, location, _ = form_post(client, path, body)
+    if status != 302:
+        raise RuntimeError(f"{path} answered {status}")
+    job_id = re.search(r"/jobs/(\d+)/", location).group(1)
+    socket = BlockingWebSocket(berth.ws_url(f"/ws/jobs/{job_id}/"), berth.headers())
+    opened = time.perf_counter()
+    messages = 0
+    try:
+        while True:
+            update = json.loads(socket.recv())
+            messages += 1
+            if update.get("state") in JOB_ENDED:
+                break  # the server closes the socket after the last message
+            socket.send_text('{"ack":1}')
+    finally:
+        socket.close()
+    ended = time.perf_counter()
+    if update["state"] != "done":
+        raise RuntimeError(f"the job ended {update['state']}: {update.get('result')}")
+    return ended - started, messages / max(ended - opened, 1e-6)
+
+
+def form_post(client: "SignedInClient", path: str, body: str) -> tuple[int, str, bytes]:
+    """A form POST with the CSRF token as a browser sends it: status, Location and body."""
+    headers = {
+        "Host": f"127.0.0.1:{client.port}",
+        "Cookie": client.cookie_header(),
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Origin": f"http://127.0.0.1:{client.port}",
+    }
+    client.conn.request("POST", path, body=body, headers=headers)
+    response = client.conn.getresponse()
+    data = response.read()
+    return response.status, response.headers.get("Location", ""), data
+
+
 def log_frame(message: str) -> tuple[dict, list[str]]:
     """A frame of Berth's log websocket: its JSON head ({"blocks": ...} for lines, else a
     notice), and its lines as "<timestamp> <text>" (see streams/logs.BlockFrames)."""

@@ -16,29 +16,26 @@ It removes its images and stops the registries at the end. See bench/README.md.
 
 import argparse
 import json
-import re
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode
 
 import docker
 from harness import (
     PREFIX,
     ROOT,
     BerthServer,
-    BlockingWebSocket,
     Run,
     berth_server,
     docker_cli,
+    job_through,
     run_bench,
 )
 
 REGISTRY_SCRIPT = ROOT / "scripts" / "test-registry"
-ENDED = ("done", "failed", "cancelled")
 
 
 def main() -> int:
@@ -203,44 +200,7 @@ def docker_command(cli: str, run: Run, *words: str) -> None:
 
 def berth_job(berth: BerthServer, path: str, reference: str) -> tuple[float, float]:
     """POSTs the form, follows the job's websocket to its end: (seconds, messages a second)."""
-    client = berth.client
-    body = urlencode({"reference": reference, "csrfmiddlewaretoken": client.cookies["csrftoken"]})
-    started = time.perf_counter()
-    status, _ = post(client, path, body)
-    if status[0] != 302:
-        raise RuntimeError(f"{path} answered {status[0]}")
-    job_path = status[1]
-    job_id = re.search(r"/jobs/(\d+)/", job_path).group(1)
-    socket = BlockingWebSocket(berth.ws_url(f"/ws/jobs/{job_id}/"), berth.headers())
-    opened = time.perf_counter()
-    messages = 0
-    try:
-        while True:
-            update = json.loads(socket.recv())
-            messages += 1
-            if update.get("state") in ENDED:
-                break  # the server closes the socket after the last message
-            socket.send_text('{"ack":1}')
-    finally:
-        socket.close()
-    ended = time.perf_counter()
-    if update["state"] != "done":
-        raise RuntimeError(f"the job ended {update['state']}: {update.get('result')}")
-    return ended - started, messages / max(ended - opened, 1e-6)
-
-
-def post(client, path: str, body: str) -> tuple[tuple[int, str], bytes]:
-    """A form POST with the CSRF token as a browser sends it; (status, Location) and body."""
-    headers = {
-        "Host": f"127.0.0.1:{client.port}",
-        "Cookie": client.cookie_header(),
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Origin": f"http://127.0.0.1:{client.port}",
-    }
-    client.conn.request("POST", path, body=body, headers=headers)
-    response = client.conn.getresponse()
-    data = response.read()
-    return (response.status, response.headers.get("Location", "")), data
+    return job_through(berth, path, {"reference": reference})
 
 
 if __name__ == "__main__":

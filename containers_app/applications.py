@@ -8,9 +8,11 @@ reading (`config`), then every service of the normalized configuration as a run 
 (container_checks, rules, the team's policy, the container maximum counting replicas).
 """
 
+import contextlib
 import dataclasses
 import os
 import stat
+import subprocess
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from containers_app import (
     teams,
 )
 from containers_app.compose_files import MAX_YAML_BYTES
-from containers_app.engine import Engine, compose
+from containers_app.engine import Engine, EngineError, compose
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
 from containers_app.engine.containers import ContainerSummary
@@ -144,12 +146,14 @@ def check_files(
     project_directory: str = "",
     own_containers: int = 0,
     pulling_all: bool = False,
+    pinned: Mapping[str, str] | None = None,
 ) -> Checked:
     """The files' configuration and override if `actor` may deploy them for `team` as
     application `name` on `engine`; raises Invalid or Refused. `own_containers`: how many
     containers the application has now (a redeploy replaces them, so they do not count
     against the team's maximum). `pulling_all`: every image is pulled (`pull`), not only
-    those the engine does not have (`up`)."""
+    those the engine does not have (`up`). `pinned`: services run on these image ids (a
+    rollback's), in Berth's override."""
     files = compose.Files(compose_text, env_text)
     try:
         document = compose_files.parse(compose_text)
@@ -170,7 +174,7 @@ def check_files(
         reasons += _pull_refusals(actor, engine, config, team, pulling_all=pulling_all)
     if reasons:
         raise Refused(reasons)
-    return Checked(config, compose_files.override(config, team) if team else "")
+    return Checked(config, compose_files.override(config, team, pinned=pinned))
 
 
 def _in_composes_words(name: str, files: compose.Files) -> str:
@@ -200,13 +204,17 @@ def _reach_refusals(actor: access.Actor, engine: Engine, config: Mapping, team: 
     for kind in ("networks", "volumes"):
         for key, value in (config.get(kind) or {}).items():
             reasons += rules.compose_object_refusals(kind, key, value or {})
+    joined: set[str] = set()
+    spec = None
     for name, service in config["services"].items():
         reasons += rules.compose_service_refusals(name, service)
         spec = _labelled(compose_files.service_spec(service, volume_names), team)
         found = container_checks.run_refusals(actor, engine, spec)
-        joins = [network_names.get(n, n) for n in service.get("networks") or {}]
-        found += container_checks.network_refusals(actor, engine, spec, joins)
         reasons += [f"Service {name}: {reason}" for reason in found]
+        joined |= {network_names.get(n, n) for n in service.get("networks") or {}}
+    # Every service is the team's: the networks they join are asked about once.
+    if spec is not None:
+        reasons += container_checks.network_refusals(actor, engine, spec, sorted(joined))
     return list(dict.fromkeys(reasons))  # a volume two services mount is said once
 
 
@@ -245,14 +253,13 @@ def _pull_refusals(
     let it reach, or a name another team's container was made from, which a pull would
     point at another image (rules.name_takeover)."""
     pulled = set()
+    present: dict[str, bool] = {}
     for service in config["services"].values():
         image = service.get("image") or ""
         pull_policy = str(service.get("pull_policy") or "missing")
-        if image and (
-            pulling_all
-            or pull_policy.startswith(PULLED_ANYWAY)
-            or not engine_images.image_exists(engine=engine, reference=image)
-        ):
+        if image and image not in present:
+            present[image] = engine_images.image_exists(engine=engine, reference=image)
+        if image and (pulling_all or pull_policy.startswith(PULLED_ANYWAY) or not present[image]):
             pulled.add(image)
     policies = teams.policies_of([team])
     reasons = []
@@ -425,13 +432,17 @@ def revision_start(
             rollback_of=rollback_of.number if rollback_of else None,
             compose=source.compose,
             env=source.env,
-            pinned={s: i["id"] for s, i in rollback_of.images.items()} if rollback_of else {},
+            pinned=pins_of(rollback_of),
         )
 
 
-def files_of(revision: Revision, team: str) -> tuple[compose.Files, dict]:
-    """The files compose is given for `revision` (with Berth's override) and its
-    configuration."""
+def pins_of(revision: Revision | None) -> dict[str, str]:
+    """The image id each service of `revision` ran, which a rollback to it runs again."""
+    return {s: i["id"] for s, i in revision.images.items()} if revision else {}
+
+
+def files_of(revision: Revision, team: str) -> compose.Files:
+    """The files compose is given for `revision`, with Berth's override."""
     env_text = env_of(revision)
     app = revision.application
     config = compose.config(
@@ -439,43 +450,52 @@ def files_of(revision: Revision, team: str) -> tuple[compose.Files, dict]:
         compose.Files(revision.compose, env_text),
         project_directory=app.project_directory,
     )
-    override = compose_files.override(config, team, pinned=revision.pinned) if team else ""
-    if not team and revision.pinned:
-        override = compose_files.override(config, "", pinned=revision.pinned)
-    return compose.Files(revision.compose, env_text, override), config
+    override = compose_files.override(config, team, pinned=revision.pinned)
+    return compose.Files(revision.compose, env_text, override)
 
 
-def deploy_work(revision: Revision, engine: Engine, args: Iterable[str]):
-    """The job that runs `docker compose <args>` for `revision` and records how it ended
-    and what each service runs afterwards (even when it failed part-way)."""
+def deploy_work(revision: Revision, engine: Engine, args: Iterable[str], files: compose.Files):
+    """The job that runs `docker compose <args>` on `files` (checked: check_files) for
+    `revision` and records how it ended and what each service runs afterwards, even when it
+    failed part-way: each service's image, and the configuration hash compose labels its
+    containers with (which revision each service runs is told by it)."""
     app = revision.application
-    team = app.team.slug if app.team else ""
 
     def work(run: Run) -> str:
-        try:
-            files, _ = files_of(revision, team)
-            with compose.workspace(
-                engine,
-                app.name,
-                files,
-                project_directory=app.project_directory,
-                auths=credentials.registry_auths(run.user),
-            ) as space:
-                revision.hashes = compose.service_hashes(space)
-                revision.save(update_fields=["hashes"])
+        with compose.workspace(
+            engine,
+            app.name,
+            files,
+            project_directory=app.project_directory,
+            auths=credentials.registry_auths(run.user),
+        ) as space:
+            try:
                 compose.run(space, list(args), on_line=run.say, on_start=run.stoppable)
-        except Exception as error:
-            revision.state = Revision.FAILED
-            revision.result = getattr(error, "reason", str(error))
-            revision.images = _images_of(engine, app.name)
-            revision.save(update_fields=["state", "result", "images"])
-            raise
-        revision.state = Revision.DEPLOYED
-        revision.images = _images_of(engine, app.name)
-        revision.save(update_fields=["state", "images"])
+            except Exception as error:
+                # Which containers were made again is not known: compose says each
+                # service's hash of these files.
+                with contextlib.suppress(EngineError, subprocess.SubprocessError):
+                    revision.hashes = compose.service_hashes(space)
+                _ended(revision, engine, Revision.FAILED, getattr(error, "reason", str(error)))
+                raise
+        _ended(revision, engine, Revision.DEPLOYED)
         return f"revision {revision.number} deployed"
 
     return work
+
+
+def _ended(revision: Revision, engine: Engine, state: str, result: str = "") -> None:
+    """Records how `revision` ended and what runs; deployed, its services' containers carry
+    its configuration's hashes (a redeploy's: only its service's)."""
+    images, hashes = _running(engine, revision.application.name)
+    if state == Revision.DEPLOYED:
+        revision.hashes = {
+            service: digest
+            for service, digest in hashes.items()
+            if not revision.service or service == revision.service
+        }
+    revision.state, revision.result, revision.images = state, result, images
+    revision.save(update_fields=["state", "result", "images", "hashes"])
 
 
 def deployed_files(app: Application) -> Revision:
@@ -491,7 +511,7 @@ def action_work(app: Application, engine: Engine, args: Iterable[str]):
     team = app.team.slug if app.team else ""
 
     def work(run: Run) -> str:
-        files, _ = files_of(deployed_files(app), team)
+        files = files_of(deployed_files(app), team)
         with compose.workspace(
             engine,
             app.name,
@@ -505,28 +525,27 @@ def action_work(app: Application, engine: Engine, args: Iterable[str]):
     return work
 
 
-def _images_of(engine: Engine, project: str) -> dict[str, dict]:
-    """What each service of `project` runs: its image's name, id and digest (a local image
-    has none), from its containers."""
-    found: dict[str, dict] = {}
+def _running(engine: Engine, project: str) -> tuple[dict[str, dict], dict[str, str]]:
+    """What each service of `project` runs, from one list of its containers: its image's
+    name, id and digest (a local image has none), and its configuration hash."""
+    images: dict[str, dict] = {}
+    hashes: dict[str, str] = {}
     try:
         rows = engine_containers.container_list(
             engine=engine, all=True, label=f"{access.PROJECT_LABEL}={project}"
         )
-    except Exception:
-        return found
+    except EngineError:  # the engine went away: what runs is not known
+        return images, hashes
+    digests: dict[str, str] = {}
     for row in rows:
         service = row.labels.get(SERVICE_LABEL)
-        if not service or service in found:
+        if not service or service in images:
             continue
-        digest = ""
-        try:
-            digests = engine_images.image_inspect(engine=engine, image_id=row.image_id).digests
-            digest = digests[0] if digests else ""
-        except Exception:
-            pass
-        found[service] = {"image": row.image, "id": row.image_id, "digest": digest}
-    return found
+        if row.image_id not in digests:
+            digests[row.image_id] = _digest_of(engine, row.image_id)
+        images[service] = {"image": row.image, "id": row.image_id, "digest": digests[row.image_id]}
+        hashes[service] = row.labels.get(HASH_LABEL, "")
+    return images, hashes
 
 
 def services_of(app: Application, project: "Project") -> list[str]:
@@ -536,6 +555,15 @@ def services_of(app: Application, project: "Project") -> list[str]:
     except compose_files.Unreadable:
         written = []
     return sorted(set(written) | set(project.services))
+
+
+def _digest_of(engine: Engine, image_id: str) -> str:
+    """The image's registry digest ("" for a local image, or one removed since)."""
+    try:
+        digests = engine_images.image_inspect(engine=engine, image_id=image_id).digests
+    except EngineError:
+        return ""
+    return digests[0] if digests else ""
 
 
 # --- What runs ------------------------------------------------------------------------------

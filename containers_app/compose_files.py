@@ -200,21 +200,25 @@ def network_names(config: Mapping) -> dict[str, str]:
 
 
 def override(config: Mapping, team: str, *, pinned: Mapping[str, str] | None = None) -> str:
-    """Berth's override file: the team's label on every service and on every network and
-    volume the application makes (not on external ones, which compose does not make), and
-    each service of `pinned` on the image id given (a rollback runs what it ran then)."""
-    label = {access.TEAM_LABEL: team}
+    """Berth's override file: the team's label (if it has one) on every service and on every
+    network and volume the application makes (not on external ones, which compose does not
+    make), and each service of `pinned` on the image id given (a rollback runs what it ran
+    then); "" when there is nothing to override."""
+    label = {access.TEAM_LABEL: team} if team else None
     services: dict[str, dict] = {}
     for name in config.get("services") or {}:
-        services[name] = {"labels": label}
+        service = {"labels": label} if label else {}
         if pinned and name in pinned:
-            services[name]["image"] = pinned[name]
-    made = {}
-    for kind in ("networks", "volumes"):
-        made[kind] = {
+            service["image"] = pinned[name]
+        if service:
+            services[name] = service
+    document: dict[str, dict] = {"services": services} if services else {}
+    for kind in ("networks", "volumes") if label else ():
+        made = {
             key: {"labels": label}
             for key, value in (config.get(kind) or {}).items()
             if not (value or {}).get("external")
         }
-    document = {"services": services, **{k: v for k, v in made.items() if v}}
-    return json.dumps(document, indent=2)  # JSON is YAML
+        if made:
+            document[kind] = made
+    return json.dumps(document, indent=2) if document else ""  # JSON is YAML

@@ -261,6 +261,16 @@ def make(docker_api) -> Iterator[Made]:
     made.cleanup()
 
 
+@pytest.fixture
+def projects(docker_api):
+    """Compose project names for a test; each project's objects are removed after it."""
+    from tests.engine.apps_helpers import Projects
+
+    made = Projects(docker_api)
+    yield made
+    made.cleanup()
+
+
 def member(username: str, team: str, role: str, **flags):
     """A new user with `role` in `team` (made if missing)."""
     from containers_app.models import Membership, Team

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from containers_app import access, actions, applications, cli, engines
-from containers_app.engine import EngineError, NotFound
+from containers_app.engine import EngineError, NotFound, compose
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import networks as engine_networks
 from containers_app.find import Found
@@ -56,7 +56,7 @@ def refused_page(request: HttpRequest, app, reasons: list[str], *, status: int) 
     return render(request, "apps/refused.html", context, status=status)
 
 
-def files_refusal(
+def checked_files(
     request: HttpRequest,
     *,
     app: Application | None,
@@ -68,12 +68,13 @@ def files_refusal(
     env_text: str,
     own_containers: int = 0,
     pulling_all: bool = False,
-) -> applications.Invalid | applications.Refused | None:
-    """Why the actor may not deploy these files as application `name` (the refusal recorded
-    as denied); None if they may."""
+    pinned: dict | None = None,
+) -> applications.Checked | applications.Invalid | applications.Refused:
+    """The files checked (applications.check_files), if the actor may deploy them as
+    application `name`; else why not (a refusal recorded as denied)."""
     engine = engine_for(request)
     try:
-        applications.check_files(
+        return applications.check_files(
             actor_of(request),
             engine,
             name=name,
@@ -83,6 +84,7 @@ def files_refusal(
             project_directory=app.project_directory if app else "",
             own_containers=own_containers,
             pulling_all=pulling_all,
+            pinned=pinned,
         )
     except applications.Invalid as error:
         return error
@@ -97,10 +99,9 @@ def files_refusal(
             target=name,
         )
         return refused
-    return None
 
 
-def answer_refusal(request, app, problem) -> HttpResponse:
+def refusal_page(request, app, problem) -> HttpResponse:
     if isinstance(problem, applications.Invalid):
         return refused_page(request, app, [problem.reason], status=400)
     return refused_page(request, app, problem.reasons, status=403)
@@ -113,33 +114,38 @@ def deploy(
     action: str,
     service: str = "",
     rollback_of: Revision | None = None,
+    checked: applications.Checked | None = None,
 ) -> HttpResponse:
-    """Checks the files a deploy takes, records a revision and starts its job; answers with
-    the job's page."""
+    """Checks the files a deploy takes (unless a new application's were just `checked`),
+    records a revision and starts its job; answers with the job's page."""
     engine = engine_for(request)
     source = rollback_of or app
     args = applications.redeploy_args(service) if service else applications.COMMANDS["deploy"]
     command = cli.compose(app.name, *args)
     team = _checked(request, app, action, command)
-    own = engine_containers.container_list(
-        engine=engine, all=True, label=f"{access.PROJECT_LABEL}={app.name}"
-    )
-    problem = files_refusal(
-        request,
-        app=app,
-        action=action,
-        command=command,
-        name=app.name,
-        team=team,
-        compose_text=source.compose,
-        env_text=applications.env_of(source),
-        own_containers=len(own),
-    )
-    if problem:
-        return answer_refusal(request, app, problem)
+    env_text = applications.env_of(source)
+    if checked is None:
+        own = engine_containers.container_list(
+            engine=engine, all=True, label=f"{access.PROJECT_LABEL}={app.name}"
+        )
+        checked = checked_files(
+            request,
+            app=app,
+            action=action,
+            command=command,
+            name=app.name,
+            team=team,
+            compose_text=source.compose,
+            env_text=env_text,
+            own_containers=len(own),
+            pinned=applications.pins_of(rollback_of),
+        )
+        if not isinstance(checked, applications.Checked):
+            return refusal_page(request, app, checked)
     revision = applications.revision_start(
         app=app, by=request.user, action=action, service=service, rollback_of=rollback_of
     )
+    files = compose.Files(source.compose, env_text, checked.override)
     job = actions.perform_job(
         request,
         on=applications.target(app),
@@ -148,7 +154,7 @@ def deploy(
         kind=f"app {action}",
         target=app.name,
         command=command,
-        work=applications.deploy_work(revision, engine, args),
+        work=applications.deploy_work(revision, engine, args, files),
     )
     revision.job_id = job.pk
     revision.save(update_fields=["job"])
@@ -201,12 +207,12 @@ def app_new(request: HttpRequest) -> HttpResponse:
         form.add_error("name", taken)
         return _new_page(request, form, status=400)
     files = {"compose_text": data["compose"], "env_text": data["env"]}
-    problem = files_refusal(
+    checked = checked_files(
         request, app=None, action="deploy", command=command, name=name, team=team, **files
     )
-    if problem:
-        status = 400 if isinstance(problem, applications.Invalid) else 403
-        return _new_page(request, form, status=status, problem=problem)
+    if not isinstance(checked, applications.Checked):
+        status = 400 if isinstance(checked, applications.Invalid) else 403
+        return _new_page(request, form, status=status, problem=checked)
     try:
         app = applications.application_create(
             by=request.user,
@@ -218,7 +224,7 @@ def app_new(request: HttpRequest) -> HttpResponse:
     except applications.Invalid as error:
         form.add_error("name", error.reason)
         return _new_page(request, form, status=400)
-    return deploy(request, app, action=Revision.DEPLOY)
+    return deploy(request, app, action=Revision.DEPLOY, checked=checked)
 
 
 @changes_its_object
@@ -240,7 +246,7 @@ def app_action(request: HttpRequest, name: str, action: str) -> HttpResponse:
     team = _checked(request, app, action, command)
     if action == "pull":
         pulled = applications.deployed_files(app)
-        problem = files_refusal(
+        checked = checked_files(
             request,
             app=app,
             action=action,
@@ -252,8 +258,8 @@ def app_action(request: HttpRequest, name: str, action: str) -> HttpResponse:
             own_containers=len(project.containers),
             pulling_all=True,
         )
-        if problem:
-            return answer_refusal(request, app, problem)
+        if not isinstance(checked, applications.Checked):
+            return refusal_page(request, app, checked)
     engine = engine_for(request)
     job = actions.perform_job(
         request,
@@ -366,7 +372,7 @@ def app_edit(request: HttpRequest, name: str) -> HttpResponse:
         reasons = [error for errors in form.errors.values() for error in errors]
         return refused_page(request, app, reasons, status=400)
     compose_text, env_text = form.cleaned_data["compose"], form.cleaned_data["env"]
-    problem = files_refusal(
+    checked = checked_files(
         request,
         app=app,
         action="edit",
@@ -377,8 +383,8 @@ def app_edit(request: HttpRequest, name: str) -> HttpResponse:
         env_text=env_text,
         own_containers=len(project.containers),
     )
-    if problem:
-        return answer_refusal(request, app, problem)
+    if not isinstance(checked, applications.Checked):
+        return refusal_page(request, app, checked)
     actions.perform_new(
         request,
         engine=engine_for(request),
