@@ -14,10 +14,17 @@ ENV_HELP = "KEY=value lines: interpolated into the YAML, and env_file: .env read
 
 class _Files(forms.Form):
     compose = forms.CharField(
-        label="compose.yaml", strip=False, widget=forms.Textarea, help_text=COMPOSE_HELP
+        label="compose.yaml",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}),
+        help_text=COMPOSE_HELP,
     )
     env = forms.CharField(
-        label=".env", required=False, strip=False, widget=forms.Textarea, help_text=ENV_HELP
+        label=".env",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
+        help_text=ENV_HELP,
     )
 
     def clean_compose(self) -> str:

@@ -21,6 +21,7 @@ from containers_app.engine import NotFound
 from containers_app.engine import containers as engine_containers
 from containers_app.forms import ApplicationEditForm
 from containers_app.models import Application, Team
+from containers_app.rows import container_rows
 from containers_app.views.common import (
     actor_of,
     can_view,
@@ -123,10 +124,11 @@ def app_detail(request: HttpRequest, name: str) -> HttpResponse:
         }
     if app is None:
         context |= _found_context(request, project, actor)
+    rows = {row["id"]: row for row in container_rows(project.containers, actor)}
     context["service_rows"] = [
         {
             "name": s,
-            "containers": project.of_service(s),
+            "containers": [rows[c.id] for c in project.of_service(s)],
             "revision": running.get(s),
             "redeploy": typed(request, cli.compose(name, *applications.redeploy_args(s))),
         }

@@ -38,8 +38,16 @@ def test_an_application_is_deployed_from_the_page_and_shown(signed_in, projects,
     expect(page.locator("table.revisions")).to_contain_text("deployed")
     page.screenshot(path=screenshots_dir / "apps-detail.png", full_page=True)
 
+    # A container's own buttons lead back here.
+    worker = page.locator('tr[data-id="worker"]')
+    worker.get_by_role("button", name="Stop").click()
+    expect(page.locator('tr[data-id="worker"] .badge')).to_have_text("exited")
+    expect(page.locator("h1 .badge")).to_have_text("partly running")
+    expect(page).to_have_url(re.compile(f"/engines/local/apps/{name}/$"))
+
     page.goto("/apps/")
     row = page.locator(f'tr[data-id="local/{name}"]')
-    expect(row).to_contain_text("2 running / 2")
+    expect(row).to_contain_text("1 running / 2")
+    expect(row).to_contain_text("partly running")
     expect(row).to_contain_text(re.compile("deployed by Berth"))
     page.screenshot(path=screenshots_dir / "apps-list.png", full_page=True)

@@ -218,3 +218,28 @@ def test_a_deploy_that_fails_part_way_says_so_and_what_runs(make, staff_client, 
     page = staff_client.get(f"/engines/local/apps/{name}/").content.decode()
     assert "partly running" in page or "failing" in page
     assert "failed" in page
+
+
+def test_a_missing_image_fails_the_deploy_in_composes_words(staff_client, projects):
+    name = projects.new()
+    compose = yaml_of({"web": {"image": "127.0.0.1:1/berthtest/none:1"}})
+    job = job_of(new_app(staff_client, name, compose, env=""))
+    assert job.state == "failed"
+    assert "127.0.0.1:1" in job.output and "docker compose up failed" in job.result
+    revision = Application.objects.get(name=name).revisions.get()
+    assert revision.state == Revision.FAILED and revision.images == {}
+
+
+def test_two_revisions_are_compared(staff_client, projects):
+    name = projects.new()
+    assert job_of(new_app(staff_client, name)).state == "done"
+    edited = THREE_YAML.replace('"MODE": "${MODE}"', '"MODE": "${MODE}-two"')
+    staff_client.post(f"/engines/local/apps/{name}/edit/", {"compose": edited, "env": "MODE=b\n"})
+    assert job_of(staff_client.post(f"/engines/local/apps/{name}/deploy/")).state == "done"
+    page = staff_client.get(f"/engines/local/apps/{name}/diff/", {"a": "1", "b": "2"})
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "-        &quot;MODE&quot;: &quot;${MODE}&quot;" in body
+    assert "+        &quot;MODE&quot;: &quot;${MODE}-two&quot;" in body
+    assert "-MODE=one" in body and "+MODE=b" in body
+    assert staff_client.get(f"/engines/local/apps/{name}/diff/", {"a": "9"}).status_code == 404
