@@ -212,6 +212,7 @@ def _reach_refusals(actor: access.Actor, engine: Engine, config: Mapping, team: 
         found = container_checks.run_refusals(actor, engine, spec)
         reasons += [f"Service {name}: {reason}" for reason in found]
         joined |= {network_names.get(n, n) for n in service.get("networks") or {}}
+    reasons += rules.compose_network_refusals(sorted(joined))
     # Every service is the team's: the networks they join are asked about once.
     if spec is not None:
         reasons += container_checks.network_refusals(actor, engine, spec, sorted(joined))

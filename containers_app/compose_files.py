@@ -35,14 +35,18 @@ class Unreadable(ValueError):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """YAML as compose's parser takes it: a key given twice is refused (PyYAML would keep the
-    last one, which compose refuses: the two must never disagree on what a file says)."""
+    """YAML as compose's parser takes it: a key given twice in one mapping is refused
+    (PyYAML would keep the last one, which compose refuses: the two must never disagree on
+    what a file says)."""
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)  # resolves `<<` merges, which may repeat a key
             seen = set()
+            # The mapping's own keys, before `<<` merges are flattened in: a key of its own
+            # overrides a merged one, as YAML (and compose) says.
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
                 key = self.construct_object(key_node, deep=True)
                 if isinstance(key, str | int | float | bool) and key in seen:
                     raise yaml.constructor.ConstructorError(

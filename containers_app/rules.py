@@ -326,7 +326,7 @@ _SERVICE_KEYS = (
     "mem_limit mem_reservation memswap_limit cpus cpu_shares cap_drop cap_add privileged "
     "security_opt devices network_mode pid ipc userns_mode extra_hosts dns dns_search "
     "dns_opt ulimits sysctls scale pull_policy platform profiles secrets configs links "
-    "annotations attach oom_score_adj pids_limit group_add mac_address"
+    "attach pids_limit group_add mac_address"
 )
 COMPOSE_SERVICE_KEYS = frozenset(_SERVICE_KEYS.split())
 
@@ -350,12 +350,27 @@ def compose_service_refusals(name: str, service: Mapping) -> list[str]:
             f"Service {name}: deploy.resources.reservations.devices gives the containers the "
             "host's devices (GPUs): only a superuser may set it."
         )
+    labels = {
+        **(service.get("labels") or {}),
+        **((service.get("deploy") or {}).get("labels") or {}),
+    }
     reasons += [
         f"Service {name}: the label {key} is set by Berth or Docker Compose only: it would "
         "claim the containers for a team or project."
-        for key in access.reserved_labels(service.get("labels") or {})
+        for key in access.reserved_labels(labels)
     ]
     return reasons
+
+
+def compose_network_refusals(joined: Iterable[str]) -> list[str]:
+    """Why services may not join the networks `joined` (the engine's names of them): the
+    engine's `host` network, named as an external network, is `--network host`."""
+    return [
+        "An external network named host puts the containers in the host's own network "
+        "stack (as --network host): only a superuser may use it."
+        for name in joined
+        if name == "host"
+    ]
 
 
 def compose_object_refusals(kind: str, name: str, value: Mapping) -> list[str]:
@@ -364,6 +379,13 @@ def compose_object_refusals(kind: str, name: str, value: Mapping) -> list[str]:
     bridge (macvlan and the like reach the host's own network)."""
     if value.get("external"):
         return []  # judged as an existing object of the engine, by its owner
+    reserved = [
+        f"{kind.capitalize()[:-1]} {name}: the label {key} is set by Berth or Docker Compose "
+        "only: it would claim it for a team or project."
+        for key in access.reserved_labels(value.get("labels") or {})
+    ]
+    if reserved:
+        return reserved
     if kind == "volumes":
         driver = value.get("driver") or "local"
         refused = host_volume_refusals(driver, dict(value.get("driver_opts") or {}))

@@ -39,6 +39,13 @@ def refused_with(response, *words: str) -> str:
             "mounts the Docker socket",
         ),
         (yaml_of({"web": service(network_mode="host")}), "--network host"),
+        (
+            yaml_of(
+                {"web": service(networks=["hostnet"])},
+                networks={"hostnet": {"external": True, "name": "host"}},
+            ),
+            "An external network named host",
+        ),
         (yaml_of({"web": service(cap_add=["SYS_ADMIN"])}), "--cap-add SYS_ADMIN"),
         (
             yaml_of({"web": service(env_file=["/proc/self/environ"])}),
