@@ -28,6 +28,7 @@ from containers_app import (
     container_checks,
     credentials,
     image_origins,
+    jobs,
     policy,
     rules,
     teams,
@@ -38,8 +39,7 @@ from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
 from containers_app.engine.containers import ContainerSummary
 from containers_app.forms.apps import MAX_ENV_BYTES
-from containers_app.jobs import Run
-from containers_app.models import Application, ProjectAssignment, Revision, Team
+from containers_app.models import Application, Job, ProjectAssignment, Revision, Team
 
 APPLICATION = "application"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -277,44 +277,41 @@ def _pull_refusals(
 def application_create(
     *, by, engine: Engine, name: str, team: Team | None, compose_text: str, env_text: str
 ) -> Application:
-    """Records a new application (deployed by application_deploy). Raises Invalid if the
-    name was taken meanwhile."""
-    with transaction.atomic():
-        if Application.objects.filter(engine=engine.slug, name=name).exists():
-            raise Invalid(f"An application named {name} is on this engine already.")
-        app = Application.objects.create(
-            engine=engine.slug,
-            name=name,
-            team=team,
-            compose=compose_text,
-            env=credentials.encrypt(env_text) if env_text else "",
-            created_by=by,
-        )
-        if team is not None:
-            # Its containers, networks and volumes are the team's, as compose makes them.
-            ProjectAssignment.objects.update_or_create(
-                engine=engine.slug, project=name, defaults={"team": team}
-            )
-    return app
+    """Records a new application (deploy_work deploys it). Raises Invalid if the name was
+    taken meanwhile."""
+    return _recorded(by=by, engine=engine, name=name, team=team, compose=compose_text, env=env_text)
 
 
 def application_adopt(
     *, by, engine: Engine, name: str, team: Team | None, files: "AdoptedFiles"
 ) -> Application:
-    """A compose project found on `engine` recorded as an application of `team` (and its
-    project handed to the team); nothing running changes until it is deployed."""
+    """A compose project found on `engine` recorded as an application of `team`; nothing
+    running changes until it is deployed. Raises Invalid if it is one already."""
+    return _recorded(
+        by=by,
+        engine=engine,
+        name=name,
+        team=team,
+        compose=files.compose,
+        env=files.env,
+        project_directory=files.project_directory,
+        adopted=True,
+    )
+
+
+def _recorded(*, by, engine: Engine, name: str, team: Team | None, env: str, **fields):
+    """The application's row, its .env encrypted, and its project handed to its team (its
+    containers, networks and volumes are the team's, as compose makes them)."""
     with transaction.atomic():
         if Application.objects.filter(engine=engine.slug, name=name).exists():
-            raise Invalid(f"{name} is an application already.")
+            raise Invalid(f"{name} is an application on this engine already.")
         app = Application.objects.create(
             engine=engine.slug,
             name=name,
             team=team,
-            compose=files.compose,
-            env=credentials.encrypt(files.env) if files.env else "",
-            project_directory=files.project_directory,
-            adopted=True,
+            env=credentials.encrypt(env) if env else "",
             created_by=by,
+            **fields,
         )
         if team is not None:
             ProjectAssignment.objects.update_or_create(
@@ -455,6 +452,17 @@ def files_of(revision: Revision, team: str) -> compose.Files:
     return compose.Files(revision.compose, env_text, override)
 
 
+def _workspace(run: jobs.Run, engine: Engine, app: Application, files: compose.Files):
+    """The job's private folder for compose, with the registry logins of whoever started it."""
+    return compose.workspace(
+        engine,
+        app.name,
+        files,
+        project_directory=app.project_directory,
+        auths=credentials.registry_auths(run.user),
+    )
+
+
 def deploy_work(revision: Revision, engine: Engine, args: Iterable[str], files: compose.Files):
     """The job that runs `docker compose <args>` on `files` (checked: check_files) for
     `revision` and records how it ended and what each service runs afterwards, even when it
@@ -462,14 +470,8 @@ def deploy_work(revision: Revision, engine: Engine, args: Iterable[str], files: 
     containers with (which revision each service runs is told by it)."""
     app = revision.application
 
-    def work(run: Run) -> str:
-        with compose.workspace(
-            engine,
-            app.name,
-            files,
-            project_directory=app.project_directory,
-            auths=credentials.registry_auths(run.user),
-        ) as space:
+    def work(run: jobs.Run) -> str:
+        with _workspace(run, engine, app, files) as space:
             try:
                 compose.run(space, list(args), on_line=run.say, on_start=run.stoppable)
             except Exception as error:
@@ -499,6 +501,26 @@ def _ended(revision: Revision, engine: Engine, state: str, result: str = "") -> 
     revision.save(update_fields=["state", "result", "images", "hashes"])
 
 
+def running_job(app: Application) -> Job | None:
+    """A compose job of `app` still running or waiting (another must not run beside it:
+    two `up`s of one project race), if any. One of a process that is gone is settled as
+    interrupted first (jobs.settled), and does not count."""
+    for job in Job.objects.filter(
+        engine=app.engine, target=app.name, kind__startswith="app ", state__in=jobs.ACTIVE
+    ):
+        if not jobs.settled(job).ended:
+            return job
+    return None
+
+
+def revision_settled(revision: Revision) -> None:
+    """A revision whose job ended without running it (cancelled while it waited) is failed,
+    not running for ever."""
+    Revision.objects.filter(pk=revision.pk, state=Revision.RUNNING).update(
+        state=Revision.FAILED, result="its job ended before it ran"
+    )
+
+
 def deployed_files(app: Application) -> Revision:
     """What runs: the application's last deployed revision, else its current files (as an
     unsaved revision)."""
@@ -511,15 +533,9 @@ def action_work(app: Application, engine: Engine, args: Iterable[str]):
     files of the application's last deployed revision (what runs), else its current ones."""
     team = app.team.slug if app.team else ""
 
-    def work(run: Run) -> str:
+    def work(run: jobs.Run) -> str:
         files = files_of(deployed_files(app), team)
-        with compose.workspace(
-            engine,
-            app.name,
-            files,
-            project_directory=app.project_directory,
-            auths=credentials.registry_auths(run.user),
-        ) as space:
+        with _workspace(run, engine, app, files) as space:
             compose.run(space, list(args), on_line=run.say, on_start=run.stoppable)
         return "done"
 

@@ -188,43 +188,39 @@ def _said(output: str, folder: Path) -> str:
     return "\n".join(lines[-20:])
 
 
+def _read(space: Workspace, *args: str) -> str:
+    """What `docker compose <args>` prints when it only reads the files; ComposeInvalid
+    with its words if it refuses them."""
+    try:
+        done = subprocess.run(
+            space.command(*args),
+            env=dict(space.environment),
+            cwd=space.folder,
+            capture_output=True,
+            text=True,
+            timeout=CONFIG_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise ComposeInvalid("compose took too long to read the files") from error
+    if done.returncode != 0:
+        raise ComposeInvalid(_said(done.stderr or done.stdout, space.folder))
+    return done.stdout
+
+
 def config(project: str, files: Files, *, project_directory: str = "") -> dict:
     """`docker compose config --format json`: the files as compose reads them, normalized
     (every service's options in one form). Raises ComposeInvalid with compose's words."""
     with workspace(None, project, files, project_directory=project_directory) as space:
-        try:
-            done = subprocess.run(
-                space.command("config", "--format", "json"),
-                env=dict(space.environment),
-                cwd=space.folder,
-                capture_output=True,
-                text=True,
-                timeout=CONFIG_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as error:
-            raise ComposeInvalid("compose took too long to read the files") from error
-        if done.returncode != 0:
-            raise ComposeInvalid(_said(done.stderr or done.stdout, space.folder))
-        return json.loads(done.stdout)
+        return json.loads(_read(space, "config", "--format", "json"))
 
 
 def service_hashes(space: Workspace) -> dict[str, str]:
     """Each service's configuration hash, as compose labels its containers with
     (com.docker.compose.config-hash): which containers run which revision's services."""
-    done = subprocess.run(
-        space.command("config", "--hash", "*"),
-        env=dict(space.environment),
-        cwd=space.folder,
-        capture_output=True,
-        text=True,
-        timeout=CONFIG_TIMEOUT,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise ComposeInvalid(_said(done.stderr or done.stdout, space.folder))
+    printed = _read(space, "config", "--hash", "*")
     hashes = {}
-    for line in done.stdout.splitlines():
+    for line in printed.splitlines():
         service, _, digest = line.strip().partition(" ")
         if service and digest:
             hashes[service] = digest.strip()

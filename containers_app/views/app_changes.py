@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from containers_app import access, actions, applications, cli, engines
-from containers_app.engine import EngineError, NotFound, compose
+from containers_app.engine import Conflict, EngineError, NotFound, compose
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import networks as engine_networks
 from containers_app.find import Found
@@ -39,8 +39,10 @@ PAST = {"start": "Started", "stop": "Stopped", "restart": "Restarted", "down": "
 
 
 def _checked(request: HttpRequest, app: Application, action: str, command: str) -> str:
-    """The application's team, if the actor may do `action` to it; else a 403 (recorded)."""
-    return actions.check(
+    """The application's team, if the actor may do `action` to it; else a 403 (recorded).
+    A change while another compose job of the application runs is a 409: two runs of
+    compose on one project race."""
+    team = actions.check(
         request,
         engine=engine_for(request),
         needs=applications.NEEDS[action],
@@ -49,6 +51,12 @@ def _checked(request: HttpRequest, app: Application, action: str, command: str) 
         target=app.name,
         command=command,
     )
+    if action != "edit" and (running := applications.running_job(app)) is not None:
+        raise Conflict(
+            f"{running.kind} of {app.name} is running (job #{running.pk}): wait for it to end, "
+            "or cancel it."
+        )
+    return team
 
 
 def refused_page(request: HttpRequest, app, reasons: list[str], *, status: int) -> HttpResponse:
@@ -101,6 +109,21 @@ def checked_files(
         return refused
 
 
+def _checked_as_app(
+    request: HttpRequest, app: Application, source: Application | Revision, **given
+) -> applications.Checked | applications.Invalid | applications.Refused:
+    """checked_files on the files of `source` (the application's current ones, or a
+    revision's), as application `app`."""
+    return checked_files(
+        request,
+        app=app,
+        name=app.name,
+        compose_text=source.compose,
+        env_text=applications.env_of(source),
+        **given,
+    )
+
+
 def refusal_page(request, app, problem) -> HttpResponse:
     if isinstance(problem, applications.Invalid):
         return refused_page(request, app, [problem.reason], status=400)
@@ -128,15 +151,13 @@ def deploy(
         own = engine_containers.container_list(
             engine=engine, all=True, label=f"{access.PROJECT_LABEL}={app.name}"
         )
-        checked = checked_files(
+        checked = _checked_as_app(
             request,
-            app=app,
+            app,
+            source,
             action=action,
             command=command,
-            name=app.name,
             team=team,
-            compose_text=source.compose,
-            env_text=env_text,
             own_containers=len(own),
             pinned=applications.pins_of(rollback_of),
         )
@@ -146,19 +167,31 @@ def deploy(
         app=app, by=request.user, action=action, service=service, rollback_of=rollback_of
     )
     files = compose.Files(source.compose, env_text, checked.override)
-    job = actions.perform_job(
+    job = _job(
         request,
-        on=applications.target(app),
-        engine=engine,
-        needs=applications.NEEDS[action],
-        kind=f"app {action}",
-        target=app.name,
-        command=command,
+        app,
+        action,
+        command,
         work=applications.deploy_work(revision, engine, args, files),
+        cleanup=lambda: applications.revision_settled(revision),
     )
     revision.job_id = job.pk
     revision.save(update_fields=["job"])
     return redirect("jobs:detail", job_id=job.pk)
+
+
+def _job(request: HttpRequest, app: Application, action: str, command: str, **given):
+    """A compose job of `app` (actions.perform_job: checked again, audited as it ends)."""
+    return actions.perform_job(
+        request,
+        on=applications.target(app),
+        engine=engine_for(request),
+        needs=applications.NEEDS[action],
+        kind=f"app {action}",
+        target=app.name,
+        command=command,
+        **given,
+    )
 
 
 def _new_form(request: HttpRequest, data=None) -> ApplicationForm:
@@ -245,33 +278,21 @@ def app_action(request: HttpRequest, name: str, action: str) -> HttpResponse:
     command = cli.compose(app.name, *args)
     team = _checked(request, app, action, command)
     if action == "pull":
-        pulled = applications.deployed_files(app)
-        checked = checked_files(
+        checked = _checked_as_app(
             request,
-            app=app,
+            app,
+            applications.deployed_files(app),
             action=action,
             command=command,
-            name=app.name,
             team=team,
-            compose_text=pulled.compose,
-            env_text=applications.env_of(pulled),
             own_containers=len(project.containers),
             pulling_all=True,
         )
         if not isinstance(checked, applications.Checked):
             return refusal_page(request, app, checked)
     engine = engine_for(request)
-    job = actions.perform_job(
-        request,
-        on=applications.target(app),
-        engine=engine,
-        needs=applications.NEEDS[action],
-        kind=f"app {action}",
-        target=app.name,
-        command=command,
-        work=applications.action_work(app, engine, args),
-        key=("app", engine.slug, app.name, action),
-    )
+    work = applications.action_work(app, engine, args)
+    job = _job(request, app, action, command, work=work, key=("app", engine.slug, app.name, action))
     return redirect("jobs:detail", job_id=job.pk)
 
 
@@ -424,16 +445,15 @@ def app_adopt(request: HttpRequest, name: str) -> HttpResponse:
     BERTH_COMPOSE_IMPORT_DIRS allows. Nothing running changes now."""
     project = project_of(request, name)
     engine = engine_for(request)
-    command = cli.team_assign(request.POST.get("team", "")[:63], name, engine.slug)
-    actions.check(
-        request,
-        engine=engine,
-        needs=access.ASSIGN,
-        on=applications.target(team=None),
-        action="app adopt",
-        target=name,
-        command=command,
-    )
+    adopting = {
+        "engine": engine,
+        "needs": access.ASSIGN,
+        "on": applications.target(team=None),
+        "action": "app adopt",
+        "target": name,
+        "command": cli.team_assign(request.POST.get("team", "")[:63], name, engine.slug),
+    }
+    actions.check(request, **adopting)
     if project.app is not None:
         reason = f"{name} is an application already."
         return refused_page(request, project.app, [reason], status=400)
@@ -445,12 +465,7 @@ def app_adopt(request: HttpRequest, name: str) -> HttpResponse:
         files = applications.adopted_files(engine, project, form.cleaned_data)
         app = actions.perform_new(
             request,
-            engine=engine,
-            needs=access.ASSIGN,
-            on=applications.target(team=None),
-            action="app adopt",
-            target=name,
-            command=command,
+            **adopting,
             call=lambda: applications.application_adopt(
                 by=request.user, engine=engine, name=name, team=form.team_row, files=files
             ),

@@ -243,3 +243,29 @@ def test_two_revisions_are_compared(staff_client, projects):
     assert "+        &quot;MODE&quot;: &quot;${MODE}-two&quot;" in body
     assert "-MODE=one" in body and "+MODE=b" in body
     assert staff_client.get(f"/engines/local/apps/{name}/diff/", {"a": "9"}).status_code == 404
+
+
+def test_no_second_compose_job_runs_beside_one_of_the_same_application(
+    staff_client, staff_user, projects
+):
+    from containers_app import jobs
+    from containers_app.models import Job
+
+    name = projects.new()
+    assert job_of(new_app(staff_client, name)).state == "done"
+    # A deploy still running, in another live process of this host.
+    Job.objects.create(
+        user=staff_user,
+        username=staff_user.get_username(),
+        engine="local",
+        kind="app deploy",
+        target=name,
+        command="docker compose up",
+        state=Job.RUNNING,
+        runner=f"{jobs.HOST}:1:0",
+    )
+    for path in ("deploy/", "stop/", "services/web/redeploy/"):
+        response = staff_client.post(f"/engines/local/apps/{name}/{path}")
+        assert response.status_code == 409, path
+        assert "app deploy of" in response.content.decode()
+    assert Application.objects.get(name=name).revisions.count() == 1
