@@ -461,6 +461,12 @@ def app_adopt(request: HttpRequest, name: str) -> HttpResponse:
     if not form.is_valid():
         reasons = [error for errors in form.errors.values() for error in errors]
         return refused_page(request, None, reasons, status=400)
+    team = form.cleaned_data["team"]
+    if team and not engine.granted(team):
+        reason = (
+            f"Team {team} may not use engine {engine.slug}: grant it on the Engines page first."
+        )
+        return refused_page(request, None, [reason], status=400)
     try:
         files = applications.adopted_files(engine, project, form.cleaned_data)
         app = actions.perform_new(
