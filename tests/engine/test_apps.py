@@ -13,6 +13,9 @@ from tests.engine.jobs_helpers import job_of
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+PROJECT = "com.docker.compose.project"
+
+
 def yaml_of(services: dict, **top) -> str:
     return json.dumps({"services": services, **top}, indent=2)  # JSON is YAML
 
@@ -269,3 +272,74 @@ def test_no_second_compose_job_runs_beside_one_of_the_same_application(
         assert response.status_code == 409, path
         assert "app deploy of" in response.content.decode()
     assert Application.objects.get(name=name).revisions.count() == 1
+
+
+def test_an_engine_that_goes_down_mid_deploy_fails_the_job_and_revision(staff_client, db):
+    from containers_app import engines
+    from containers_app.models import Job
+    from tests.conftest import unique
+    from tests.engine.apps_helpers import remove_project
+    from tests.engine.second_engine import SecondEngine
+
+    second = SecondEngine("apps")
+    slug = unique("down")
+    name = unique("app")
+    with second.running():
+        engines.engine_add(slug=slug, address=second.address, every_team=True)
+        try:
+            # b waits for a to be healthy, which it never is: compose waits on the engine.
+            never = {"test": ["CMD", "false"], "interval": "1s", "retries": 1000}
+            compose = yaml_of(
+                {
+                    "a": service(healthcheck=never),
+                    "b": service(depends_on={"a": {"condition": "service_healthy"}}),
+                }
+            )
+            body = {"name": name, "team": HOME_TEAM, "engine": slug, "compose": compose}
+            response = staff_client.post("/apps/new/", body)
+            assert response.status_code == 302, response.content[:2000]
+            with second.api() as api:
+                wait_on_condition(
+                    lambda: any(
+                        c["State"] == "running"
+                        for c in api.containers(filters={"label": f"{PROJECT}={name}"})
+                    ),
+                    timeout=60,
+                )
+            second.stop()
+            job = job_of(response)
+            assert job.state == Job.FAILED
+            assert "docker compose up failed" in job.result
+            revision = Application.objects.get(engine=slug, name=name).revisions.get()
+            assert revision.state == Revision.FAILED
+            page = staff_client.get(f"/engines/{slug}/apps/{name}/")
+            assert page.status_code == 503  # said as every page of a down engine says it
+        finally:
+            second.start()
+            with second.api() as api:
+                remove_project(api, name)
+            engines.engine_remove(slug=slug)
+
+
+def test_a_cancelled_deploy_stops_compose_and_fails_its_revision(staff_client, projects):
+    from containers_app.models import Job
+
+    name = projects.new()
+    never = {"test": ["CMD", "false"], "interval": "1s", "retries": 1000}
+    compose = yaml_of(
+        {
+            "a": service(healthcheck=never),
+            "b": service(depends_on={"a": {"condition": "service_healthy"}}),
+        }
+    )
+    response = new_app(staff_client, name, compose, env="")
+    assert response.status_code == 302
+    job_id = int(response["Location"].rstrip("/").rsplit("/", 1)[1])
+    wait_on_condition(lambda: any(c["State"] == "running" for c in projects.containers(name)))
+    assert staff_client.post(f"/jobs/{job_id}/cancel/").status_code == 302
+    job = job_of(response)
+    assert job.state == Job.CANCELLED
+    revision = Application.objects.get(name=name).revisions.get()
+    assert revision.state == Revision.FAILED
+    # compose is gone: b, which waited for a, was never started.
+    assert all(c["State"] != "running" for c in projects.containers(name, "b"))
