@@ -33,12 +33,11 @@ from containers_app import (
     rules,
     teams,
 )
-from containers_app.compose_files import MAX_YAML_BYTES
+from containers_app.compose_files import MAX_ENV_BYTES, MAX_YAML_BYTES
 from containers_app.engine import Engine, EngineError, compose
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
 from containers_app.engine.containers import ContainerSummary
-from containers_app.forms.apps import MAX_ENV_BYTES
 from containers_app.models import Application, Job, ProjectAssignment, Revision, Team
 
 APPLICATION = "application"
@@ -46,7 +45,6 @@ SERVICE_LABEL = "com.docker.compose.service"
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 HASH_LABEL = "com.docker.compose.config-hash"
-NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,62}"
 # What compose is asked for each action; `down` may add --volumes.
 COMMANDS = {
     "deploy": ("up", "-d", "--remove-orphans"),
@@ -109,7 +107,15 @@ def target(app: Application | None = None, *, team: str | None = None) -> access
 
 
 def env_of(app: Application | Revision) -> str:
-    return credentials.decrypt(app.env) if app.env else ""
+    """The .env text, decrypted. Raises Invalid if the current BERTH_CREDENTIALS_KEY cannot
+    decrypt it (the key was changed or lost)."""
+    try:
+        return credentials.decrypt(app.env) if app.env else ""
+    except credentials.CredentialUnreadable as error:
+        raise Invalid(
+            "The .env stored for this application cannot be decrypted with the current "
+            "BERTH_CREDENTIALS_KEY: save the application's .env again."
+        ) from error
 
 
 # --- Checks ---------------------------------------------------------------------------------

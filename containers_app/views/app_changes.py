@@ -114,13 +114,12 @@ def _checked_as_app(
 ) -> applications.Checked | applications.Invalid | applications.Refused:
     """checked_files on the files of `source` (the application's current ones, or a
     revision's), as application `app`."""
+    try:
+        env_text = applications.env_of(source)
+    except applications.Invalid as error:
+        return error
     return checked_files(
-        request,
-        app=app,
-        name=app.name,
-        compose_text=source.compose,
-        env_text=applications.env_of(source),
-        **given,
+        request, app=app, name=app.name, compose_text=source.compose, env_text=env_text, **given
     )
 
 
@@ -146,7 +145,10 @@ def deploy(
     args = applications.redeploy_args(service) if service else applications.COMMANDS["deploy"]
     command = cli.compose(app.name, *args)
     team = _checked(request, app, action, command)
-    env_text = applications.env_of(source)
+    try:
+        env_text = applications.env_of(source)
+    except applications.Invalid as error:
+        return refusal_page(request, app, error)
     if checked is None:
         own = engine_containers.container_list(
             engine=engine, all=True, label=f"{access.PROJECT_LABEL}={app.name}"

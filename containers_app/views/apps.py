@@ -109,11 +109,12 @@ def app_detail(request: HttpRequest, name: str) -> HttpResponse:
         }
         revisions = list(app.revisions.all()[:50])
         running = applications.revision_services(project, revisions)
-        env_text = applications.env_of(app)
+        env_text, env_problem = _env_or_why(app)
         context |= {
             "may": may,
             "revisions": revisions,
             "env": env_text if may["edit"] else masking.masked_env_text(env_text),
+            "env_problem": env_problem,
             "edit_form": ApplicationEditForm(initial={"compose": app.compose, "env": env_text})
             if may["edit"]
             else None,
@@ -168,11 +169,11 @@ def app_diff(request: HttpRequest, name: str) -> HttpResponse:
 
     def files(which: str) -> tuple[str, str, str]:
         if which == "current":
-            return "current", app.compose, applications.env_of(app)
+            return "current", app.compose, _env_or_why(app)[0]
         found = app.revisions.filter(number=int(which) if which.isdigit() else 0).first()
         if found is None:
             raise NotFound(f"{app.name} has no revision {which}.")
-        return f"revision {found.number}", found.compose, applications.env_of(found)
+        return f"revision {found.number}", found.compose, _env_or_why(found)[0]
 
     (a_name, a_yaml, a_env), (b_name, b_yaml, b_env) = (
         files(request.GET.get("a", "")),
@@ -188,6 +189,15 @@ def app_diff(request: HttpRequest, name: str) -> HttpResponse:
         "env_diff": _diff(a_env, b_env, a_name, b_name),
     }
     return render(request, "apps/diff.html", context)
+
+
+def _env_or_why(source) -> tuple[str, str]:
+    """The .env text of an application or revision, and why it cannot be shown ("" if it
+    can)."""
+    try:
+        return applications.env_of(source), ""
+    except applications.Invalid as error:
+        return "", error.reason
 
 
 def _diff(a: str, b: str, a_name: str, b_name: str) -> list[str]:

@@ -245,3 +245,18 @@ def test_pulling_a_name_another_teams_container_runs_is_refused(make, staff_clie
     response = staff_client.post(f"/engines/local/apps/{name}/pull/")
     assert response.status_code == 403
     refused_with(response, f"{shared} is the image name of a container of another team")
+
+
+def test_an_env_the_current_key_cannot_decrypt_is_said_not_a_500(staff_client, projects):
+    name = projects.new()
+    home = Team.objects.get(slug=HOME_TEAM)
+    Application.objects.create(
+        engine="local", name=name, team=home, compose=yaml_of({"web": service()}), env="garbage"
+    )
+    page = staff_client.get(f"/engines/local/apps/{name}/")
+    assert page.status_code == 200
+    refused_with(page, "cannot be decrypted with the current BERTH_CREDENTIALS_KEY")
+    response = staff_client.post(f"/engines/local/apps/{name}/deploy/")
+    assert response.status_code == 400
+    refused_with(response, "cannot be decrypted")
+    assert projects.containers(name) == []
