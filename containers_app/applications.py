@@ -164,7 +164,8 @@ def check_files(
     try:
         document = compose_files.parse(compose_text)
     except compose_files.Unreadable as error:
-        raise Invalid(_in_composes_words(name, files) or error.reason) from error
+        said = _in_composes_words(name, files) if error.syntax else ""
+        raise Invalid(said or error.reason) from error
     privileged = access.allowed(actor, access.RUN_PRIVILEGED)
     if not privileged and (reads := rules.compose_host_reads(document)):
         raise Refused(reads)

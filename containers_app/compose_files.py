@@ -24,14 +24,18 @@ from containers_app.engine.specs import (
 COMPOSE_TAGS = ("!reset", "!override")
 MAX_YAML_BYTES = 256 * 1024
 MAX_ENV_BYTES = 64 * 1024
+# Values a compose file may hold once its aliases are expanded.
+MAX_EXPANDED_NODES = 200_000
 
 
 class Unreadable(ValueError):
-    """The YAML cannot be read: `reason` says why and where."""
+    """The YAML cannot be read: `reason` says why and where. `syntax`: YAML's own rules
+    refuse it (compose would too, in words of its own), not a limit of Berth's."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, syntax: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.syntax = syntax
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -69,19 +73,51 @@ for _tag in COMPOSE_TAGS:
 
 
 def parse(text: str) -> dict:
-    """The compose file as a mapping. Raises Unreadable with the line at fault."""
+    """The compose file as a mapping. Raises Unreadable with the line at fault, or when its
+    anchors and aliases expand it beyond MAX_EXPANDED_NODES (a "billion laughs": compose
+    itself would spend minutes and gigabytes expanding it)."""
     if len(text.encode()) > MAX_YAML_BYTES:
         raise Unreadable(f"The compose file is larger than {MAX_YAML_BYTES // 1024} KiB.")
+    loader = _StrictLoader(text)
     try:
-        documents = list(yaml.load_all(text, Loader=_StrictLoader))
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, {}) > MAX_EXPANDED_NODES:
+            raise Unreadable(
+                f"The compose file's anchors and aliases expand it to more than "
+                f"{MAX_EXPANDED_NODES:,} values."
+            )
+        document = loader.construct_document(node) if node is not None else None
+    except RecursionError as error:
+        raise Unreadable("The compose file is nested too deeply to be read.") from error
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise Unreadable(f"The compose file cannot be read: {where}{problem}.") from error
-    if len(documents) != 1 or not isinstance(documents[0], dict):
+        raise Unreadable(
+            f"The compose file cannot be read: {where}{problem}.", syntax=True
+        ) from error
+    finally:
+        loader.dispose()
+    if not isinstance(document, dict):
         raise Unreadable("The compose file must be one YAML mapping (services: …).")
-    return documents[0]
+    return document
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values `node` holds once every alias is expanded; each node is counted once
+    however often it is aliased (sizes, by node), so a small file is measured fast."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a node that holds itself (a recursive alias) counts once here
+    if isinstance(node, yaml.MappingNode):
+        total = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        total = 1 + sum(_expanded_size(item, sizes) for item in node.value)
+    else:
+        total = 1
+    sizes[id(node)] = total
+    return total
 
 
 # --- compose's normalized configuration, service by service --------------------------------

@@ -260,3 +260,20 @@ def test_an_env_the_current_key_cannot_decrypt_is_said_not_a_500(staff_client, p
     assert response.status_code == 400
     refused_with(response, "cannot be decrypted")
     assert projects.containers(name) == []
+
+
+def test_a_yaml_bomb_is_refused_at_once_without_asking_compose(staff_client, projects, monkeypatch):
+    from containers_app.engine import compose
+
+    def not_asked(*args, **kwargs):
+        raise AssertionError("compose was asked: it spends a minute and gigabytes on this")
+
+    monkeypatch.setattr(compose, "config", not_asked)
+    laughs = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in "bcdefgh":
+        previous = chr(ord(level) - 1)
+        laughs.append(f"x-{level}: &{level} [{', '.join([f'*{previous}'] * 9)}]")
+    laughs.append(f"services:\n  web:\n    image: {TEST_IMAGE}\n    command: *h")
+    response = deploy(staff_client, projects.new(), "\n".join(laughs))
+    assert response.status_code == 400
+    refused_with(response, "expand it to more than 200,000 values")

@@ -127,3 +127,16 @@ def test_reserved_labels_are_refused_wherever_they_are_set():
         "An external network named host puts the containers in the host's own network stack "
         "(as --network host): only a superuser may use it."
     ]
+
+
+def test_a_file_that_anchors_blow_up_or_that_nests_too_deep_is_refused_at_once():
+    laughs = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in "bcdefgh":
+        previous = chr(ord(level) - 1)
+        laughs.append(f"x-{level}: &{level} [{', '.join([f'*{previous}'] * 9)}]")
+    laughs.append("services:\n  web:\n    image: x\n    command: *h")
+    with pytest.raises(compose_files.Unreadable, match="expand it to more than 200,000"):
+        compose_files.parse("\n".join(laughs))
+    deep = "services:\n  a:\n    command: " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(compose_files.Unreadable, match="nested too deeply"):
+        compose_files.parse(deep)
