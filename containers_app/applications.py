@@ -602,6 +602,8 @@ class Project:
     name: str
     containers: list[ContainerSummary] = field(default_factory=list)
     app: Application | None = None
+    # Why its containers are not known (its engine did not answer): its state is unknown.
+    problem: str = ""
 
     @property
     def services(self) -> list[str]:
@@ -617,7 +619,9 @@ class Project:
     @property
     def state(self) -> str:
         """running, partly running, stopped, failing (a container restarting or exited
-        with an error), or not deployed."""
+        with an error), not deployed, or unknown (its engine did not answer)."""
+        if self.problem:
+            return "unknown"
         if not self.containers:
             return "not deployed"
         states = Counter(c.state for c in self.containers)
@@ -633,10 +637,15 @@ def _crashed(container: ContainerSummary) -> bool:
 
 
 def projects_on(
-    engine: Engine, containers: list[ContainerSummary], apps: Iterable[Application]
+    engine: Engine,
+    containers: list[ContainerSummary],
+    apps: Iterable[Application],
+    *,
+    problem: str = "",
 ) -> list[Project]:
     """Every compose project among `containers` and every application of `apps` on
-    `engine` (deployed or not), by name."""
+    `engine` (deployed or not), by name; `problem`: why the engine's containers are not
+    known."""
     found: dict[str, Project] = {}
     for container in containers:
         name = container.labels.get(access.PROJECT_LABEL)
@@ -644,7 +653,7 @@ def projects_on(
             found.setdefault(name, Project(engine, name)).containers.append(container)
     for app in apps:
         if app.engine == engine.slug:
-            found.setdefault(app.name, Project(engine, app.name)).app = app
+            found.setdefault(app.name, Project(engine, app.name, problem=problem)).app = app
     return [found[name] for name in sorted(found)]
 
 

@@ -49,7 +49,9 @@ def app_list(request: HttpRequest) -> HttpResponse:
         if listed.problem:
             problems.append((listed.engine, listed.problem))
         actor = actors.of_user(request.user, listed.engine)
-        found = applications.projects_on(listed.engine, listed.containers, apps)
+        found = applications.projects_on(
+            listed.engine, listed.containers, apps, problem=listed.problem
+        )
         for project in applications.visible_projects(actor, found):
             rows.append({"project": project, "team": applications.owner_of(actor, project)})
     context = {"rows": rows, "problems": problems, "may_create": _may_create(request)}

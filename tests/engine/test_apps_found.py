@@ -147,3 +147,20 @@ def test_an_adopted_name_cannot_be_adopted_twice_nor_another_teams_seen(
     assert admin_client.post(f"/engines/local/apps/{name}/adopt/", body).status_code == 400
     other = {"team": OTHER_TEAM, "compose": YAML}
     assert other_admin_client.post(f"/engines/local/apps/{name}/adopt/", other).status_code == 404
+
+
+def test_an_application_on_an_engine_that_does_not_answer_is_listed_as_unknown(admin_client):
+    from containers_app import engines
+    from tests.conftest import unique
+
+    slug = unique("dead")
+    engines.engine_add(slug=slug, address=f"unix:///nonexistent/{slug}.sock", every_team=True)
+    try:
+        Application.objects.create(engine=slug, name="shop", compose="services: {}")
+        listed = admin_client.get("/apps/")
+        assert listed.status_code == 200
+        row = listed.content.decode().split(f'data-id="{slug}/shop"')[1].split("</tr>")[0]
+        assert "unknown" in row and "deployed by Berth" in row
+        assert f"Engine {slug}:" in listed.content.decode()
+    finally:
+        engines.engine_remove(slug=slug)
