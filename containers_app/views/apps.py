@@ -1,5 +1,6 @@
-"""Compose applications: the list of every compose project on the user's engines, a new
-application, and one application's page with its actions, each a job of `docker compose`."""
+"""Compose applications, looked at: the list of every compose project on the user's engines,
+one application's (or found project's) page, and a comparison of two of its revisions. What
+changes them is in app_changes.py."""
 
 import difflib
 
@@ -102,31 +103,14 @@ def app_detail(request: HttpRequest, name: str) -> HttpResponse:
     actor = actor_of(request)
     app = project.app
     context = {"project": project, "app": app, "team": applications.owner_of(actor, project)}
-    services = applications.services_of(app, project) if app else project.services
-    running: dict = {}
-    if app is not None:
-        may = {
-            a: access.allowed(actor, n, applications.target(app))
-            for a, n in applications.NEEDS.items()
-        }
-        revisions = list(app.revisions.all()[:50])
-        running = applications.revision_services(project, revisions)
-        env_text, env_problem = _env_or_why(app)
-        context |= {
-            "may": may,
-            "revisions": revisions,
-            "env": env_text if may["edit"] else masking.masked_env_text(env_text),
-            "env_problem": env_problem,
-            "edit_form": ApplicationEditForm(initial={"compose": app.compose, "env": env_text})
-            if may["edit"]
-            else None,
-            "commands": {
-                a: typed(request, cli.compose(app.name, *c))
-                for a, c in applications.COMMANDS.items()
-            },
-        }
     if app is None:
         context |= _found_context(request, project, actor)
+        services, running = project.services, {}
+    else:
+        revisions = list(app.revisions.all()[:50])
+        context |= _application_context(request, app, actor, revisions)
+        services = applications.services_of(app, project)
+        running = applications.revision_services(project, revisions)
     rows = {row["id"]: row for row in container_rows(project.containers, actor)}
     context["service_rows"] = [
         {
@@ -138,6 +122,27 @@ def app_detail(request: HttpRequest, name: str) -> HttpResponse:
         for s in services
     ]
     return render(request, "apps/detail.html", context)
+
+
+def _application_context(request: HttpRequest, app: Application, actor, revisions) -> dict:
+    """What an application's page offers: the actions the actor may take (with their
+    command lines), its revisions, and its files (the .env masked but for its admins)."""
+    may = {
+        a: access.allowed(actor, n, applications.target(app)) for a, n in applications.NEEDS.items()
+    }
+    env_text, env_problem = _env_or_why(app)
+    return {
+        "may": may,
+        "revisions": revisions,
+        "env": env_text if may["edit"] else masking.masked_env_text(env_text),
+        "env_problem": env_problem,
+        "edit_form": ApplicationEditForm(initial={"compose": app.compose, "env": env_text})
+        if may["edit"]
+        else None,
+        "commands": {
+            a: typed(request, cli.compose(app.name, *c)) for a, c in applications.COMMANDS.items()
+        },
+    }
 
 
 def _found_context(request: HttpRequest, project: applications.Project, actor) -> dict:
