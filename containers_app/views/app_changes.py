@@ -8,7 +8,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from containers_app import access, actions, applications, cli, engines
+from containers_app import (
+    access,
+    actions,
+    applications,
+    cli,
+    compose_checks,
+    compose_imports,
+    engines,
+)
 from containers_app.engine import Conflict, EngineError, NotFound, compose
 from containers_app.engine import containers as engine_containers
 from containers_app.engine import networks as engine_networks
@@ -77,12 +85,12 @@ def checked_files(
     own_containers: int = 0,
     pulling_all: bool = False,
     pinned: dict | None = None,
-) -> applications.Checked | applications.Invalid | applications.Refused:
-    """The files checked (applications.check_files), if the actor may deploy them as
+) -> compose_checks.Checked | compose_checks.Invalid | compose_checks.Refused:
+    """The files checked (compose_checks.check_files), if the actor may deploy them as
     application `name`; else why not (a refusal recorded as denied)."""
     engine = engine_for(request)
     try:
-        return applications.check_files(
+        return compose_checks.check_files(
             actor_of(request),
             engine,
             name=name,
@@ -94,9 +102,9 @@ def checked_files(
             pulling_all=pulling_all,
             pinned=pinned,
         )
-    except applications.Invalid as error:
+    except compose_checks.Invalid as error:
         return error
-    except applications.Refused as refused:
+    except compose_checks.Refused as refused:
         actions.denied(
             request,
             engine=engine,
@@ -111,12 +119,12 @@ def checked_files(
 
 def _checked_as_app(
     request: HttpRequest, app: Application, source: Application | Revision, **given
-) -> applications.Checked | applications.Invalid | applications.Refused:
+) -> compose_checks.Checked | compose_checks.Invalid | compose_checks.Refused:
     """checked_files on the files of `source` (the application's current ones, or a
     revision's), as application `app`."""
     try:
         env_text = applications.env_of(source)
-    except applications.Invalid as error:
+    except compose_checks.Invalid as error:
         return error
     return checked_files(
         request, app=app, name=app.name, compose_text=source.compose, env_text=env_text, **given
@@ -124,7 +132,7 @@ def _checked_as_app(
 
 
 def refusal_page(request, app, problem) -> HttpResponse:
-    if isinstance(problem, applications.Invalid):
+    if isinstance(problem, compose_checks.Invalid):
         return refused_page(request, app, [problem.reason], status=400)
     return refused_page(request, app, problem.reasons, status=403)
 
@@ -136,7 +144,7 @@ def deploy(
     action: str,
     service: str = "",
     rollback_of: Revision | None = None,
-    checked: applications.Checked | None = None,
+    checked: compose_checks.Checked | None = None,
 ) -> HttpResponse:
     """Checks the files a deploy takes (unless a new application's were just `checked`),
     records a revision and starts its job; answers with the job's page."""
@@ -147,7 +155,7 @@ def deploy(
     team = _checked(request, app, action, command)
     try:
         env_text = applications.env_of(source)
-    except applications.Invalid as error:
+    except compose_checks.Invalid as error:
         return refusal_page(request, app, error)
     if checked is None:
         own = engine_containers.container_list(
@@ -163,7 +171,7 @@ def deploy(
             own_containers=len(own),
             pinned=applications.pins_of(rollback_of),
         )
-        if not isinstance(checked, applications.Checked):
+        if not isinstance(checked, compose_checks.Checked):
             return refusal_page(request, app, checked)
     revision = applications.revision_start(
         app=app, by=request.user, action=action, service=service, rollback_of=rollback_of
@@ -209,8 +217,8 @@ def _new_form(request: HttpRequest, data=None) -> ApplicationForm:
 def _new_page(request, form, *, status=200, problem=None) -> HttpResponse:
     context = {
         "form": form,
-        "refusals": problem.reasons if isinstance(problem, applications.Refused) else (),
-        "invalid": problem.reason if isinstance(problem, applications.Invalid) else "",
+        "refusals": problem.reasons if isinstance(problem, compose_checks.Refused) else (),
+        "invalid": problem.reason if isinstance(problem, compose_checks.Invalid) else "",
     }
     return render(request, "apps/new.html", context, status=status)
 
@@ -238,15 +246,15 @@ def app_new(request: HttpRequest) -> HttpResponse:
         target=name,
         command=command,
     )
-    if taken := applications.name_refusal(form.engine, name):
+    if taken := compose_checks.name_refusal(form.engine, name):
         form.add_error("name", taken)
         return _new_page(request, form, status=400)
     files = {"compose_text": data["compose"], "env_text": data["env"]}
     checked = checked_files(
         request, app=None, action="deploy", command=command, name=name, team=team, **files
     )
-    if not isinstance(checked, applications.Checked):
-        status = 400 if isinstance(checked, applications.Invalid) else 403
+    if not isinstance(checked, compose_checks.Checked):
+        status = 400 if isinstance(checked, compose_checks.Invalid) else 403
         return _new_page(request, form, status=status, problem=checked)
     try:
         app = applications.application_create(
@@ -256,7 +264,7 @@ def app_new(request: HttpRequest) -> HttpResponse:
             team=Team.objects.filter(slug=team).first() if team else None,
             **files,
         )
-    except applications.Invalid as error:
+    except compose_checks.Invalid as error:
         form.add_error("name", error.reason)
         return _new_page(request, form, status=400)
     return deploy(request, app, action=Revision.DEPLOY, checked=checked)
@@ -290,7 +298,7 @@ def app_action(request: HttpRequest, name: str, action: str) -> HttpResponse:
             own_containers=len(project.containers),
             pulling_all=True,
         )
-        if not isinstance(checked, applications.Checked):
+        if not isinstance(checked, compose_checks.Checked):
             return refusal_page(request, app, checked)
     engine = engine_for(request)
     work = applications.action_work(app, engine, args)
@@ -406,7 +414,7 @@ def app_edit(request: HttpRequest, name: str) -> HttpResponse:
         env_text=env_text,
         own_containers=len(project.containers),
     )
-    if not isinstance(checked, applications.Checked):
+    if not isinstance(checked, compose_checks.Checked):
         return refusal_page(request, app, checked)
     actions.perform_new(
         request,
@@ -470,7 +478,7 @@ def app_adopt(request: HttpRequest, name: str) -> HttpResponse:
         )
         return refused_page(request, None, [reason], status=400)
     try:
-        files = applications.adopted_files(engine, project, form.cleaned_data)
+        files = compose_imports.adopted_files(engine, project, form.cleaned_data)
         app = actions.perform_new(
             request,
             **adopting,
@@ -478,7 +486,7 @@ def app_adopt(request: HttpRequest, name: str) -> HttpResponse:
                 by=request.user, engine=engine, name=name, team=form.team_row, files=files
             ),
         )
-    except (applications.Invalid, EngineError) as error:
+    except (compose_checks.Invalid, EngineError) as error:
         return refused_page(request, None, [error.reason], status=400)
     messages.success(request, f"{name} is an application of {form.team_row or 'no team'} now.")
     return redirect(reverse("app:detail", args=[engine.slug, app.name]))

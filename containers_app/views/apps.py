@@ -15,6 +15,7 @@ from containers_app import (
     all_engines,
     applications,
     cli,
+    compose_checks,
     engines,
     masking,
 )
@@ -203,7 +204,7 @@ def _env_or_why(source) -> tuple[str, str]:
     can)."""
     try:
         return applications.env_of(source), ""
-    except applications.Invalid as error:
+    except compose_checks.Invalid as error:
         return "", error.reason
 
 
