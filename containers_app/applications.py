@@ -10,7 +10,6 @@ import subprocess
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Max
@@ -27,9 +26,6 @@ from containers_app.engine import containers as engine_containers
 from containers_app.engine import images as engine_images
 from containers_app.engine.containers import ContainerSummary
 from containers_app.models import Application, Job, ProjectAssignment, Revision, Team
-
-if TYPE_CHECKING:
-    from containers_app.compose_imports import AdoptedFiles
 
 APPLICATION = "application"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -94,18 +90,26 @@ def application_create(
 
 
 def application_adopt(
-    *, by, engine: Engine, name: str, team: Team | None, files: "AdoptedFiles"
+    *,
+    by,
+    engine: Engine,
+    name: str,
+    team: Team | None,
+    compose_text: str,
+    env_text: str,
+    project_directory: str,
 ) -> Application:
-    """A compose project found on `engine` recorded as an application of `team`; nothing
-    running changes until it is deployed. Raises Invalid if it is one already."""
+    """A compose project found on `engine` recorded as an application of `team` (its files
+    from compose_imports); nothing running changes until it is deployed. Raises Invalid if
+    it is one already."""
     return _recorded(
         by=by,
         engine=engine,
         name=name,
         team=team,
-        compose=files.compose,
-        env=files.env,
-        project_directory=files.project_directory,
+        compose=compose_text,
+        env=env_text,
+        project_directory=project_directory,
         adopted=True,
     )
 

@@ -8,16 +8,12 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from containers_app.compose_checks import Invalid
 from containers_app.compose_files import MAX_ENV_BYTES, MAX_YAML_BYTES
 from containers_app.engine import Engine, compose
-
-if TYPE_CHECKING:
-    from containers_app.applications import Project
 
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
@@ -30,17 +26,19 @@ class AdoptedFiles:
     project_directory: str = ""
 
 
-def adopted_files(engine: Engine, project: "Project", given: Mapping) -> AdoptedFiles:
+def adopted_files(
+    engine: Engine, name: str, labels: Mapping[str, str], given: Mapping
+) -> AdoptedFiles:
     """The files of a found project to adopt: those pasted (`given` compose and env), or
     those its containers' labels name, read on the local engine's host from the folders
     BERTH_COMPOSE_IMPORT_DIRS allows. Checked by compose either way (Invalid if not)."""
     if given.get("import_files"):
-        files = import_files(engine, project)
+        files = import_files(engine, labels)
     else:
         files = AdoptedFiles(given["compose"].replace("\r\n", "\n"), given.get("env") or "")
     try:
         compose.config(
-            project.name,
+            name,
             compose.Files(files.compose, files.env),
             project_directory=files.project_directory,
         )
@@ -49,7 +47,7 @@ def adopted_files(engine: Engine, project: "Project", given: Mapping) -> Adopted
     return files
 
 
-def import_files(engine: Engine, project: "Project") -> AdoptedFiles:
+def import_files(engine: Engine, labels: Mapping[str, str]) -> AdoptedFiles:
     """The compose file and .env its containers' labels name (config_files, working_dir).
     Labels can be set by anyone: a file is read only on the local engine's host, if it is
     a regular file inside a folder of settings.COMPOSE_IMPORT_DIRS, not inside Berth's data
@@ -61,7 +59,6 @@ def import_files(engine: Engine, project: "Project") -> AdoptedFiles:
         raise Invalid(
             "No folder is allowed for imports (BERTH_COMPOSE_IMPORT_DIRS): paste the files."
         )
-    labels = project.containers[0].labels if project.containers else {}
     named = [f for f in labels.get(CONFIG_FILES_LABEL, "").split(",") if f]
     folder = labels.get(WORKING_DIR_LABEL, "")
     if len(named) != 1 or not folder:

@@ -478,12 +478,19 @@ def app_adopt(request: HttpRequest, name: str) -> HttpResponse:
         )
         return refused_page(request, None, [reason], status=400)
     try:
-        files = compose_imports.adopted_files(engine, project, form.cleaned_data)
+        labels = project.containers[0].labels if project.containers else {}
+        files = compose_imports.adopted_files(engine, name, labels, form.cleaned_data)
         app = actions.perform_new(
             request,
             **adopting,
             call=lambda: applications.application_adopt(
-                by=request.user, engine=engine, name=name, team=form.team_row, files=files
+                by=request.user,
+                engine=engine,
+                name=name,
+                team=form.team_row,
+                compose_text=files.compose,
+                env_text=files.env,
+                project_directory=files.project_directory,
             ),
         )
     except (compose_checks.Invalid, EngineError) as error:
