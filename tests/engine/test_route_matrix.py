@@ -466,8 +466,9 @@ class Scene:
             env_text="",
         )
         revision = applications.revision_start(app=app, by=admin, action="deploy")
-        work = applications.deploy_work(revision, engine, applications.COMMANDS["deploy"])
-        work(SimpleNamespace(say=lambda text: None, stoppable=lambda process: None))
+        files = applications.files_of(revision, HOME_TEAM)
+        work = applications.deploy_work(revision, engine, applications.COMMANDS["deploy"], files)
+        work(SimpleNamespace(user=admin, say=lambda text: None, stoppable=lambda process: None))
         if state == "exited":
             for container in self.app_containers(app.name):
                 self.api.stop(container["Id"], timeout=0)
