@@ -15,6 +15,8 @@ from containers_app.consumers.base import Consumer
 from containers_app.models import Job
 
 TICKS_PER_SECOND = 10
+# How often within a tick the job is looked at for having ended.
+END_CHECKS_PER_TICK = 5
 CREDIT = 4
 
 
@@ -63,7 +65,15 @@ class JobConsumer(Consumer):
             if ended:
                 await self.close()
                 return
-            await asyncio.sleep(1 / TICKS_PER_SECOND)
+            await self._pause(run)
+
+    async def _pause(self, run: jobs.Run) -> None:
+        """The pause between two updates, cut short when the job ends: its last update (the
+        result a page or script waits for) goes out within a fraction of a tick."""
+        for _ in range(END_CHECKS_PER_TICK):
+            await asyncio.sleep(1 / TICKS_PER_SECOND / END_CHECKS_PER_TICK)
+            if run.state in jobs.ENDED:
+                return
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         with contextlib.suppress(ValueError, TypeError, AttributeError):
