@@ -145,9 +145,11 @@ def deploy(
     service: str = "",
     rollback_of: Revision | None = None,
     checked: compose_checks.Checked | None = None,
+    own_containers: int = 0,
 ) -> HttpResponse:
     """Checks the files a deploy takes (unless a new application's were just `checked`),
-    records a revision and starts its job; answers with the job's page."""
+    records a revision and starts its job; answers with the job's page. `own_containers`:
+    how many the application has now (project_of listed them), which the deploy replaces."""
     engine = engine_for(request)
     source = rollback_of or app
     args = applications.redeploy_args(service) if service else applications.COMMANDS["deploy"]
@@ -158,9 +160,6 @@ def deploy(
     except compose_checks.Invalid as error:
         return refusal_page(request, app, error)
     if checked is None:
-        own = engine_containers.container_list(
-            engine=engine, all=True, label=f"{access.PROJECT_LABEL}={app.name}"
-        )
         checked = _checked_as_app(
             request,
             app,
@@ -168,7 +167,7 @@ def deploy(
             action=action,
             command=command,
             team=team,
-            own_containers=len(own),
+            own_containers=own_containers,
             pinned=applications.pins_of(rollback_of),
         )
         if not isinstance(checked, compose_checks.Checked):
@@ -280,7 +279,7 @@ def app_action(request: HttpRequest, name: str, action: str) -> HttpResponse:
         return _external(request, project, action)
     app = project.app
     if action == "deploy":
-        return deploy(request, app, action=Revision.DEPLOY)
+        return deploy(request, app, action=Revision.DEPLOY, own_containers=len(project.containers))
     args = applications.COMMANDS[action]
     down = ApplicationDownForm(request.POST)
     if action == "down" and down.is_valid() and down.cleaned_data["volumes"]:
@@ -386,7 +385,13 @@ def app_redeploy_service(request: HttpRequest, name: str, service: str) -> HttpR
     app = application_of(project)
     if service not in applications.services_of(app, project):
         raise NotFound(f"{app.name} has no service {service}.")
-    return deploy(request, app, action=Revision.REDEPLOY, service=service)
+    return deploy(
+        request,
+        app,
+        action=Revision.REDEPLOY,
+        service=service,
+        own_containers=len(project.containers),
+    )
 
 
 @changes_its_object
@@ -436,7 +441,8 @@ def app_edit(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 def app_rollback(request: HttpRequest, name: str, number: int) -> HttpResponse:
     """Deploys revision `number` again, each service on the image it ran then."""
-    app = application_of(project_of(request, name))
+    project = project_of(request, name)
+    app = application_of(project)
     earlier = app.revisions.filter(number=number).first()
     if earlier is None:
         raise NotFound(f"{app.name} has no revision {number}.")
@@ -444,7 +450,13 @@ def app_rollback(request: HttpRequest, name: str, number: int) -> HttpResponse:
         _checked(request, app, "rollback", cli.compose(app.name, "up", "-d"))
         reason = f"Revision {number} ran no container: there is nothing to go back to."
         return refused_page(request, app, [reason], status=400)
-    return deploy(request, app, action=Revision.ROLLBACK, rollback_of=earlier)
+    return deploy(
+        request,
+        app,
+        action=Revision.ROLLBACK,
+        rollback_of=earlier,
+        own_containers=len(project.containers),
+    )
 
 
 @changes_its_object
